@@ -1,0 +1,1 @@
+"""Input and output: Delta/Parquet writers, the catalog metadata table and the model registry."""

@@ -1,0 +1,1 @@
+"""Generative models (CTGAN, Gaussian copula) and their contract; pure pandas/numpy/torch, no Spark."""

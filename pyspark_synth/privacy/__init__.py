@@ -1,0 +1,1 @@
+"""PII detection and scrubbing (mask, HMAC hash, locale-aware fakes)."""

@@ -1,0 +1,1 @@
+"""Relational synthesis: the generation plan, child-count linkage and the generation walk."""

@@ -1,0 +1,1 @@
+"""Spark edges: UDF and mapInPandas factories, accessors, detection, SQL registration."""

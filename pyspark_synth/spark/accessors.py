@@ -1,0 +1,107 @@
+"""The `df.synth` and `spark.synth` accessors: one-line shortcuts to the package's plain functions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from pyspark_synth.errors import SynthError
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from pyspark_synth.metadata import Metadata
+    from pyspark_synth.spark.detect import DetectionReport
+
+__all__ = ["DataFrameSynth", "SessionSynth", "register_accessor", "register_all"]
+
+ACCESSOR_NAME = "synth"
+
+
+class _Namespace:
+    """A descriptor that builds the accessor object for the instance it is read from."""
+
+    def __init__(self, accessor: type) -> None:
+        self._accessor = accessor
+
+    def __get__(self, obj: Any, owner: type) -> Any:
+        if obj is None:
+            return self._accessor
+        return self._accessor(obj)
+
+
+def register_accessor(cls: type, name: str, accessor: type) -> None:
+    """Attach `accessor` to `cls` as attribute `name`, refusing to shadow an existing attribute.
+
+    Registering the same accessor class twice is a no-op (so re-importing is safe).
+
+    Raises:
+        SynthError: `cls` already has an attribute `name` that is not this accessor.
+    """
+    existing = cls.__dict__.get(name)
+    if isinstance(existing, _Namespace) and existing._accessor.__qualname__ == accessor.__qualname__:
+        return
+    if hasattr(cls, name):
+        raise SynthError(
+            f"Cannot register accessor '{name}' on {cls.__module__}.{cls.__qualname__}: the class already has "
+            f"an attribute '{name}'. pyspark_synth refuses to shadow it; use the plain functions instead."
+        )
+    setattr(cls, name, _Namespace(accessor))
+
+
+class DataFrameSynth:
+    """`df.synth`: synthesis operations on one DataFrame."""
+
+    def __init__(self, df: DataFrame) -> None:
+        self._df = df
+
+    def detect_metadata(self, name: str = "table", **kwargs: Any) -> Metadata:
+        """Detect the metadata of this DataFrame as a one-table database called `name`."""
+        from pyspark_synth.spark.detect import detect_metadata
+
+        return detect_metadata({name: self._df}, **kwargs).metadata
+
+
+class SessionSynth:
+    """`spark.synth`: synthesis operations that need the session (metadata, sampling, writing)."""
+
+    def __init__(self, spark: SparkSession) -> None:
+        self._spark = spark
+
+    def detect_metadata(self, tables: Mapping[str, Any], **kwargs: Any) -> DetectionReport:
+        """Detect metadata for `{name: DataFrame or table name}`; see spark.detect.detect_metadata."""
+        from pyspark_synth.spark.detect import detect_metadata
+
+        return detect_metadata(tables, spark=self._spark, **kwargs)
+
+    def save_metadata(self, metadata: Metadata, table: str | None = None, *, name: str = "default") -> str:
+        """Store metadata in the catalog table; see io.catalog.save_metadata."""
+        from pyspark_synth.io.catalog import save_metadata
+
+        return save_metadata(self._spark, metadata, table, name=name)
+
+    def load_metadata(self, table: str | None = None, *, name: str = "default") -> Metadata:
+        """Load metadata from the catalog table; see io.catalog.load_metadata."""
+        from pyspark_synth.io.catalog import load_metadata
+
+        return load_metadata(self._spark, table, name=name)
+
+    def check_foreign_keys(self, metadata: Metadata, tables: Mapping[str, DataFrame]) -> list:
+        """Count orphans of every foreign key; see spark.detect.check_metadata_against_data."""
+        from pyspark_synth.spark.detect import check_metadata_against_data
+
+        return check_metadata_against_data(metadata, tables)
+
+
+def register_all() -> None:
+    """Register `synth` on the classic and Spark Connect DataFrame and SparkSession classes."""
+    from pyspark.sql.dataframe import DataFrame
+    from pyspark.sql.session import SparkSession
+
+    register_accessor(DataFrame, ACCESSOR_NAME, DataFrameSynth)
+    register_accessor(SparkSession, ACCESSOR_NAME, SessionSynth)
+    try:  # Spark Connect's session is a separate class; its DataFrame subclasses the base one
+        from pyspark.sql.connect.session import SparkSession as ConnectSession
+    except Exception:  # noqa: BLE001 - connect extras (grpc, ...) not installed
+        return
+    register_accessor(ConnectSession, ACCESSOR_NAME, SessionSynth)

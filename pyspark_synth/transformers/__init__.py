@@ -1,0 +1,1 @@
+"""Reversible column transforms: pandas in, numeric matrix out, and back; serialisable without pickle."""

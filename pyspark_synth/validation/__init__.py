@@ -1,0 +1,1 @@
+"""Validation metrics as Spark aggregations, integrity checks and the HTML report."""
