@@ -1,0 +1,124 @@
+"""The model contract every backend follows, and the registry of backends by name."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from pyspark_synth.errors import NotFittedError, SynthError
+from pyspark_synth.models._archive import read_archive, write_archive
+
+__all__ = ["SynthModel", "register_backend", "get_backend", "list_backends", "load_model_bytes"]
+
+
+class SynthModel(ABC):
+    """A per-table generative model: pandas in, pandas out, bytes for shipping; no Spark.
+
+    Contract (what the Spark engine relies on):
+      * `__init__(metadata=None, *, batch_size=500, epochs=300, seed=None, **kwargs)` only stores
+        its arguments. `metadata` is the table's `pyspark_synth.metadata.Table` (or None).
+      * `fit(data, context=None, **kw)` learns from `data` (one row per table row) and, when given,
+        `context` (the parent's context columns aligned row-wise); returns self.
+      * `sample(num_rows, context=None, *, seed=None, conditions=None)` returns `num_rows` rows with
+        the training columns and dtypes; with `context` it returns one row per context row
+        (`num_rows == len(context)`). The same (num_rows, context, seed) gives the same rows.
+      * `to_bytes()` / `from_bytes(data)` round-trip the fitted model with no pickle;
+        `save(path, overwrite=False)` / `load(path)` do the same through a file.
+    """
+
+    name: ClassVar[str] = "base"
+
+    @abstractmethod
+    def fit(self, data: pd.DataFrame, context: pd.DataFrame | None = None, **kwargs: Any) -> SynthModel:
+        """Learn the table (and its dependence on `context`)."""
+
+    @abstractmethod
+    def sample(self, num_rows: int, context: pd.DataFrame | None = None, *, seed: int | None = None,
+               conditions: dict[str, Any] | None = None, **kwargs: Any) -> pd.DataFrame:
+        """Generate rows."""
+
+    @abstractmethod
+    def to_bytes(self) -> bytes:
+        """The fitted model as bytes (a pickle-free archive)."""
+
+    @classmethod
+    @abstractmethod
+    def from_bytes(cls, data: bytes) -> SynthModel:
+        """Rebuild a fitted model from `to_bytes()` output."""
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def is_fitted(self) -> bool:
+        """True after a successful fit (or load)."""
+        return getattr(self, "fitted_", False)
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError(f"This {type(self).__name__} is not fitted yet. Call fit() first.")
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Save the fitted model to one file (a zip of JSON and NumPy arrays)."""
+        self._check_fitted()
+        return write_archive(path, self.to_bytes(), overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path: str | Path) -> SynthModel:
+        """Load a model saved with `save()`."""
+        return cls.from_bytes(read_archive(path))
+
+
+_BACKENDS: dict[str, type[SynthModel]] = {}
+
+
+def register_backend(name: str, cls: type | None = None):  # noqa: ANN201 - decorator or call
+    """Register a model class under `name` (case-insensitive); usable as a decorator.
+
+    The class must follow the SynthModel contract (fit, sample, to_bytes, from_bytes).
+    """
+
+    def _do(c: type) -> type:
+        missing = [m for m in ("fit", "sample", "to_bytes", "from_bytes") if not callable(getattr(c, m, None))]
+        if missing:
+            raise SynthError(f"Backend '{name}' ({c.__qualname__}) does not follow the model contract: missing {missing}")
+        _BACKENDS[name.lower()] = c
+        return c
+
+    return _do(cls) if cls is not None else _do
+
+
+def get_backend(name: str) -> type[SynthModel]:
+    """The model class registered under `name`."""
+    _load_builtins()
+    try:
+        return _BACKENDS[name.lower()]
+    except KeyError:
+        raise SynthError(f"Unknown model backend '{name}'. Registered backends: {sorted(_BACKENDS)}. "
+                         "Register a class with pyspark_synth.models.register_backend(name, cls).") from None
+
+
+def list_backends() -> list[str]:
+    """Names of the registered backends."""
+    _load_builtins()
+    return sorted(_BACKENDS)
+
+
+def load_model_bytes(data: bytes) -> SynthModel:
+    """Rebuild a fitted model of any registered backend from its bytes (the archive names its kind)."""
+    from pyspark_synth.models._archive import unpack
+
+    header, _ = unpack(data)
+    return get_backend(header["kind"]).from_bytes(data)
+
+
+def _load_builtins() -> None:
+    import importlib
+
+    for mod in ("pyspark_synth.models.ctgan", "pyspark_synth.models.copula"):
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name != mod:
+                raise
