@@ -1,0 +1,123 @@
+"""The generation plan: parents-first order of the FK graph, driving parents, context and key roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pyspark_synth.errors import CycleError, MetadataError
+from pyspark_synth.metadata import ForeignKey, Metadata, Table
+
+__all__ = ["TablePlan", "Plan", "build_plan", "context_columns"]
+
+_MAX_AUTO_CONTEXT = 5
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    """How one table is fitted and generated.
+
+    Attributes:
+        table: The table's metadata.
+        driving: The foreign key whose parent drives child counts and context (None for roots).
+        secondary: Other foreign keys to parents (keys drawn to follow their child-count law).
+        self_refs: Foreign keys to the table itself (filled from earlier generated rows).
+        context: Parent columns the child's model is conditioned on.
+        generated_keys: Primary-key columns made from row ids.
+    """
+
+    table: Table
+    driving: ForeignKey | None = None
+    secondary: tuple[ForeignKey, ...] = ()
+    self_refs: tuple[ForeignKey, ...] = ()
+    context: tuple[str, ...] = ()
+    generated_keys: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The table name."""
+        return self.table.name
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Tables in generation order (every parent before its children)."""
+
+    metadata: Metadata
+    order: tuple[str, ...]
+    tables: dict[str, TablePlan] = field(default_factory=dict)
+
+    @property
+    def roots(self) -> list[str]:
+        """Tables without a driving parent."""
+        return [t for t in self.order if self.tables[t].driving is None]
+
+
+def context_columns(child: Table, parent: Table, limit: int = _MAX_AUTO_CONTEXT) -> tuple[str, ...]:
+    """The child's declared parent_context_cols, else up to `limit` modelled parent columns.
+
+    Automatic choice: the parent's categorical, boolean and numerical columns (not keys, not free
+    text, not PII), categoricals first, in column order.
+    """
+    if child.parent_context_cols is not None:
+        return tuple(child.parent_context_cols)
+    keys = parent.key_columns
+    rank = {"categorical": 0, "boolean": 1, "numerical": 2, "datetime": 3}
+    usable = [c for c in parent.columns if c.name not in keys and c.pii is None and c.type in rank]
+    usable.sort(key=lambda c: rank[c.type])
+    return tuple(c.name for c in usable[:limit])
+
+
+def build_plan(metadata: Metadata) -> Plan:
+    """Validate the metadata and order its tables parents-first.
+
+    Raises:
+        CycleError: Foreign keys form a cycle between tables (they are named).
+        MetadataError: A self-reference cannot be honoured (the table's primary key is not made
+            from row ids, or the referencing column is not nullable).
+    """
+    metadata.validate()
+    indeg = {name: 0 for name in metadata.tables}
+    children: dict[str, list[str]] = {name: [] for name in metadata.tables}
+    for name, t in metadata.tables.items():
+        for p in t.parent_tables:
+            if p != name:
+                indeg[name] += 1
+                children[p].append(name)
+    ready = sorted(n for n, d in indeg.items() if d == 0)
+    order: list[str] = []
+    while ready:
+        n = ready.pop(0)
+        order.append(n)
+        for c in children[n]:
+            indeg[c] -= 1
+            if indeg[c] == 0:
+                ready.append(c)
+        ready.sort()
+    if len(order) != len(metadata.tables):
+        cycle = metadata.find_cycle() or sorted(set(metadata.tables) - set(order))
+        raise CycleError("Foreign keys form a cycle between tables " + " -> ".join(cycle), cycle)
+    plans = {}
+    for name in order:
+        t = metadata.tables[name]
+        fk_cols = {c for fk in t.foreign_keys if fk.parent_table != name for c in fk.columns}
+        generated = tuple(c for c in t.primary_key if c not in fk_cols)
+        self_refs = tuple(fk for fk in t.foreign_keys if fk.parent_table == name)
+        for fk in self_refs:
+            if len(generated) != 1 or tuple(fk.parent_columns) != generated:
+                raise MetadataError(
+                    f"Self-reference '{name}.{','.join(fk.columns)}' cannot be honoured: it must reference a single-column "
+                    f"primary key that is generated from row ids (the key of '{name}' is {list(t.primary_key)}). "
+                    "Drop the foreign key (keep the column as an id) or give the table a simple primary key."
+                )
+            for c in fk.columns:
+                if t.columns and not t.column(c).nullable:
+                    raise MetadataError(
+                        f"Self-reference '{name}.{c}' cannot be honoured: the column is not nullable, so the first row "
+                        "would need a parent that does not exist yet. Mark the column nullable."
+                    )
+        driving = t.driving_fk
+        secondary = tuple(fk for fk in t.foreign_keys if fk is not driving and fk.parent_table != name)
+        context = context_columns(t, metadata.tables[driving.parent_table]) if driving is not None else ()
+        plans[name] = TablePlan(table=t, driving=driving, secondary=secondary, self_refs=self_refs,
+                                context=context, generated_keys=generated)
+    return Plan(metadata=metadata, order=tuple(order), tables=plans)
