@@ -61,6 +61,12 @@ class DataFrameSynth:
 
         return detect_metadata({name: self._df}, **kwargs).metadata
 
+    def fit(self, **kwargs: Any) -> Any:
+        """Fit this table's model and store it in the registry; see spark.fit.fit_table."""
+        from pyspark_synth.spark.fit import fit_table
+
+        return fit_table(self._df, **kwargs)
+
 
 class SessionSynth:
     """`spark.synth`: synthesis operations that need the session (metadata, sampling, writing)."""
@@ -85,6 +91,18 @@ class SessionSynth:
         from pyspark_synth.io.catalog import load_metadata
 
         return load_metadata(self._spark, table, name=name)
+
+    def sample(self, table: Any, num_rows: Any = None, **kwargs: Any) -> Any:
+        """Generate a fitted table as a lazy DataFrame; see spark.sample.sample_table."""
+        from pyspark_synth.spark.sample import sample_table
+
+        return sample_table(self._spark, table, num_rows, **kwargs)
+
+    def write(self, tables: Mapping[str, DataFrame], path: str | None = None, **kwargs: Any) -> dict[str, str]:
+        """Write generated tables as Delta (default) or Parquet; see io.writers.write_tables."""
+        from pyspark_synth.io.writers import write_tables
+
+        return write_tables(tables, path, **kwargs)
 
     def check_foreign_keys(self, metadata: Metadata, tables: Mapping[str, DataFrame]) -> list:
         """Count orphans of every foreign key; see spark.detect.check_metadata_against_data."""
