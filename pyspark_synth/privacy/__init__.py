@@ -1,1 +1,70 @@
-"""PII detection and scrubbing (mask, HMAC hash, locale-aware fakes)."""
+"""PII detection and scrubbing (mask, HMAC hash, locale-aware fakes).
+
+Pure pandas functions live here; the Spark ones (`detect_pii`, `scrub`, `scan_leaks`, from
+`pyspark_synth.spark.scrub`) are importable from this package too, loaded on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyspark_synth.privacy.detect import (
+    KINDS,
+    SUGGESTED_ACTIONS,
+    PIIDetection,
+    apply_rules_to_metadata,
+    detect_pii_pandas,
+    detections_to_pandas,
+    rules_from_detection,
+)
+from pyspark_synth.privacy.fake import FAKE_KINDS, fake_value
+from pyspark_synth.privacy.keys import CONF_KEY, ENV_VAR, SecretKey, resolve_key
+from pyspark_synth.privacy.locales import locale_for
+from pyspark_synth.privacy.scrub import (
+    ScrubPlan,
+    apply_scrub,
+    hash_series,
+    hmac_hex,
+    mask_series,
+    normalize_rules,
+    plan_scrub,
+    scrub_pandas,
+)
+
+__all__ = [
+    "CONF_KEY",
+    "ENV_VAR",
+    "FAKE_KINDS",
+    "KINDS",
+    "SUGGESTED_ACTIONS",
+    "PIIDetection",
+    "ScrubPlan",
+    "SecretKey",
+    "apply_rules_to_metadata",
+    "apply_scrub",
+    "detect_pii",
+    "detect_pii_pandas",
+    "detections_to_pandas",
+    "fake_value",
+    "hash_series",
+    "hmac_hex",
+    "locale_for",
+    "mask_series",
+    "normalize_rules",
+    "plan_scrub",
+    "resolve_key",
+    "rules_from_detection",
+    "scan_leaks",
+    "scrub",
+    "scrub_pandas",
+]
+
+_SPARK_FUNCTIONS = {"detect_pii", "scrub", "scan_leaks", "LeakReport"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SPARK_FUNCTIONS:
+        from pyspark_synth.spark import scrub as _spark_scrub
+
+        return getattr(_spark_scrub, name)
+    raise AttributeError(f"module 'pyspark_synth.privacy' has no attribute {name!r}")
