@@ -98,7 +98,7 @@ def fake_series(values: pd.Series, kind: str, locales: pd.Series | str, key: byt
         key: The HMAC key bytes.
         text: The values as canonical text (see `scrub.as_text`), same index as `values`.
     """
-    out = pd.Series(None, index=values.index, dtype=object)
+    out = pd.Series([None] * len(values.index), index=values.index, dtype=object)
     present = values.notna().to_numpy()
     if not present.any():
         return out

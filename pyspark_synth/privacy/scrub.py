@@ -221,7 +221,7 @@ def as_text(values: pd.Series) -> pd.Series:
     Integral floats print as integers (a nullable int column arrives as float in pandas), dates and
     timestamps as ISO 8601; nulls stay null.
     """
-    out = pd.Series(None, index=values.index, dtype=object)
+    out = pd.Series([None] * len(values.index), index=values.index, dtype=object)
     present = values.notna().to_numpy()
     if not present.any():
         return out
@@ -259,7 +259,7 @@ def hmac_hex(key: bytes, value: str, length: int | None = None) -> str:
 
 
 def _per_distinct(text: pd.Series, func: Callable[[str], str]) -> pd.Series:
-    out = pd.Series(None, index=text.index, dtype=object)
+    out = pd.Series([None] * len(text.index), index=text.index, dtype=object)
     present = text.notna().to_numpy()
     if present.any():
         codes, uniques = pd.factorize(text[present])
@@ -279,7 +279,7 @@ def mask_series(values: pd.Series, *, keep_last: int = 4, mask_char: str = "*") 
     Values not longer than `keep_last` are masked entirely (else the mask would show all of them).
     """
     text = as_text(values)
-    out = pd.Series(None, index=values.index, dtype=object)
+    out = pd.Series([None] * len(values.index), index=values.index, dtype=object)
     present = text.notna().to_numpy()
     if not present.any():
         return out
