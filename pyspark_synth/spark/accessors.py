@@ -67,6 +67,18 @@ class DataFrameSynth:
 
         return fit_table(self._df, **kwargs)
 
+    def detect_pii(self, **kwargs: Any) -> Any:
+        """Detect PII columns on a bounded sample; see spark.scrub.detect_pii."""
+        from pyspark_synth.spark.scrub import detect_pii
+
+        return detect_pii(self._df, **kwargs)
+
+    def scrub(self, rules: Any, **kwargs: Any) -> DataFrame:
+        """Drop, mask, hash or fake PII columns by their rules; see spark.scrub.scrub."""
+        from pyspark_synth.spark.scrub import scrub
+
+        return scrub(self._df, rules, **kwargs)
+
 
 class SessionSynth:
     """`spark.synth`: synthesis operations that need the session (metadata, sampling, writing)."""
@@ -104,11 +116,23 @@ class SessionSynth:
 
         return write_tables(tables, path, **kwargs)
 
+    def scan_leaks(self, real: DataFrame, synthetic: DataFrame, **kwargs: Any) -> Any:
+        """Find original PII values that appear verbatim in synthetic data; see spark.scrub.scan_leaks."""
+        from pyspark_synth.spark.scrub import scan_leaks
+
+        return scan_leaks(real, synthetic, spark=self._spark, **kwargs)
+
     def check_foreign_keys(self, metadata: Metadata, tables: Mapping[str, DataFrame]) -> list:
         """Count orphans of every foreign key; see spark.detect.check_metadata_against_data."""
         from pyspark_synth.spark.detect import check_metadata_against_data
 
         return check_metadata_against_data(metadata, tables)
+
+    def activate(self, **kwargs: Any) -> Any:
+        """Turn on `CALL synth.*` procedures and `synth_sample(...)` in SQL; see spark.sql.activate."""
+        from pyspark_synth.spark.sql import activate
+
+        return activate(self._spark, **kwargs)
 
 
 def register_all() -> None:
