@@ -13,10 +13,18 @@ import pandas as pd
 
 from pyspark_synth.metadata import type_family
 
-__all__ = ["KeySpec", "learn_key_spec", "make_keys"]
+__all__ = ["KeySpec", "generated_key_columns", "learn_key_spec", "make_keys"]
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _PREFIXED = re.compile(r"^([^0-9]*)([0-9]+)$")
+
+
+def generated_key_columns(primary_key: tuple[str, ...] | list[str], fk_columns: set[str]) -> tuple[str, ...]:
+    """Primary-key columns made from row ids: those not in a foreign key, and of a composite
+    key only the last such column (the others are modelled like any attribute; one unique
+    component is enough to make the whole key unique)."""
+    free = [c for c in primary_key if c not in fk_columns]
+    return tuple(free[-1:]) if len(primary_key) > 1 else tuple(free)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from pyspark_synth.errors import CycleError, MetadataError
 from pyspark_synth.metadata import ForeignKey, Metadata, Table
+from pyspark_synth.relational.keys import generated_key_columns
 
 __all__ = ["TablePlan", "Plan", "build_plan", "context_columns"]
 
@@ -100,7 +101,7 @@ def build_plan(metadata: Metadata) -> Plan:
     for name in order:
         t = metadata.tables[name]
         fk_cols = {c for fk in t.foreign_keys if fk.parent_table != name for c in fk.columns}
-        generated = tuple(c for c in t.primary_key if c not in fk_cols)
+        generated = generated_key_columns(t.primary_key, fk_cols)
         self_refs = tuple(fk for fk in t.foreign_keys if fk.parent_table == name)
         for fk in self_refs:
             if len(generated) != 1 or tuple(fk.parent_columns) != generated:

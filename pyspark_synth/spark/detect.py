@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pyspark_synth._log import get_logger
 from pyspark_synth.errors import DataError
 from pyspark_synth.metadata import Column, ForeignKey, Metadata, Table, type_family
+from pyspark_synth.relational.keys import generated_key_columns
 from pyspark_synth.validation.integrity import FKCheck, check_foreign_key
 
 if TYPE_CHECKING:
@@ -261,7 +262,8 @@ def _detect(
     md = Metadata()
     for name, df in frames.items():
         n, prof = profiles[name]
-        keys = set(pks[name]) | {c for fk in fks[name] for c in fk.columns}
+        keys = set(generated_key_columns(pks[name], {c for fk in fks[name] for c in fk.columns})) | {
+            c for fk in fks[name] for c in fk.columns}
         cols = []
         for col, p in prof.items():
             stype = _semantic_type(col, p, n, col in keys, max_categories)

@@ -9,7 +9,7 @@ from pyspark_synth._log import get_logger
 from pyspark_synth.errors import DataError, MetadataError
 from pyspark_synth.io.registry import ModelEntry, ModelRegistry, registry_for
 from pyspark_synth.metadata import Metadata, Table, type_family
-from pyspark_synth.relational.keys import learn_key_spec
+from pyspark_synth.relational.keys import generated_key_columns, learn_key_spec
 from pyspark_synth.seeds import derive_seed, resolve_seed
 
 if TYPE_CHECKING:
@@ -45,8 +45,9 @@ def resolve_table(df: DataFrame, table: str | None, metadata: Metadata | Table |
         detected = detect_metadata({name: df}).metadata.table(name)
         if tbl is None:
             return detected
-        keys = set(tbl.key_columns)
-        cols = tuple(c.model_copy(update={"type": "id"}) if c.name in keys else c for c in detected.columns)
+        keys = {c for fk in tbl.foreign_keys for c in fk.columns} | set(_generated_key_columns(tbl))
+        cols = tuple(c.model_copy(update={"type": "id"}) if c.name in keys else
+                     _untyped_key(c, detected) for c in detected.columns)
         return tbl.model_copy(update={"columns": cols})
     schema_types = {f.name: f.dataType.simpleString() for f in df.schema.fields}
     missing = [c for c in tbl.column_names if c not in schema_types]
@@ -58,6 +59,15 @@ def resolve_table(df: DataFrame, table: str | None, metadata: Metadata | Table |
         )
     cols = tuple(c if c.sql_type else c.model_copy(update={"sql_type": schema_types[c.name]}) for c in tbl.columns)
     return tbl.model_copy(update={"columns": cols})
+
+
+def _untyped_key(col: Any, detected: Table) -> Any:
+    """A column detection typed 'id' that is no key here gets a modelled type instead."""
+    if col.type != "id":
+        return col
+    fam = type_family(col.sql_type)
+    return col.model_copy(update={"type": "numerical" if fam in {"integer", "fractional"} else
+                                  "datetime" if fam in {"date", "timestamp", "timestamp_ntz"} else "categorical"})
 
 
 def table_stats(df: DataFrame, tbl: Table) -> dict[str, Any]:
@@ -102,8 +112,9 @@ def fit_table(
     sample_rows: int = DEFAULT_SAMPLE_ROWS,
     seed: int | None = None,
     registry: ModelRegistry | str | None = None,
-    context: DataFrame | None = None,
+    context_columns: dict[str, str] | None = None,
     catalog_table: str | None = None,
+    extra_manifest: dict[str, Any] | None = None,
     **model_kwargs: Any,
 ) -> ModelEntry:
     """Fit one table's model from a Spark DataFrame and store it in the model registry.
@@ -122,8 +133,11 @@ def fit_table(
         sample_rows: Most rows brought to the driver for training.
         seed: Root seed of the fit (sampling of training rows and the model's training).
         registry: Registry or registry root; defaults to the session's (see `registry_for`).
-        context: Context rows aligned with `df` (used by relational fitting; None here).
+        context_columns: `{column of df: parent column name}` for columns of `df` that hold the
+            driving parent's context (joined in by relational fitting); the model is conditioned
+            on them and they are not part of the table's output.
         catalog_table: Catalog metadata table that lists the model versions.
+        extra_manifest: More JSON-able facts stored in the model's manifest.
         **model_kwargs: Passed to the backend's constructor.
 
     Returns:
@@ -133,15 +147,19 @@ def fit_table(
     from pyspark_synth.models.base import get_backend
 
     seed = resolve_seed(seed)
-    tbl = resolve_table(df, table, metadata)
+    ctx_map = dict(context_columns or {})
+    data_df = df.drop(*ctx_map) if ctx_map else df
+    tbl = resolve_table(data_df, table, metadata)
     spark = df.sparkSession
     reg = registry_for(spark, registry)
-    df = df.select(*[f"`{c}`" for c in tbl.column_names])
-    stats = table_stats(df, tbl)
+    data_df = data_df.select(*[f"`{c}`" for c in tbl.column_names])
+    stats = table_stats(data_df, tbl)
     if stats["row_count"] == 0:
         raise DataError(f"Table '{tbl.name}' has no rows: there is nothing to learn from")
-    pdf = training_sample(df, stats["row_count"], sample_rows, derive_seed(seed, tbl.name, "sample"))
-    ctx = context.toPandas() if context is not None else None
+    full = df.select(*[f"`{c}`" for c in tbl.column_names + list(ctx_map)])
+    both = training_sample(full, stats["row_count"], sample_rows, derive_seed(seed, tbl.name, "sample"))
+    pdf = both[tbl.column_names]
+    ctx = both[list(ctx_map)].rename(columns=ctx_map).reset_index(drop=True) if ctx_map else None
     kwargs = dict(model_kwargs)
     if epochs is not None:
         kwargs["epochs"] = epochs
@@ -162,9 +180,10 @@ def fit_table(
         row_count=stats["row_count"],
         training_rows=len(pdf),
         columns=tbl.column_names,
-        spark_schema=df.schema.json(),
+        spark_schema=data_df.schema.json(),
         seed=seed,
-        extra={"keys": key_specs, "table": tbl.model_dump(mode="json"), "stats": json.loads(json.dumps(stats, default=str))},
+        extra={"keys": key_specs, "table": tbl.model_dump(mode="json"), "stats": json.loads(json.dumps(stats, default=str)),
+               **(extra_manifest or {})},
     )
     _index_model(spark, entry, catalog_table, reg, write_records)
     _log.info("fitted table", table=tbl.name, version=entry.version, path=entry.path)
@@ -172,9 +191,9 @@ def fit_table(
 
 
 def _generated_key_columns(tbl: Table) -> list[str]:
-    """Primary-key columns that are made from row ids (not those that are also foreign keys)."""
-    fk_cols = {c for fk in tbl.foreign_keys for c in fk.columns}
-    return [c for c in tbl.primary_key if c not in fk_cols]
+    """Primary-key columns that are made from row ids (see relational.keys.generated_key_columns)."""
+    fk_cols = {c for fk in tbl.foreign_keys if fk.parent_table != tbl.name for c in fk.columns}
+    return list(generated_key_columns(tbl.primary_key, fk_cols))
 
 
 def _index_model(spark: Any, entry: ModelEntry, catalog_table: str | None, reg: ModelRegistry, write_records: Any) -> None:

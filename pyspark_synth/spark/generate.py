@@ -9,7 +9,7 @@ import pandas as pd
 
 from pyspark_synth.seeds import derive_seed
 
-__all__ = ["block_generator", "set_executor_threads"]
+__all__ = ["block_generator", "fill_self_refs", "set_executor_threads"]
 
 
 def set_executor_threads(threads: int) -> None:
@@ -32,6 +32,7 @@ def block_generator(
     num_rows: int,
     block_size: int,
     threads: int = 1,
+    self_refs: list[dict[str, Any]] | None = None,
 ) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
     """Build the function given to `mapInPandas` over a frame of block ids (column `block`).
 
@@ -63,6 +64,35 @@ def block_generator(
                 ids = np.arange(start, start + n, dtype=np.int64)
                 for spec in specs:
                     rows[spec.column] = make_keys(spec, ids).to_numpy()
+                fill_self_refs(rows, ids, specs, self_refs or [], seed=seed, table=table)
                 yield coerce_to_schema(rows, schema)
 
     return generate
+
+
+def fill_self_refs(rows: pd.DataFrame, ids: Any, specs: list[Any], self_refs: list[dict[str, Any]], *,
+                   seed: int, table: str) -> None:
+    """Point each self-referencing key at an earlier generated row of the same table (in place).
+
+    Row `i` references a row id drawn uniformly from `[0, i)` (so references never dangle and the
+    graph has no cycles); the first row and a share `null_rate` of rows get null, all by keyed
+    hashes of the row id.
+    """
+    if not self_refs:
+        return
+    import numpy as np
+
+    from pyspark_synth.relational.keys import make_keys
+    from pyspark_synth.seeds import hash_uniform
+
+    ids = np.asarray(ids, dtype=np.int64)
+    (spec,) = specs
+    id_frame = pd.Series(ids)
+    for ref in self_refs:
+        (col,) = ref["columns"]
+        u = hash_uniform(seed, f"{table}/self/{col}", id_frame)
+        null = (hash_uniform(seed, f"{table}/selfnull/{col}", id_frame) < ref["null_rate"]) | (ids == 0)
+        target = np.floor(u * ids).astype(np.int64)
+        values = make_keys(spec, target).astype(object)
+        values[null] = None
+        rows[col] = values.to_numpy()

@@ -85,6 +85,6 @@ def sample_table(
     blocks = spark.range(0, n_blocks, 1, numPartitions=max(1, min(parts, max(n_blocks, 1)))).withColumnRenamed("id", "block")
     fn = block_generator(
         entry.model_bytes(), schema_json, entry.extra.get("keys", []), table=table, seed=seed, num_rows=n,
-        block_size=block_size,
+        block_size=block_size, self_refs=entry.extra.get("relational", {}).get("self_refs", []),
     )
     return blocks.mapInPandas(fn, schema_from_json(schema_json))

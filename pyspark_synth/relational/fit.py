@@ -1,0 +1,248 @@
+"""Fitting a whole database: orphan policies, stratified sampling, context joins and linkage models."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pyspark_synth._log import get_logger
+from pyspark_synth.errors import DataError
+from pyspark_synth.io.registry import ModelEntry, ModelRegistry, registry_for
+from pyspark_synth.metadata import ForeignKey, Metadata
+from pyspark_synth.relational.linkage import CountLaw, LinkageModel
+from pyspark_synth.relational.plan import Plan, build_plan
+from pyspark_synth.seeds import derive_seed, resolve_seed
+from pyspark_synth.validation.integrity import FKCheck, check_foreign_key
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+__all__ = ["CTX_PREFIX", "FitReport", "fit_database", "read_tables", "fill_columns", "apply_orphan_policies"]
+
+_log = get_logger("relational.fit")
+CTX_PREFIX = "__ctx__"
+_LINKAGE_ROWS = 200_000
+
+
+@dataclass
+class FitReport:
+    """What `fit_database` did: the model entries, foreign-key checks and orphan handling."""
+
+    entries: dict[str, ModelEntry] = field(default_factory=dict)
+    fk_checks: list[FKCheck] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    metadata: Metadata | None = None
+
+
+def read_tables(spark: SparkSession, tables: Mapping[str, Any]) -> dict[str, DataFrame]:
+    """DataFrames for `{name: DataFrame | catalog table name | path or file:// URI}`.
+
+    Paths ending in .csv are read with a header and inferred types; .parquet as Parquet; a
+    directory holding `_delta_log` as Delta (Spark's reader when present, else delta-rs).
+    """
+    import os
+
+    out = {}
+    for name, src in tables.items():
+        if hasattr(src, "schema") and hasattr(src, "agg"):
+            out[name] = src
+            continue
+        if not isinstance(src, str):
+            raise DataError(f"Table '{name}': cannot read {type(src).__name__}; give a DataFrame, a table name or a path")
+        path = src[len("file://"):] if src.startswith("file://") else src
+        if path.endswith(".csv"):
+            out[name] = spark.read.csv(src, header=True, inferSchema=True)
+        elif path.endswith(".parquet"):
+            out[name] = spark.read.parquet(src)
+        elif os.path.isdir(os.path.join(path, "_delta_log")):
+            from pyspark_synth.io.writers import spark_has_delta
+
+            if spark_has_delta(spark):
+                out[name] = spark.read.format("delta").load(src)
+            else:
+                from deltalake import DeltaTable
+
+                files = DeltaTable(path).file_uris()
+                out[name] = spark.read.parquet(*files)
+        elif os.path.isdir(path):
+            out[name] = spark.read.parquet(src)
+        else:
+            try:
+                out[name] = spark.read.table(src)
+            except Exception as exc:  # noqa: BLE001 - report what was tried
+                raise DataError(f"Table '{name}': '{src}' is not a readable path or a catalog table ({exc})") from exc
+    return out
+
+
+def fill_columns(metadata: Metadata, frames: Mapping[str, DataFrame]) -> Metadata:
+    """Metadata whose tables all have columns (taken from the data where the metadata has none)."""
+    from pyspark_synth.spark.fit import resolve_table
+
+    missing = [t for t in metadata.tables if t not in frames]
+    if missing:
+        raise DataError(f"No data given for tables {missing}. Known data: {sorted(frames)}")
+    md = Metadata()
+    for name, t in metadata.tables.items():
+        md.tables = {**md.tables, name: resolve_table(frames[name], name, t)}
+    return md.validate()
+
+
+def apply_orphan_policies(plan: Plan, frames: dict[str, DataFrame], report: FitReport) -> dict[str, DataFrame]:
+    """Count each FK's orphans and apply its policy (null the key, drop the row, or keep it)."""
+    from pyspark.sql import functions as F
+
+    out = dict(frames)
+    for name in plan.order:
+        t = plan.tables[name].table
+        for fk in t.foreign_keys:
+            parent = out[fk.parent_table]
+            chk = check_foreign_key(name, out[name], parent, fk)
+            report.fk_checks.append(chk)
+            if chk.ok:
+                continue
+            _log.warning("foreign key does not fully resolve", policy=fk.on_orphan, **chk.to_dict())
+            report.notes.append(f"{chk.message()}; policy '{fk.on_orphan}' applied")
+            keys = parent.select(*[F.col(p).alias(f"__pk{i}") for i, p in enumerate(fk.parent_columns)]).distinct()
+            cond = None
+            for i, c in enumerate(fk.columns):
+                e = out[name][c] == keys[f"__pk{i}"]
+                cond = e if cond is None else cond & e
+            if fk.on_orphan == "drop":
+                nulls = out[name].where(" OR ".join(f"`{c}` IS NULL" for c in fk.columns))
+                out[name] = out[name].join(keys, on=cond, how="left_semi").unionByName(nulls)
+            elif fk.on_orphan == "null":
+                marked = out[name].join(keys.withColumn("__hit", F.lit(True)), on=cond, how="left")
+                cols = [F.when(F.col("__hit"), F.col(f"`{c}`")).otherwise(F.lit(None).cast(out[name].schema[c].dataType)).alias(c)
+                        if c in fk.columns else F.col(f"`{c}`") for c in out[name].columns]
+                out[name] = marked.select(*cols)
+    return out
+
+
+def _fk_key_frame(fk: ForeignKey, df: DataFrame) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    return df.select(*[F.col(f"`{c}`").alias(f"__k{i}") for i, c in enumerate(fk.columns)])
+
+
+def _child_counts(parent: DataFrame, child: DataFrame, fk: ForeignKey, context: tuple[str, ...]) -> DataFrame:
+    """One row per parent: its context columns and its number of children (zeros included)."""
+    from pyspark.sql import functions as F
+
+    counts = _fk_key_frame(fk, child).where(" AND ".join(f"__k{i} IS NOT NULL" for i in range(len(fk.columns)))) \
+        .groupBy(*[f"__k{i}" for i in range(len(fk.columns))]).count()
+    p = parent.select(*[F.col(f"`{c}`").alias(f"__k{i}") for i, c in enumerate(fk.parent_columns)],
+                      *[F.col(f"`{c}`") for c in context])
+    return p.join(counts, on=[f"__k{i}" for i in range(len(fk.columns))], how="left") \
+        .select(*[F.col(f"`{c}`") for c in context], F.coalesce(F.col("count"), F.lit(0)).alias("__count"))
+
+
+def _null_rate(df: DataFrame, cols: tuple[str, ...]) -> float:
+    from pyspark.sql import functions as F
+
+    cond = " OR ".join(f"`{c}` IS NULL" for c in cols)
+    row = df.agg(F.count(F.lit(1)).alias("n"), F.sum(F.when(F.expr(cond), 1).otherwise(0)).alias("z")).first()
+    return float(row["z"] or 0) / row["n"] if row["n"] else 0.0
+
+
+def fit_database(
+    spark: SparkSession,
+    metadata: Metadata,
+    tables: Mapping[str, Any],
+    *,
+    backend: str = "ctgan",
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    sample_size: int | None = None,
+    stratify_by: str | None = None,
+    sample_rows: int | None = None,
+    seed: int | None = None,
+    registry: ModelRegistry | str | None = None,
+    catalog_table: str | None = None,
+    **model_kwargs: Any,
+) -> FitReport:
+    """Fit every table of a database, parents first, and store the models in the registry.
+
+    A child's model is conditioned on its driving parent's context columns (joined in Spark);
+    a linkage model learns how many children each parent has given its context (zeros included);
+    secondary foreign keys keep their law of children per parent; nullable keys their null rate.
+    Foreign keys that do not resolve are reported and handled by their `on_orphan` policy.
+
+    Args:
+        spark: The session.
+        metadata: The database metadata (columns may be left empty: taken from the data).
+        tables: `{table: DataFrame | catalog table name | path}`.
+        backend: Model backend for every table.
+        epochs: Training epochs (the backend's default when None).
+        batch_size: Training batch size (the backend's default when None).
+        sample_size: Fit from a relational stratified sample of about this many root rows
+            (all descendants kept, see `relational.sampling`).
+        stratify_by: Root column to stratify the root sample by.
+        sample_rows: Most rows per table brought to the driver for training.
+        seed: Root seed.
+        registry: Registry or root directory.
+        catalog_table: Catalog metadata table listing the model versions.
+        **model_kwargs: Passed to the backend.
+
+    Returns:
+        A FitReport with the entries per table, the foreign-key checks and notes.
+    """
+    from pyspark.sql import functions as F
+
+    from pyspark_synth.spark.fit import DEFAULT_SAMPLE_ROWS, fit_table
+
+    seed = resolve_seed(seed)
+    frames = read_tables(spark, tables)
+    metadata = fill_columns(metadata, frames)
+    plan = build_plan(metadata)
+    reg = registry_for(spark, registry)
+    report = FitReport(metadata=metadata)
+    frames = apply_orphan_policies(plan, {n: frames[n] for n in plan.order}, report)
+    if sample_size is not None:
+        from pyspark_synth.relational.sampling import relational_sample
+
+        frames = relational_sample(plan, frames, sample_size, stratify_by=stratify_by, seed=derive_seed(seed, "sample"))
+    persisted = [df.persist() for df in frames.values()]
+    try:
+        for name in plan.order:
+            tp = plan.tables[name]
+            df = frames[name]
+            relational: dict[str, Any] = {"context": [], "driving": None, "secondary": [], "self_refs": []}
+            ctx_map: dict[str, str] = {}
+            if tp.driving is not None:
+                fk = tp.driving
+                parent = frames[fk.parent_table]
+                ctx_map = {f"{CTX_PREFIX}{i}": c for i, c in enumerate(tp.context)}
+                pctx = parent.select(*[F.col(f"`{p}`").alias(f"__k{i}") for i, p in enumerate(fk.parent_columns)],
+                                     *[F.col(f"`{c}`").alias(a) for a, c in ctx_map.items()])
+                keyed = df.select("*", *[F.col(f"`{c}`").alias(f"__k{i}") for i, c in enumerate(fk.columns)])
+                df = keyed.join(pctx, on=[f"__k{i}" for i in range(len(fk.columns))], how="left") \
+                    .drop(*[f"__k{i}" for i in range(len(fk.columns))])
+                counts = _child_counts(parent, frames[name], fk, tp.context)
+                n_parents = counts.count()
+                frac = min(1.0, _LINKAGE_ROWS * 1.1 / max(n_parents, 1))
+                cpdf = (counts if frac >= 1.0 else counts.sample(fraction=frac, seed=derive_seed(seed, name, "link") % 2**31)).toPandas()
+                link = LinkageModel().fit(cpdf[list(tp.context)] if tp.context else None, cpdf["__count"].to_numpy())
+                relational["context"] = list(tp.context)
+                relational["driving"] = {"columns": list(fk.columns), "parent_table": fk.parent_table,
+                                         "parent_columns": list(fk.parent_columns), "linkage": link.to_dict(),
+                                         "null_rate": _null_rate(frames[name], fk.columns)}
+            for fk in tp.secondary:
+                counts = _child_counts(frames[fk.parent_table], frames[name], fk, ())
+                law = CountLaw.fit(counts.select("__count").toPandas()["__count"].to_numpy())
+                relational["secondary"].append({"columns": list(fk.columns), "parent_table": fk.parent_table,
+                                                "parent_columns": list(fk.parent_columns), "law": law.to_dict(),
+                                                "null_rate": _null_rate(frames[name], fk.columns)})
+            for fk in tp.self_refs:
+                relational["self_refs"].append({"columns": list(fk.columns), "null_rate": _null_rate(frames[name], fk.columns)})
+            entry = fit_table(
+                df, table=name, metadata=tp.table, backend=backend, epochs=epochs, batch_size=batch_size,
+                sample_rows=sample_rows or DEFAULT_SAMPLE_ROWS, seed=derive_seed(seed, name), registry=reg,
+                context_columns=ctx_map or None, catalog_table=catalog_table, extra_manifest={"relational": relational},
+                **model_kwargs,
+            )
+            report.entries[name] = entry
+    finally:
+        for df in persisted:
+            df.unpersist()
+    return report
