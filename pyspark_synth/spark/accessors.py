@@ -104,11 +104,29 @@ class SessionSynth:
 
         return load_metadata(self._spark, table, name=name)
 
-    def sample(self, table: Any, num_rows: Any = None, **kwargs: Any) -> Any:
-        """Generate a fitted table as a lazy DataFrame; see spark.sample.sample_table."""
+    def sample(self, table: str | None = None, num_rows: Any = None, **kwargs: Any) -> Any:
+        """Generate one fitted table (`table` given) as a lazy DataFrame (see spark.sample.sample_table),
+        or a whole database (`num_rows={root: n}`, `scale=` or `metadata=`) as `{table: DataFrame}`
+        (see relational.generate.sample_database)."""
+        if table is None or isinstance(num_rows, Mapping):
+            from pyspark_synth.relational.generate import sample_database
+
+            return sample_database(self._spark, kwargs.pop("metadata", None), num_rows, **kwargs)
         from pyspark_synth.spark.sample import sample_table
 
         return sample_table(self._spark, table, num_rows, **kwargs)
+
+    def fit(self, metadata: Metadata, tables: Mapping[str, Any], **kwargs: Any) -> Any:
+        """Fit every table of a database; see relational.fit.fit_database."""
+        from pyspark_synth.relational.fit import fit_database
+
+        return fit_database(self._spark, metadata, tables, **kwargs)
+
+    def sample_children(self, table: str, parents: DataFrame, **kwargs: Any) -> DataFrame:
+        """Generate a child table from generated parent rows; see relational.generate.sample_children."""
+        from pyspark_synth.relational.generate import sample_children
+
+        return sample_children(self._spark, table, parents, **kwargs)
 
     def write(self, tables: Mapping[str, DataFrame], path: str | None = None, **kwargs: Any) -> dict[str, str]:
         """Write generated tables as Delta (default) or Parquet; see io.writers.write_tables."""
