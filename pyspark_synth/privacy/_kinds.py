@@ -111,6 +111,10 @@ def name_cues(column: str) -> tuple[dict[str, str], str | None]:
     if "person_name" in found and found["person_name"] in {"name", "nom", "nome", "nombre", "名"}:
         if any(t in _NAME_OWNERS for t in tokens):
             del found["person_name"]
+    if found.get("street_address") in {"address", "addr"} and (
+        len(found) > 1 or any(t in {"mac", "email", "e_mail", "ip", "web", "url"} for t in tokens)
+    ):
+        del found["street_address"]  # "ip_address", "email_address", "mac_address" are not streets
     if "postcode" in found and found["postcode"] == "cp" and len(tokens) > 1:
         del found["postcode"]
     return found, negative

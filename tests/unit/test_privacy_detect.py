@@ -108,3 +108,9 @@ def test_results_as_frame_rules_and_metadata():
         apply_rules_to_metadata(md, "users", {"nope": PIIRule(action="drop")})
     with pytest.raises(PrivacyError, match="table 'x' is not in the metadata"):
         apply_rules_to_metadata(md, "x", {})
+
+
+def test_address_cue_is_not_taken_from_ip_or_email_address():
+    assert name_cues("ip_address")[0] == {"ip_address": "ip"}
+    assert name_cues("email_address")[0] == {"email": "email"}
+    assert name_cues("home_address")[0] == {"street_address": "address"}

@@ -186,3 +186,16 @@ def test_secret_never_in_logs_reprs_errors_or_outputs(caplog):
     texts = [caplog.text, repr(plan), str(plan), repr(plan.key), str(plan.key), *errors, out.to_string()]
     assert all(secret not in t for t in texts)
     assert "***" in repr(plan.key) and "***" in repr(plan)
+
+
+def test_dates_and_numbers_become_strings():
+    import datetime as dt
+
+    pdf = pd.DataFrame({"dob": [dt.date(1980, 1, 2), None], "card": [4111111111111111, 4000056655665556],
+                        "ip": ["10.1.2.3", "2001:db8::7"]})
+    rules = {"dob": PIIRule(action="fake", kind="date_of_birth"), "card": "mask",
+             "ip": PIIRule(action="fake", kind="ip_address")}
+    out = scrub_pandas(pdf, rules, key=KEY)
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", out.dob[0]) and out.dob[0] != "1980-01-02" and out.dob[1] is None
+    assert out.card.tolist() == ["************1111", "************5556"]
+    assert out.ip[0].count(".") == 3 and ":" in out.ip[1]  # the IP version is kept
