@@ -80,7 +80,8 @@ _NEGATIVE_CUES = frozenset(
     "digest uuid guid version status count ref reference tracking invoice ean upc barcode gtin company firm "
     "firma brand country store shop warehouse batch lot serial model file host domain table column category "
     "currency score rating weight size color colour created updated modified shipped shipping delivery "
-    "delivered event login timestamp ts".split()
+    "delivered event login timestamp ts hire hired start end joined since expiry expires valid due paid "
+    "opened closed isbn url uri path sha md5 swift bic plate".split()
 )
 # A "name" cue is about a person unless another token says whose name it is.
 _NAME_OWNERS = frozenset(
@@ -200,6 +201,8 @@ def is_phone(v: str) -> bool:
     if not 8 <= len(digits) <= 15:
         return False
     groups = [g for g in re.split(r"[ ()./-]+", s.lstrip("+")) if g]
+    if len(groups[-1]) < 2:  # ISBN-10/13 end in a single check digit; phone numbers do not
+        return False
     if s.startswith("+"):
         return True
     if re.search(r"\(\d{1,5}\)", s):

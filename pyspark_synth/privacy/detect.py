@@ -143,13 +143,15 @@ def _dob_share(values: pd.Series, cue: bool) -> tuple[float, dict[str, float]]:
         "date_share": share,
         "year_spread": float(np.percentile(years, 90) - np.percentile(years, 10)),
         "median_age": float(np.median(ages)),
+        "p90_age": float(np.percentile(ages, 90)),
         "future_share": float((d > today).mean()),
         "min_year": float(years.min()),
     }
     plausible = stats["future_share"] <= 0.01 and stats["min_year"] >= 1880 and not has_time
     if cue:
         return (share if plausible else 0.0), stats
-    if plausible and stats["year_spread"] >= 20 and 5 <= stats["median_age"] <= 100:
+    # without a cue: birth dates span decades and reach far back (hire or signup dates do not)
+    if plausible and stats["year_spread"] >= 20 and 5 <= stats["median_age"] <= 100 and stats["p90_age"] >= 40:
         return share, stats
     return 0.0, stats
 

@@ -203,6 +203,18 @@ def _negatives(locale: str, f, rng: np.random.Generator, table: str) -> dict[str
         "version": lambda i: f"{int(rng.integers(0, 9))}.{int(rng.integers(0, 30))}.{int(rng.integers(0, 99))}",
         "mac_address": lambda i: f.mac_address(),
         "colour": lambda i: f.color_name(),
+        "isbn": lambda i: f.isbn10() if i % 2 else f.isbn13(),
+        "url": lambda i: f.url(),
+        "username": lambda i: f.user_name(),
+        "file_name": lambda i: f.file_name(),
+        "license_plate": lambda i: f.license_plate(),
+        "latitude": lambda i: str(f.latitude()),
+        "currency": lambda i: f.currency_code(),
+        "swift": lambda i: f.swift(),
+        "hex_colour": lambda i: f.hex_color(),
+        "hire_date": lambda i: (_dt.date(1990, 1, 1) + _dt.timedelta(days=int(rng.integers(0, 12_500)))).isoformat(),
+        "last_login_time": lambda i: f"{int(rng.integers(0, 24)):02d}:{int(rng.integers(0, 60)):02d}",
+        "discount": lambda i: f"{int(rng.integers(0, 60))}%",
     }
 
 
