@@ -1,0 +1,95 @@
+"""SQL table functions: `SELECT * FROM synth_sample('customers', 1000, 7)` as a Python UDTF.
+
+`analyze` reads the table's schema from the model registry (so the function's columns are the
+fitted table's columns) and `eval` generates the rows with the same deterministic blocks as
+`sample_table`: the same (table, num_rows, seed) gives the same rows as `spark.synth.sample`
+and `CALL synth.sample`. Both run in Python workers, which read the registry directory given
+at registration (it must be readable where Spark runs Python workers). One call generates its
+rows in one task; for tens of millions of rows use `CALL synth.sample(..., output => ...)`,
+which generates in parallel.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+    from pyspark.sql.udtf import UserDefinedTableFunction
+
+__all__ = ["register_table_functions", "sample_udtf"]
+
+
+def sample_udtf(root: str, namespace: str = "default") -> UserDefinedTableFunction:
+    """The `synth_sample(table, num_rows, seed, version)` UDTF over the registry at `root`."""
+    from pyspark.sql.functions import udtf
+
+    class SynthSample:
+        """synth_sample(table, num_rows = original size, seed = random, version = latest)."""
+
+        @staticmethod
+        def _entry(table: Any, version: Any) -> Any:
+            from pyspark_synth.errors import DataError
+            from pyspark_synth.io.registry import ModelRegistry
+
+            if not isinstance(table, str) or not table:
+                raise DataError(f"synth_sample: the first argument must be a fitted table's name, got {table!r}")
+            return ModelRegistry(root, namespace).get(table, None if version is None else int(version))
+
+        @staticmethod
+        def analyze(table: Any, num_rows: Any = None, seed: Any = None, version: Any = None) -> Any:
+            from pyspark.sql.udtf import AnalyzeResult
+
+            from pyspark_synth.errors import SynthError
+            from pyspark_synth.spark.convert import schema_from_json
+
+            try:
+                entry = SynthSample._entry(table.value, None if version is None else version.value)
+            except SynthError as exc:  # re-raised here so Spark's message shows it without a deep traceback
+                raise type(exc)(f"synth_sample: {exc}") from None
+            return AnalyzeResult(schema=schema_from_json(entry.spark_schema))
+
+        def eval(self, table: str, num_rows: Any = None, seed: Any = None, version: Any = None) -> Any:
+            import math
+
+            import pandas as pd
+            import pyarrow as pa
+            from pyspark.sql.pandas.types import to_arrow_schema
+
+            from pyspark_synth.errors import DataError
+            from pyspark_synth.seeds import resolve_seed
+            from pyspark_synth.spark.convert import schema_from_json
+            from pyspark_synth.spark.generate import block_generator
+            from pyspark_synth.spark.sample import DEFAULT_BLOCK_SIZE
+
+            entry = SynthSample._entry(table, version)
+            n = entry.row_count if num_rows is None else int(num_rows)
+            if n < 0:
+                raise DataError(f"synth_sample: num_rows must be 0 or more, got {n}")
+            schema = schema_from_json(entry.spark_schema)
+            fn = block_generator(
+                entry.model_bytes(), entry.spark_schema, entry.extra.get("keys", []), table=table,
+                seed=resolve_seed(None if seed is None else int(seed)), num_rows=n, block_size=DEFAULT_BLOCK_SIZE,
+            )
+            arrow_schema = to_arrow_schema(schema)
+            blocks = pd.DataFrame({"block": range(math.ceil(n / DEFAULT_BLOCK_SIZE))})
+            for pdf in fn(iter([blocks])):
+                batch = pa.Table.from_pandas(pdf, schema=arrow_schema, preserve_index=False)
+                for row in batch.to_pylist():
+                    yield tuple(row.values())
+
+    return udtf(SynthSample, useArrow=True)
+
+
+def register_table_functions(spark: SparkSession, *, registry: str | None = None) -> list[str]:
+    """Register `synth_sample` as a temporary function of `spark`; returns the names registered.
+
+    Args:
+        spark: The session (classic or Spark Connect).
+        registry: Registry root; defaults to the session's (`spark.synth.registryRoot`).
+    """
+    from pyspark_synth.io.registry import registry_for
+
+    reg = registry_for(spark, registry)
+    spark.udtf.register("synth_sample", sample_udtf(str(reg.root), reg.namespace))
+    return ["synth_sample"]
