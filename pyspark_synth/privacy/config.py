@@ -1,0 +1,267 @@
+"""Privacy settings of the seed API: PII rules per table and column, the HMAC key source, auto-detection.
+
+Pure: no Spark. `PrivacyConfig` says what happens to each PII column; `TablePrivacy` is the
+resolved plan for one table: columns scrubbed before fitting (drop, mask, HMAC hash, custom) and
+columns that are not learned at all but faked at sampling time (`fake`). `fake_columns` makes those
+fakes for one pandas batch of generated rows: locale-aware, seeded from the generated row (never from
+an original value), and never equal to an original value (their salted digests are checked).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pyspark_synth.errors import PrivacyError
+from pyspark_synth.metadata import PIIRule, Table
+from pyspark_synth.privacy.keys import CONF_KEY, ENV_VAR, SecretKey, missing_key_error, resolve_key
+from pyspark_synth.privacy.scrub import normalize_rules
+
+__all__ = ["PrivacyConfig", "TablePrivacy", "fake_columns", "original_digest"]
+
+_SCRUB_ACTIONS = frozenset({"drop", "mask", "hash", "custom"})
+_FAKE_RETRIES = 16
+RuleLike = PIIRule | Mapping[str, Any] | str
+
+
+@dataclass(frozen=True)
+class TablePrivacy:
+    """The resolved privacy plan of one table.
+
+    Attributes:
+        table: The table name.
+        scrub_rules: `{column: PIIRule}` applied to the data before fitting (drop, mask, hash, custom).
+        fake_rules: `{column: PIIRule}` for columns removed before fitting and faked at sampling.
+        positions: `{column: index}` of every faked column in the original column order.
+        detected: Columns whose rule came from auto-detection.
+    """
+
+    table: str
+    scrub_rules: dict[str, PIIRule] = field(default_factory=dict)
+    fake_rules: dict[str, PIIRule] = field(default_factory=dict)
+    positions: dict[str, int] = field(default_factory=dict)
+    detected: tuple[str, ...] = ()
+
+    @property
+    def needs_key(self) -> list[str]:
+        """Columns whose rule needs the HMAC key (hash and fake)."""
+        return [c for c, r in {**self.scrub_rules, **self.fake_rules}.items() if r.action in {"hash", "fake"}]
+
+    def describe(self) -> dict[str, str]:
+        """`{column: action}` (safe to log)."""
+        out = {c: r.action for c, r in self.scrub_rules.items()}
+        out.update({c: f"fake({r.kind}) at sampling" for c, r in self.fake_rules.items()})
+        return out
+
+
+@dataclass(frozen=True)
+class PrivacyConfig:
+    """What to do with personal data before a model learns it, and where the HMAC key comes from.
+
+    Rules come from the metadata's columns (`Column.pii`) and from `rules`, which wins on the
+    same column. Columns with drop, mask, hash or custom rules are scrubbed before fitting; columns
+    with a `fake` rule are not learned at all: they are regenerated at sampling time with
+    locale-aware fakes (the locale from `PIIRule.locale`, `locale_column`, or a country/locale
+    column of the generated row). Key columns (primary and foreign) can only be hashed or kept.
+
+    Args:
+        rules: `{table: {column: PIIRule | dict | action}}`, or flat `{"table.column": rule}`.
+        key: The HMAC key itself (at least 16 bytes; never shown in reprs or logs).
+        key_env: Name of an environment variable that holds the key.
+        key_conf: Spark conf that holds the key (default `spark.synth.hmacKey`).
+        auto_detect: Detect PII columns on a bounded sample of each table and add rules for the
+            columns that have none (each detection's suggested action, see `detect_actions`).
+        detect_sample_rows: Rows sampled per table for detection.
+        min_confidence: Detections below this confidence are ignored.
+        detect_actions: Action per detected kind or column overriding the suggestion, e.g.
+            `{"email": "fake"}`.
+        locale: Fixed Faker locale for detected fake rules (default: each row's country column).
+        hash_length: Hex characters kept of each HMAC (8..64; all 64 when None).
+
+    Raises:
+        PrivacyError: A rule is invalid, or the literal key is too short.
+    """
+
+    rules: Mapping[str, Mapping[str, RuleLike] | RuleLike] = field(default_factory=dict)
+    key: SecretKey | bytes | str | None = field(default=None, repr=False)
+    key_env: str | None = None
+    key_conf: str = CONF_KEY
+    auto_detect: bool = False
+    detect_sample_rows: int = 2000
+    min_confidence: float = 0.5
+    detect_actions: Mapping[str, str] | None = None
+    locale: str | None = None
+    hash_length: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rules", self._parse_rules(self.rules))
+        if self.key is not None and not isinstance(self.key, SecretKey):
+            object.__setattr__(self, "key", SecretKey(self.key, "PrivacyConfig(key=...)"))
+        if self.detect_sample_rows < 1:
+            raise PrivacyError(f"PrivacyConfig: detect_sample_rows must be at least 1, got {self.detect_sample_rows}")
+        if self.hash_length is not None and not 8 <= self.hash_length <= 64:
+            raise PrivacyError(f"PrivacyConfig: hash_length must be between 8 and 64, got {self.hash_length}")
+
+    @staticmethod
+    def _parse_rules(rules: Any) -> dict[str, dict[str, PIIRule]]:
+        if not isinstance(rules, Mapping):
+            raise PrivacyError(f"PrivacyConfig: rules must be {{table: {{column: rule}}}}, got {type(rules).__name__}")
+        nested: dict[str, dict[str, Any]] = {}
+        for name, value in rules.items():
+            if isinstance(value, Mapping) and "action" not in value:
+                nested.setdefault(str(name), {}).update(value)
+            elif "." in str(name):
+                table, _, column = str(name).partition(".")
+                nested.setdefault(table, {})[column] = value
+            else:
+                raise PrivacyError(
+                    f"PrivacyConfig: rule key {name!r} is neither a table with a {{column: rule}} mapping nor "
+                    "'table.column'. Write rules={'users': {'email': 'hash'}} or {'users.email': 'hash'}."
+                )
+        return {t: normalize_rules(cols, where=f"PrivacyConfig table '{t}'") for t, cols in nested.items()}
+
+    # ------------------------------------------------------------------ keys
+    def resolve_key(self, conf_value: str | None = None) -> SecretKey | None:
+        """The HMAC key: the literal one, else `$key_env`, else the Spark conf value, else $PYSPARK_SYNTH_HMAC_KEY.
+
+        Args:
+            conf_value: The value of the Spark conf `key_conf`, read by the caller.
+
+        Raises:
+            PrivacyError: `key_env` names a variable whose value is too short.
+        """
+        if isinstance(self.key, SecretKey):
+            return self.key
+        if self.key_env and os.environ.get(self.key_env):
+            return SecretKey(os.environ[self.key_env], f"environment variable {self.key_env}")
+        return resolve_key(None, conf_value=conf_value)
+
+    def key_sources(self) -> str:
+        """Where the key is looked for, in order (for error messages)."""
+        where = ["PrivacyConfig(key=...)"]
+        if self.key_env:
+            where.append(f"${self.key_env}")
+        return ", ".join([*where, f"Spark conf {self.key_conf}", f"${ENV_VAR}"])
+
+    # ------------------------------------------------------------------ plans
+    def check_tables(self, tables: Mapping[str, Table] | list[str]) -> None:
+        """Raise when a rule names a table that is not in the metadata."""
+        unknown = sorted(set(self.rules) - set(tables))
+        if unknown:
+            raise PrivacyError(f"PrivacyConfig has rules for table(s) {unknown}, which are not in the metadata. "
+                               f"Known tables: {sorted(tables)}. Fix the table names or remove those rules.")
+
+    def plan_table(self, table: Table, columns: list[str], detected: Mapping[str, PIIRule] | None = None) -> TablePrivacy:
+        """The plan for one table: metadata rules, then detected rules for unruled columns, then `rules`.
+
+        Args:
+            table: The table's metadata (its key columns and column rules).
+            columns: The data's columns, in order.
+            detected: Rules found by detection (used only where no other rule exists).
+
+        Raises:
+            PrivacyError: A rule names a missing column, or drops, masks or fakes a key column.
+        """
+        from_meta = {c.name: c.pii for c in table.columns if c.pii is not None}
+        explicit = {**from_meta, **self.rules.get(table.name, {})}
+        auto = {c: r for c, r in (detected or {}).items() if c not in explicit and c not in table.key_columns}
+        merged = {**auto, **explicit}
+        missing = [c for c in merged if c not in columns]
+        if missing:
+            raise PrivacyError(f"PrivacyConfig: table '{table.name}' has rules for column(s) {missing}, which the data "
+                               f"does not have. Known columns: {columns}")
+        bad = sorted(c for c, r in merged.items() if c in table.key_columns and r.action not in {"keep", "hash"})
+        if bad:
+            raise PrivacyError(
+                f"PrivacyConfig: table '{table.name}': key column(s) {bad} have PII rules "
+                f"{[merged[c].action for c in bad]}; a primary or foreign key can only be hashed or kept "
+                "(generated keys never reuse original values). Change the rule to 'hash' or 'keep'."
+            )
+        scrub = {c: r for c, r in merged.items() if r.action in _SCRUB_ACTIONS}
+        fakes = {c: r for c, r in merged.items() if r.action == "fake"}
+        for c, r in fakes.items():
+            if r.locale_column is not None and (r.locale_column not in columns or r.locale_column in fakes
+                                                or scrub.get(r.locale_column) is not None):
+                raise PrivacyError(
+                    f"PrivacyConfig: table '{table.name}': the fake rule of '{c}' takes its locale from "
+                    f"'{r.locale_column}', which is missing, scrubbed or faked itself. Point locale_column at a "
+                    "learned column (a country, say) or set a fixed locale."
+                )
+        return TablePrivacy(table.name, scrub, fakes, {c: columns.index(c) for c in fakes}, tuple(sorted(auto)))
+
+    def detected_rules(self, detections: list[Any]) -> dict[str, PIIRule]:
+        """Rules for detections (see `privacy.detect.rules_from_detection`) with this config's settings."""
+        from pyspark_synth.privacy.detect import rules_from_detection
+
+        return rules_from_detection(detections, min_confidence=self.min_confidence, actions=self.detect_actions,
+                                    locale=self.locale)
+
+    def require_key(self, plans: Mapping[str, TablePrivacy], conf_value: str | None = None) -> SecretKey | None:
+        """The key when some plan needs it; raises naming the columns and the sources when it is missing."""
+        needs = [f"{t}.{c}" for t, p in plans.items() for c in p.needs_key]
+        key = self.resolve_key(conf_value)
+        if needs and key is None:
+            err = missing_key_error(needs)
+            raise PrivacyError(f"{err} Looked in: {self.key_sources()}.")
+        return key
+
+
+def original_digest(salt: str, text: str) -> str:
+    """16 hex characters of SHA-256(salt + text): how original values are remembered (never the values)."""
+    return hashlib.sha256((salt + text).encode("utf-8")).hexdigest()[:16]
+
+
+def fake_columns(
+    pdf: pd.DataFrame,
+    fakes: Mapping[str, Mapping[str, Any]],
+    *,
+    key: bytes,
+    seed: int,
+    source: str,
+    salt: str = "",
+    banned: Mapping[str, frozenset[str]] | None = None,
+) -> pd.DataFrame:
+    """Add the faked columns to a batch of generated rows.
+
+    Each fake is seeded from (seed, column, the row's `source` value), a fingerprint of the
+    generated row, so it never derives from an original value; a fake whose salted digest is among
+    `banned[column]` (the originals') is drawn again.
+
+    Args:
+        pdf: Generated rows, with a `source` column (dropped from the result).
+        fakes: `{column: PIIRule fields}` (kind, locale, locale_column).
+        key: HMAC key bytes seeding Faker.
+        seed: The sampling seed.
+        source: Name of the fingerprint column.
+        salt: Salt of the digests in `banned`.
+        banned: `{column: digests of the original values}`.
+    """
+    from pyspark_synth.privacy.fake import fake_series
+    from pyspark_synth.privacy.locales import DEFAULT_LOCALE, find_locale_column, locales_for
+
+    out = pdf.drop(columns=[source])
+    src = pdf[source].astype(str)
+    auto_locale = find_locale_column([c for c in out.columns if c not in fakes])
+    for col, spec in fakes.items():
+        rule = PIIRule(**spec)
+        loc_col = rule.locale_column or auto_locale
+        locales: pd.Series | str = rule.locale or (
+            locales_for(out[loc_col], DEFAULT_LOCALE) if loc_col is not None and loc_col in out.columns else DEFAULT_LOCALE)
+        text = f"{seed}|{col}|" + src
+        values = fake_series(src, rule.kind or "", locales, key, text)
+        bad_set = (banned or {}).get(col) or frozenset()
+        for attempt in range(1, _FAKE_RETRIES + 1):
+            hit = np.array([v is not None and original_digest(salt, str(v)) in bad_set for v in values], dtype=bool)
+            if not hit.any():
+                break
+            redo = src[hit]
+            loc = locales if isinstance(locales, str) else locales[hit]
+            values[hit] = fake_series(redo, rule.kind or "", loc, key, text[hit] + f"|{attempt}").to_numpy()
+        out[col] = values.to_numpy()
+    return out
