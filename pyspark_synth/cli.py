@@ -20,6 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--warehouse", default="spark-warehouse", help="Spark warehouse directory")
     demo.add_argument("--catalog-table", default="synth_metadata", help="catalog table for the metadata")
     demo.add_argument("--max-flights", type=int, default=None, help="use only the first N flights")
+    demo.add_argument("--metadata-only", action="store_true", help="stop after detecting and storing the metadata")
+    demo.add_argument("--backend", default="ctgan", help="model backend: ctgan (default) or copula")
+    demo.add_argument("--epochs", type=int, default=None, help="training epochs (the backend's default if unset)")
+    demo.add_argument("--sample-rows", type=int, default=20_000, help="most training rows per table")
+    demo.add_argument("--output", default="synth-output", help="directory of the synthetic Delta tables")
+    demo.add_argument("--seed", type=int, default=0, help="root seed")
     args = parser.parse_args(argv)
     if args.verbose:
         from pyspark_synth._log import set_log_level
@@ -28,7 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from pyspark_synth.demo import run_demo
 
-        run_demo(catalog_table=args.catalog_table, warehouse=args.warehouse, max_flights=args.max_flights)
+        run_demo(catalog_table=args.catalog_table, warehouse=args.warehouse, max_flights=args.max_flights,
+                 fit=not args.metadata_only, backend=args.backend, epochs=args.epochs, sample_rows=args.sample_rows,
+                 output=args.output, seed=args.seed)
         return 0
     parser.print_help()
     return 0

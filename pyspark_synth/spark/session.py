@@ -38,6 +38,7 @@ def get_or_create_session(
         SparkSession.builder.appName(app_name)
         .master(master or os.environ.get("PYSPARK_SYNTH_MASTER", "local[*]"))
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", os.environ.get("PYSPARK_SYNTH_SHUFFLE_PARTITIONS", "8"))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")

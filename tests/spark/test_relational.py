@@ -144,3 +144,21 @@ def test_sizes_and_errors(spark, fitted):
         sample_database(spark, report.metadata, {"orders": 5}, registry=reg)
     with pytest.raises(DataError, match=r"unknown tables \['nope'\]"):
         sample_database(spark, report.metadata, {"nope": 5}, registry=reg)
+
+
+def test_relational_stratified_sample_is_consistent(real):
+    from pyspark_synth.relational.sampling import _sample_points, relational_sample
+
+    plan = build_plan(shop_metadata())
+    sub = relational_sample(plan, dict(real), 500, stratify_by="segment", seed=3)
+    counts = {k: v.count() for k, v in sub.items()}
+    assert counts["stores"] == 10 and counts["products"] == 40  # small lookup parents kept whole
+    assert 0 < counts["customers"] < 400 and counts["orders"] < real["orders"].count()
+    for name, t in shop_metadata().tables.items():
+        for fk in t.foreign_keys:
+            assert orphan_rows(sub[name], sub[fk.parent_table], fk).count() == 0
+    # every kept customer keeps all of its orders, so child counts stay true
+    kept = sub["customers"].select("customer_id")
+    assert real["orders"].join(kept, "customer_id", "left_semi").count() == counts["orders"]
+    # a star schema: the big parent under small lookups is the one sampled
+    assert _sample_points(plan, {"stores": 10, "customers": 100_000, "products": 40, "orders": 900_000}, 0.1) == ["customers"]
