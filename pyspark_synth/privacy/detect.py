@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -173,6 +174,10 @@ def _profile(column: str, series: pd.Series, max_values: int) -> _Profile | None
     cues, negative = K.name_cues(column)
     if n == 0:
         return None
+    if pd.api.types.is_object_dtype(values) and not all(
+        isinstance(v, (str, int, float, bool, Decimal, _dt.date, _dt.datetime, pd.Timestamp)) for v in values.iloc[:50]
+    ):
+        return None  # arrays, maps, structs and bytes hold no scalar PII to match
     shares: dict[str, float] = {}
     extra: dict[str, float] = {}
     is_numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
@@ -259,14 +264,14 @@ def _candidates(p: _Profile) -> dict[str, tuple[float, str]]:
     for kind in _STRONG:
         share = s.get(kind, 0.0)
         if share >= (0.5 if kind in cues else 0.8):
-            take(kind, share, "values match" + (" and name cue" if kind in cues else ""))
+            take(kind, share, f"valid {kind.replace('_', ' ')} values")
     if s.get("date_of_birth", 0.0) >= (0.5 if "date_of_birth" in cues else 0.9) and (neg is None or "date_of_birth" in cues):
-        take("date_of_birth", s["date_of_birth"], "dates spanning decades of birth years" if "date_of_birth" not in cues else "dates with a birth cue")
+        take("date_of_birth", s["date_of_birth"], "dates spanning decades of birth years" if "date_of_birth" not in cues else "plausible birth dates")
     if not p.is_string:
         if p.is_numeric:
             for kind in ("phone", "postcode"):
                 if kind in cues and s.get(kind, 0.0) >= 0.8:
-                    take(kind, s[kind], "numbers with a name cue")
+                    take(kind, s[kind], "numbers of the right length")
         return out
     blocked = neg is not None
     phone = s.get("phone", 0.0)
@@ -274,7 +279,7 @@ def _candidates(p: _Profile) -> dict[str, tuple[float, str]]:
         take("phone", phone, "phone-shaped values")
     pc = s.get("postcode", 0.0)
     if "postcode" in cues and pc >= 0.7:
-        take("postcode", pc, "postcode-shaped values and name cue")
+        take("postcode", pc, "postcode-shaped values")
     elif not blocked and x.get("strong_postcode", 0.0) >= 0.9:
         take("postcode", x["strong_postcode"], "values in a national postcode format")
     street = s.get("street_address", 0.0)
@@ -282,11 +287,11 @@ def _candidates(p: _Profile) -> dict[str, tuple[float, str]]:
         take("street_address", street, "street words and house numbers")
     city, person, org = s.get("city", 0.0), s.get("person_name", 0.0), x.get("org", 0.0)
     if "city" in cues and (city >= 0.2 or x.get("placeish", 0.0) >= 0.8) and org < 0.1:
-        take("city", max(city, x.get("placeish", 0.0)), "place names and name cue")
+        take("city", max(city, x.get("placeish", 0.0)), "place names")
     elif not blocked and org < 0.05 and (city >= 0.6 or (city >= 0.25 and city + person >= 0.85)):
         take("city", city, "known cities or city prefixes/suffixes")
     if "person_name" in cues and org < 0.1 and city < 0.25 and (person >= 0.4 or x.get("nameish", 0.0) >= 0.9):
-        take("person_name", max(person, x.get("nameish", 0.0) * 0.9), "name-shaped values and name cue")
+        take("person_name", max(person, x.get("nameish", 0.0) * 0.9), "name-shaped values")
     elif not blocked and org < 0.05 and city < 0.25 and person >= 0.7:
         take("person_name", person, "values are known given or family names")
     ft = s.get("free_text_with_pii", 0.0)

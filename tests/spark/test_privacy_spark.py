@@ -55,6 +55,9 @@ def test_detect_scrub_join_and_leak_scan_end_to_end(spark, customers, orders, cu
     dets = customers.synth.detect_pii(sample_rows=30)  # one bounded job
     kinds = {d.column: d.kind for d in dets}
     assert kinds == {"name": "person_name", "email": "email", "phone": "phone"}
+    frame = customers.select("email", "signup_amount").synth.detect_pii(sample_rows=10, output="spark")
+    assert frame.columns[:3] == ["column", "kind", "confidence"]
+    assert [(r.column, r.kind) for r in frame.collect()] == [("email", "email")]  # a small local frame
     rules = rules_from_detection(dets, locale_column="country")
     assert {c: r.action for c, r in rules.items()} == {"name": "fake", "email": "hash", "phone": "fake"}
     md = Metadata().add_table("customers", pk="customer_id", columns={

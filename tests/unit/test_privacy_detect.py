@@ -94,7 +94,7 @@ def test_results_as_frame_rules_and_metadata():
                         "country": ["JP", "DE"] * 15})
     dets = detect_pii_pandas(pdf)
     assert [(d.column, d.kind, d.suggested_action) for d in dets] == [("email", "email", "hash")]
-    assert dets[0].confidence > 0.9 and dets[0].name_cue == "email" and "100%" in dets[0].evidence
+    assert dets[0].confidence > 0.9 and dets[0].name_cue == "email" and "100% of 30" in dets[0].evidence
     frame = detections_to_pandas(dets)
     assert list(frame.columns)[:3] == ["column", "kind", "confidence"] and len(frame) == 1
     rules = rules_from_detection(dets, actions={"email": "fake"}, locale_column="country")
