@@ -110,7 +110,7 @@ def _group4(s: str) -> str:
     return " ".join(s[i:i + 4] for i in range(0, len(s), 4))
 
 
-def _positives(locale: str, f, rng: np.random.Generator, n: int) -> dict[str, tuple[str, Callable[[int], object]]]:  # noqa: ANN001
+def _positives(locale: str, f, rng: np.random.Generator) -> dict[str, tuple[str, Callable[[int], object]]]:  # noqa: ANN001
     """{key: (kind, make(i))} of the personal columns of a customers table."""
     loc_i = LOCALES.index(locale) if locale in LOCALES else 0
     dob_fmt = _DOB_FORMATS.get(locale, "%Y-%m-%d")
@@ -243,7 +243,7 @@ def build_labelled_tables(*, rows: int = 200, seed: int = 0, locales: Iterable[s
                 data: dict[str, list[object]] = {}
                 labels: dict[str, str | None] = {}
                 if table == "customers":
-                    for key, (kind, make) in _positives(locale, f, rng, rows).items():
+                    for key, (kind, make) in _positives(locale, f, rng).items():
                         name = _column_name(key, locale)
                         data[name] = [make(i) for i in range(rows)]
                         labels[name] = kind
