@@ -18,8 +18,10 @@ from pyspark_synth.errors import (
     SerializationError,
     SynthError,
 )
+from pyspark_synth.interface import Synthesizer
 from pyspark_synth.io.catalog import load_metadata, save_metadata
 from pyspark_synth.metadata import Column, Constraint, ForeignKey, Metadata, PIIRule, Table
+from pyspark_synth.privacy.config import PrivacyConfig
 from pyspark_synth.spark.accessors import register_all as _register_all
 from pyspark_synth.spark.detect import check_metadata_against_data, detect_metadata
 
@@ -34,9 +36,11 @@ __all__ = [
     "MetadataError",
     "NotFittedError",
     "PIIRule",
+    "PrivacyConfig",
     "PrivacyError",
     "SerializationError",
     "SynthError",
+    "Synthesizer",
     "Table",
     "__version__",
     "check_metadata_against_data",
