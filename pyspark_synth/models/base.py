@@ -11,7 +11,7 @@ import pandas as pd
 from pyspark_synth.errors import NotFittedError, SynthError
 from pyspark_synth.models._archive import read_archive, write_archive
 
-__all__ = ["SynthModel", "register_backend", "get_backend", "list_backends", "load_model_bytes"]
+__all__ = ["SynthModel", "register_backend", "get_backend", "list_backends", "load_model_bytes", "shippable_backend"]
 
 
 class SynthModel(ABC):
@@ -105,18 +105,41 @@ def list_backends() -> list[str]:
     return sorted(_BACKENDS)
 
 
-def load_model_bytes(data: bytes) -> SynthModel:
-    """Rebuild a fitted model of any registered backend from its bytes (the archive names its kind)."""
+def load_model_bytes(data: bytes, backend: type[SynthModel] | None = None) -> SynthModel:
+    """Rebuild a fitted model of any registered backend from its bytes (the archive names its kind).
+
+    `backend` is the class to use instead of the look-up by kind: a user's class travels in the UDF
+    closure (see `shippable_backend`), since executors never ran the driver's `register_backend`.
+    """
+    if backend is not None:
+        return backend.from_bytes(data)
     from pyspark_synth.models._archive import unpack
 
     header, _ = unpack(data)
     return get_backend(header["kind"]).from_bytes(data)
 
 
+_BUILTIN_MODULES = ("pyspark_synth.models.ctgan", "pyspark_synth.models.copula")
+
+
+def shippable_backend(name: str) -> type[SynthModel] | None:
+    """The class registered under `name` when it is a user's (to ship to executors), else None.
+
+    Built-in backends are found by name on executors; a user's class is registered only in the
+    driver's process, so generation closures carry it (cloudpickle sends it by reference when its
+    module is importable there, by value when it is defined in `__main__` or a function).
+    """
+    _load_builtins()
+    cls = _BACKENDS.get(name.lower())
+    if cls is None or cls.__module__ in _BUILTIN_MODULES:
+        return None
+    return cls
+
+
 def _load_builtins() -> None:
     import importlib
 
-    for mod in ("pyspark_synth.models.ctgan", "pyspark_synth.models.copula"):
+    for mod in _BUILTIN_MODULES:
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as exc:

@@ -51,7 +51,8 @@ def _count_fn(link: dict[str, Any], ctx_names: list[str], n_keys: int, seed: int
 
 
 def _child_fn(entry_bytes: bytes, schema_json: str, key_specs: list[dict[str, Any]], *, table: str, seed: int,
-              fk_cols: list[str], ctx_names: list[str], null_rate: float, self_refs: list[dict[str, Any]]) -> Callable:
+              fk_cols: list[str], ctx_names: list[str], null_rate: float, self_refs: list[dict[str, Any]],
+              backend: type | None = None) -> Callable:
     def fn(pdf: pd.DataFrame) -> pd.DataFrame:
         import numpy as np
 
@@ -68,7 +69,7 @@ def _child_fn(entry_bytes: bytes, schema_json: str, key_specs: list[dict[str, An
         n = len(pdf)
         bucket = int(pdf["__bucket"].iloc[0])
         ids = int(pdf["__offset"].iloc[0]) + np.arange(n, dtype=np.int64)
-        model = load_model_bytes(entry_bytes)
+        model = load_model_bytes(entry_bytes, backend)
         ctx = pdf[[f"__ctx__{i}" for i in range(len(ctx_names))]].set_axis(ctx_names, axis=1) if ctx_names else None
         rows = model.sample(n, context=ctx, seed=derive_seed(seed, table, "bucket", bucket)) if ctx is not None \
             else model.sample(n, seed=derive_seed(seed, table, "bucket", bucket))
@@ -133,6 +134,7 @@ def sample_children(
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
+    from pyspark_synth.models.base import shippable_backend
     from pyspark_synth.spark.convert import schema_from_json
 
     seed = resolve_seed(seed)
@@ -176,10 +178,18 @@ def sample_children(
     child = rows.groupBy("__bucket").applyInPandas(
         _child_fn(entry.model_bytes(), entry.spark_schema, entry.extra.get("keys", []), table=table, seed=seed,
                   fk_cols=list(drv["columns"]), ctx_names=ctx_names, null_rate=float(drv.get("null_rate", 0.0)),
-                  self_refs=rel.get("self_refs", [])),
+                  self_refs=rel.get("self_refs", []), backend=shippable_backend(entry.backend)),
         out_schema,
     )
+    assigned = set(drv["columns"])
     for sec in rel.get("secondary", []):
+        if assigned & set(sec["columns"]):
+            # the columns already hold the driving parent's key (e.g. flights.origin inside the
+            # composite key to weather): their values come from that parent, whose own foreign key
+            # keeps them valid; redrawing them would break the driving key
+            _log.info("secondary key shares columns with an assigned key; kept", table=table, columns=sec["columns"])
+            continue
+        assigned.update(sec["columns"])
         given = dict(secondary_parents or {})
         if sec["parent_table"] not in given:
             raise DataError(f"Table '{table}' also references '{sec['parent_table']}' ({sec['columns']}): pass its generated "

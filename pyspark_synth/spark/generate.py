@@ -33,6 +33,7 @@ def block_generator(
     block_size: int,
     threads: int = 1,
     self_refs: list[dict[str, Any]] | None = None,
+    backend: type | None = None,
 ) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
     """Build the function given to `mapInPandas` over a frame of block ids (column `block`).
 
@@ -40,7 +41,8 @@ def block_generator(
     come from the model with seed `derive_seed(seed, table, "block", b)` and its key columns from
     the global row ids, so the output does not depend on partitioning or batch sizes.
     The closure holds only bytes and plain data (safe for Spark Connect); the model is loaded once
-    per partition iterator.
+    per partition iterator. `backend` is a user's model class to load with (see
+    `models.base.shippable_backend`); built-in backends are found by name.
     """
 
     def generate(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -53,7 +55,7 @@ def block_generator(
         set_executor_threads(threads)
         schema = schema_from_json(schema_json)
         specs = [KeySpec.from_dict(d) for d in key_specs]
-        model = load_model_bytes(model_bytes)
+        model = load_model_bytes(model_bytes, backend)
         for batch in batches:
             for b in batch["block"].tolist():
                 start = int(b) * block_size

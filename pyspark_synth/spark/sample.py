@@ -80,11 +80,13 @@ def sample_table(
     parts = num_partitions or max(1, min(n_blocks, max(default_parallelism(spark), math.ceil(n / _ROWS_PER_PARTITION))))
     _log.info("sampling table", table=table, rows=n, seed=seed, blocks=n_blocks, partitions=parts, version=entry.version)
     schema_json = entry.spark_schema
+    from pyspark_synth.models.base import shippable_backend
     from pyspark_synth.spark.convert import schema_from_json
 
     blocks = spark.range(0, n_blocks, 1, numPartitions=max(1, min(parts, max(n_blocks, 1)))).withColumnRenamed("id", "block")
     fn = block_generator(
         entry.model_bytes(), schema_json, entry.extra.get("keys", []), table=table, seed=seed, num_rows=n,
         block_size=block_size, self_refs=entry.extra.get("relational", {}).get("self_refs", []),
+        backend=shippable_backend(entry.backend),
     )
     return blocks.mapInPandas(fn, schema_from_json(schema_json))
