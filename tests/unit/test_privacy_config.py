@@ -97,3 +97,20 @@ def test_fakes_are_locale_aware_deterministic_and_never_an_original():
     redrawn = fake_columns(pdf, fakes, key=KEY.encode(), seed=7, source="src", salt="salt", banned=banned)
     assert redrawn["name"].iloc[1] != out["name"].iloc[1]
     assert redrawn["name"].iloc[0] == out["name"].iloc[0]
+
+
+def test_auto_detect_fills_rules_only_where_none_is_given(md):
+    from faker import Faker
+
+    from pyspark_synth.privacy import detect_pii_pandas
+
+    fake = Faker("en_US")
+    fake.seed_instance(3)
+    pdf = pd.DataFrame({"user_id": range(200), "name": [fake.name() for _ in range(200)],
+                        "email": [fake.email() for _ in range(200)], "country": ["US"] * 200})
+    cfg = PrivacyConfig(rules={"users": {"name": "mask"}}, auto_detect=True, detect_actions={"email": "fake"})
+    detected = cfg.detected_rules(detect_pii_pandas(pdf))
+    assert detected["email"].action == "fake" and "name" in detected
+    plan = cfg.plan_table(md.table("users"), list(pdf.columns), detected)
+    assert plan.scrub_rules["name"] == PIIRule(action="mask")  # the explicit rule wins
+    assert plan.fake_rules["email"].kind == "email" and plan.detected == ("email",)
