@@ -18,6 +18,7 @@ from pyspark_synth.validation.integrity import duplicate_key_count, orphan_rows
 
 def shop_data(seed: int = 0) -> dict[str, pd.DataFrame]:
     rng = np.random.default_rng(seed)
+    countries = pd.DataFrame({"country": ["JP", "DE", "BR", "FR"], "continent": ["asia", "europe", "america", "europe"]})
     stores = pd.DataFrame({"country": ["JP"] * 4 + ["DE"] * 3 + ["BR"] * 3, "store_no": [1, 2, 3, 4, 1, 2, 3, 1, 2, 3],
                            "size_m2": rng.integers(200, 2000, 10)})
     n_c = 400
@@ -36,13 +37,16 @@ def shop_data(seed: int = 0) -> dict[str, pd.DataFrame]:
                            "product_id": rng.choice(products.product_id, len(cust), p=pop / pop.sum()),
                            "amount": rng.gamma(2, 15, len(cust)).round(2),
                            "channel": rng.choice(["web", "store"], len(cust))})
-    return {"stores": stores, "customers": customers, "products": products, "orders": orders}
+    return {"countries": countries, "stores": stores, "customers": customers, "products": products, "orders": orders}
 
 
 def shop_metadata() -> Metadata:
     md = Metadata()
-    md.add_table("stores", pk=["country", "store_no"])
-    md.add_table("customers", pk="customer_id", fk={("country", "store_no"): "stores.country,store_no"})
+    md.add_table("countries", pk="country")
+    md.add_table("stores", pk=["country", "store_no"], fk={"country": "countries.country"})
+    # customers.country is in the composite key to stores and also a key to countries on its own
+    md.add_table("customers", pk="customer_id", fk={("country", "store_no"): "stores.country,store_no",
+                                                    "country": "countries.country"})
     md.add_table("products", pk="product_id")
     md.add_table("orders", pk="order_id", fk={"customer_id": "customers.customer_id", "product_id": "products.product_id"},
                  parent_context_cols=["segment"])
@@ -152,7 +156,7 @@ def test_relational_stratified_sample_is_consistent(real):
     plan = build_plan(shop_metadata())
     sub = relational_sample(plan, dict(real), 500, stratify_by="segment", seed=3)
     counts = {k: v.count() for k, v in sub.items()}
-    assert counts["stores"] == 10 and counts["products"] == 40  # small lookup parents kept whole
+    assert counts["stores"] == 10 and counts["products"] == 40 and counts["countries"] == 4  # lookups kept whole
     assert 0 < counts["customers"] < 400 and counts["orders"] < real["orders"].count()
     for name, t in shop_metadata().tables.items():
         for fk in t.foreign_keys:
@@ -161,4 +165,5 @@ def test_relational_stratified_sample_is_consistent(real):
     kept = sub["customers"].select("customer_id")
     assert real["orders"].join(kept, "customer_id", "left_semi").count() == counts["orders"]
     # a star schema: the big parent under small lookups is the one sampled
-    assert _sample_points(plan, {"stores": 10, "customers": 100_000, "products": 40, "orders": 900_000}, 0.1) == ["customers"]
+    sizes = {"countries": 4, "stores": 10, "customers": 100_000, "products": 40, "orders": 900_000}
+    assert _sample_points(plan, sizes, 0.1) == ["customers"]
