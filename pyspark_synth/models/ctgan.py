@@ -37,6 +37,7 @@ _log = get_logger("pyspark_synth.models.ctgan")
 _KIND = "ctgan"
 _CHUNK = 8192  # rows per generator call in sample(); fixed, so results never depend on it
 _MAX_SEED = 2**63 - 1
+_MAX_AUTO_EPOCHS = 300
 
 
 def _torch_gen(seed: int) -> torch.Generator:
@@ -73,7 +74,10 @@ class CTGAN(SynthModel):
         metadata: The table's metadata. Columns typed `id`/`text` and key columns are not learned
             (they come back as nulls for the layer above to fill); constraints are enforced in sample().
         batch_size: Rows per training step (rounded up to a multiple of `pac`).
-        epochs: Passes over the data.
+        epochs: Passes over the data. None (the default) picks enough epochs for about
+            `auto_steps` generator steps, at most 300 epochs: small tables get CTGAN's 300 epochs,
+            large ones a bounded training time.
+        auto_steps: Generator steps aimed at when `epochs` is None.
         seed: Root seed of the fit (transformers, initial weights, batches, noise).
         embedding_threshold: Categorical columns with more distinct values use an entity embedding.
         noise_dim: Width of the generator's noise.
@@ -99,13 +103,14 @@ class CTGAN(SynthModel):
 
     name = "ctgan"
 
-    def __init__(self, metadata: Table | None = None, *, batch_size: int = 500, epochs: int = 300,
+    def __init__(self, metadata: Table | None = None, *, batch_size: int = 500, epochs: int | None = None,
                  seed: int | None = None, embedding_threshold: int = 50, noise_dim: int = 128,
                  generator_dim: Sequence[int] = (256, 256), critic_dim: Sequence[int] = (256, 256),
                  generator_lr: float = 2e-4, critic_lr: float = 2e-4, weight_decay: float = 1e-6,
                  critic_steps: int = 1, pac: int = 10, tau: float = 0.2, gp_lambda: float = 10.0,
-                 max_modes: int = 10, max_fit_rows: int = 20_000, context_cond_dropout: float = 0.5,
-                 early_stopping_patience: int | None = None, num_threads: int | None = 1) -> None:
+                 max_modes: int = 10, max_fit_rows: int = 5_000, context_cond_dropout: float = 0.5,
+                 early_stopping_patience: int | None = None, num_threads: int | None = 1,
+                 auto_steps: int = 4000) -> None:
         self.metadata = metadata
         self.batch_size = batch_size
         self.epochs = epochs
@@ -126,10 +131,11 @@ class CTGAN(SynthModel):
         self.context_cond_dropout = context_cond_dropout
         self.early_stopping_patience = early_stopping_patience
         self.num_threads = num_threads
+        self.auto_steps = auto_steps
 
     _PARAMS = ("batch_size", "epochs", "seed", "embedding_threshold", "noise_dim", "generator_dim", "critic_dim",
                "generator_lr", "critic_lr", "weight_decay", "critic_steps", "pac", "tau", "gp_lambda", "max_modes",
-               "max_fit_rows", "context_cond_dropout", "early_stopping_patience", "num_threads")
+               "max_fit_rows", "context_cond_dropout", "early_stopping_patience", "num_threads", "auto_steps")
 
     def get_params(self) -> dict[str, Any]:
         """The constructor arguments (except metadata) as plain JSON values."""
@@ -196,7 +202,7 @@ class CTGAN(SynthModel):
              progress_bar: bool, checkpoint_interval: int, **kwargs: Any) -> CTGAN:
         from tqdm.auto import tqdm
 
-        epochs = int(kwargs.pop("epochs", self.epochs))
+        epochs = kwargs.pop("epochs", self.epochs)
         batch_size = int(kwargs.pop("batch_size", self.batch_size))
         if kwargs:
             _log.warning("ctgan.fit.ignored_arguments", arguments=sorted(kwargs))
@@ -236,7 +242,7 @@ class CTGAN(SynthModel):
         self.fitted_ = True
         _log.info("ctgan.fit.start", table=name, rows=len(data), columns=len(data.columns),
                   output_dim=self.layout_.act_dim, cond_dim=self.sampler_.cond_dim,
-                  context_columns=self.context_columns_, epochs=epochs, batch_size=batch_size, seed=seed_)
+                  context_columns=self.context_columns_, batch_size=batch_size, seed=seed_)
         if self.layout_.act_dim == 0:
             _log.info("ctgan.fit.nothing_to_learn", table=name)
             self._finish()
@@ -247,6 +253,10 @@ class CTGAN(SynthModel):
         if batch != batch_size:
             _log.info("ctgan.fit.batch_rounded", requested=batch_size, used=batch, pac=pac)
         steps = max(1, len(data) // batch)
+        if epochs is None:
+            epochs = int(min(_MAX_AUTO_EPOCHS, max(1, -(-self.auto_steps // steps))))
+            _log.info("ctgan.fit.auto_epochs", epochs=epochs, steps_per_epoch=steps)
+        epochs = int(epochs)
         drop = self.context_cond_dropout if self.context_layout_ is not None else 0.0
         rng = np.random.default_rng(derive_seed(seed_, "batches"))
         g = _torch_gen(derive_seed(seed_, "noise"))

@@ -29,7 +29,7 @@ class ModeNormalizer:
         seed: Seed of the fit sample, of the mixture and of the mode assignment in `encode`.
     """
 
-    def __init__(self, max_modes: int = 10, weight_threshold: float = 0.005, max_fit_rows: int = 20_000,
+    def __init__(self, max_modes: int = 10, weight_threshold: float = 0.005, max_fit_rows: int = 5_000,
                  seed: int = 0) -> None:
         self.max_modes = max_modes
         self.weight_threshold = weight_threshold
@@ -63,7 +63,9 @@ class ModeNormalizer:
             n_init=1,
             random_state=int(rng.integers(2**31 - 1)),
         )
-        with warnings.catch_warnings():
+        from threadpoolctl import threadpool_limits
+
+        with warnings.catch_warnings(), threadpool_limits(1):  # tiny 1-D problem: threads only add overhead
             warnings.simplefilter("ignore")
             bgm.fit(z.reshape(-1, 1))
         keep = bgm.weights_ > self.weight_threshold
@@ -140,7 +142,7 @@ class ContinuousTransformer(ColumnTransformer):
 
     kind = "continuous"
 
-    def __init__(self, max_modes: int = 10, weight_threshold: float = 0.005, max_fit_rows: int = 20_000,
+    def __init__(self, max_modes: int = 10, weight_threshold: float = 0.005, max_fit_rows: int = 5_000,
                  seed: int = 0) -> None:
         self.max_modes = max_modes
         self.weight_threshold = weight_threshold

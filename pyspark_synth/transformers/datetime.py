@@ -41,7 +41,7 @@ class DatetimeTransformer(ColumnTransformer):
 
     kind = "datetime"
 
-    def __init__(self, max_modes: int = 10, weight_threshold: float = 0.005, max_fit_rows: int = 20_000,
+    def __init__(self, max_modes: int = 10, weight_threshold: float = 0.005, max_fit_rows: int = 5_000,
                  seed: int = 0) -> None:
         self.max_modes = max_modes
         self.weight_threshold = weight_threshold

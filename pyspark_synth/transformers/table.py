@@ -86,7 +86,7 @@ class TableTransformer:
     """
 
     def __init__(self, metadata: Table | None = None, *, embedding_threshold: int = 50, max_modes: int = 10,
-                 weight_threshold: float = 0.005, max_fit_rows: int = 20_000, seed: int = 0) -> None:
+                 weight_threshold: float = 0.005, max_fit_rows: int = 5_000, seed: int = 0) -> None:
         self.metadata = metadata
         self.embedding_threshold = embedding_threshold
         self.max_modes = max_modes
