@@ -18,7 +18,7 @@ from pyspark_synth.models.base import get_backend, load_model_bytes
 from pyspark_synth.models.ctgan import CTGAN
 from pyspark_synth.models.layers import activate
 
-TINY = {"generator_dim": (16, 16), "critic_dim": (16, 16), "noise_dim": 8, "batch_size": 50}
+TINY = {"generator_dim": (16, 16), "critic_dim": (16, 16), "noise_dim": 8, "batch_size": 50, "max_modes": 3}
 
 
 def _frame(n: int = 300) -> pd.DataFrame:
@@ -224,7 +224,7 @@ def test_context_conditioning_learns_parent_category():
     parent = pd.DataFrame({"p": rng.choice(["red", "green", "blue"], n), "q": rng.normal(size=n)})
     child = pd.DataFrame({"c": parent["p"].str[0].str.upper(), "v": rng.normal(size=n)})
     m = CTGAN(epochs=40, batch_size=100, seed=0, generator_dim=(32, 32), critic_dim=(32, 32),
-              generator_lr=1e-3, critic_lr=1e-3).fit(child, context=parent, progress_bar=False)
+              generator_lr=1e-3, critic_lr=1e-3, max_modes=3).fit(child, context=parent, progress_bar=False)
     ctx = parent.sample(300, random_state=1).reset_index(drop=True)
     out = m.sample(300, context=ctx, seed=5)
     assert len(out) == 300
