@@ -146,6 +146,12 @@ class SessionSynth:
 
         return check_metadata_against_data(metadata, tables)
 
+    def validate(self, real: Any, synthetic: Any, metadata: Metadata | None = None, **kw: Any) -> Any:
+        """Compare synthetic with real data (scores, checks, report); see validation.validate."""
+        from pyspark_synth.validation.validate import validate
+
+        return validate(real, synthetic, metadata, **kw)
+
     def activate(self, **kwargs: Any) -> Any:
         """Turn on `CALL synth.*` procedures and `synth_sample(...)` in SQL; see spark.sql.activate."""
         from pyspark_synth.spark.sql import activate
