@@ -19,20 +19,23 @@ _MIN_SAMPLED_ROWS = 1000
 
 def _sample_points(plan: Plan, counts: dict[str, int], f: float) -> list[str]:
     """Tables to sample directly: for each big table, the top-most ancestor on its driving chain
-    that still keeps at least `_MIN_SAMPLED_ROWS` rows at fraction f (small lookup parents above it
-    are kept whole, so a fact table under a few parents is not wiped out)."""
+    that still keeps enough rows at fraction f (small lookup parents above it are kept whole, so a
+    fact table under a few parents is not wiped out)."""
     points: list[str] = []
     covered: set[str] = set()
+    # big enough to sample: keeps 1,000 rows, or (in a small database) a tenth of the largest sample
+    floor = max(1.0, min(_MIN_SAMPLED_ROWS, max(counts.values()) * f / 10))
     for name in sorted(plan.order, key=lambda t: -counts[t]):
+        if counts[name] * f < floor:
+            continue  # small tables (lookups) are kept whole
         chain = [name]
         while plan.tables[chain[-1]].driving is not None and plan.tables[chain[-1]].driving.parent_table not in chain:
             chain.append(plan.tables[chain[-1]].driving.parent_table)
         if covered & set(chain):
             continue
-        big = [t for t in chain if counts[t] * f >= _MIN_SAMPLED_ROWS]
-        if big:
-            points.append(big[-1])
-            covered.add(big[-1])
+        big = [t for t in chain if counts[t] * f >= floor]
+        points.append(big[-1])
+        covered.add(big[-1])
     return points
 
 
@@ -47,7 +50,8 @@ def relational_sample(
     """A consistent subset of the database of about `sample_size` rows in all.
 
     With f = sample_size / (rows of all tables): for each big table, the top-most ancestor on its
-    driving-parent chain that keeps at least 1,000 rows at fraction f is sampled (a root in a
+    driving-parent chain that keeps at least 1,000 rows at fraction f (in small databases: a tenth
+    of the largest table's sampled size) is sampled; smaller tables are kept whole (a root in a
     classic hierarchy; the fact table's nearest big parent in a star schema). Tables above the
     sampled ones are kept whole. Every table below keeps all rows whose foreign keys point at kept
     parent rows (left-semi joins following every FK path of the DAG, parents first), so each kept
