@@ -255,6 +255,8 @@ def bench_dataset(spark: Any, name: str, a: argparse.Namespace, tmp: str) -> lis
             print(f"      FAILED: {info['error'][:500]}", flush=True)
         rows.append({"dataset": name, "scope": scope, "tables": sorted(tabs), "engine": engine,
                      "load_average": load_average(), **info})
+        if a.json:  # partial results survive an interrupted run
+            a.json.with_suffix(f".{name}.partial.json").write_text(json.dumps(rows, indent=2, default=str))
 
     scopes = [("HMA subset", SUBSETS[name]), ("full schema", list(tables))]
     if a.subset_only:
@@ -331,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     from pyspark_synth.spark.session import get_or_create_session
 
     spark = get_or_create_session("bench-relational", master="local[2]",
-                                  extra_conf={"spark.sql.shuffle.partitions": "2"})
+                                  warehouse=tempfile.mkdtemp(prefix="bench-relational-wh-"), extra_conf={"spark.sql.shuffle.partitions": "2"})
     meta = {"seed": a.seed, "epochs": a.epochs, "cpus": os.cpu_count(), "load_start": load_average(),
             "max_flights": a.max_flights, "command": " ".join(sys.argv)}
     rows: list[dict[str, Any]] = []

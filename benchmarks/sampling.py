@@ -45,7 +45,10 @@ MB = 1024 * 1024
 def _session(cores: int) -> Any:
     from pyspark_synth.spark.session import get_or_create_session
 
+    # a private warehouse: fit_table lists models in a catalog table, and concurrent sessions sharing the
+    # default ./spark-warehouse collide on it (LOCATION_ALREADY_EXISTS)
     return get_or_create_session("bench-sampling", master=f"local[{cores}]",
+                                 warehouse=tempfile.mkdtemp(prefix="bench-sampling-wh-"),
                                  extra_conf={"spark.sql.shuffle.partitions": str(cores)})
 
 
@@ -70,6 +73,8 @@ def worker_fit_ref(a: argparse.Namespace) -> dict[str, Any]:
     df = load_adult()
     num = [c for c, t in ADULT_TYPES.items() if t == "numerical"]
     complete = df.dropna(subset=num).reset_index(drop=True)  # adult's nulls are categorical: nothing dropped
+    if a.ref_fit_rows and len(complete) > a.ref_fit_rows:  # the fit's cost is its GMMs; inference cost is not
+        complete = complete.sample(a.ref_fit_rows, random_state=a.seed).reset_index(drop=True)
     discrete = [c for c, t in ADULT_TYPES.items() if t == "categorical"]
     complete[discrete] = complete[discrete].fillna("<NA>")
     torch.manual_seed(a.seed)  # the reference uses global RNG; this process is its own
@@ -229,7 +234,7 @@ WORKERS = {"fit_ours": worker_fit_ours, "fit_ref": worker_fit_ref, "ref": worker
 def run_worker(kind: str, a: argparse.Namespace, **over: Any) -> dict[str, Any]:
     args = [sys.executable, __file__, "--worker", kind, "--seed", str(a.seed), "--epochs", str(a.epochs),
             "--registry", a.registry, "--ref-model", a.ref_model, "--out-dir", a.out_dir,
-            "--cost-blocks", str(a.cost_blocks)]
+            "--cost-blocks", str(a.cost_blocks), "--ref-fit-rows", str(a.ref_fit_rows)]
     for k, v in over.items():
         args += [f"--{k.replace('_', '-')}", str(v)]
     if a.profile:
@@ -285,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--profile", action="store_true", help="cProfile one block's generation")
     ap.add_argument("--cost-blocks", type=int, default=20)
+    ap.add_argument("--ref-fit-rows", type=int, default=5000,
+                    help="rows the reference is fitted on (its mode-specific GMMs are slow; 0 = all)")
     ap.add_argument("--json", type=Path)
     # worker plumbing
     ap.add_argument("--worker", choices=sorted(WORKERS))
