@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from chispa import assert_df_equality
 
-from pyspark_synth import Metadata
+from pyspark_synth import Metadata, SynthError
 from pyspark_synth.io.catalog import save_metadata
 from pyspark_synth.spark import sql as synth_sql
 from pyspark_synth.spark.sample import sample_table
@@ -144,3 +144,23 @@ def test_call_validate_returns_metric_rows(spark, fitted):
     metrics = {(r.name, r.metric) for r in rows}
     assert ("age", "ks") in metrics and ("city", "tvd") in metrics
 
+
+
+def test_whole_database_fit_and_sample(spark, sql, tmp_path):
+    reg = str(tmp_path / "db-registry")
+    fit_rows = spark.sql(f"CALL synth.fit(tables => 'shop', backend => 'copula', seed => 2, registry => '{reg}')").collect()
+    assert sorted(r.table_name for r in fit_rows) == ["customers", "orders"]
+    res = spark.sql(
+        f"CALL synth.sample(tables => 'shop', scale => 0.5, seed => 4, output_schema => 'sandbox_db', registry => '{reg}')"
+    ).collect()
+    counts = {r.table_name: r.num_rows for r in res}
+    assert counts["customers"] == 100 and counts["orders"] > 0
+    customers, orders = spark.table("sandbox_db.customers"), spark.table("sandbox_db.orders")
+    assert customers.count() == 100 and orders.count() == counts["orders"]
+    assert orders.join(customers, "customer_id", "left_anti").count() == 0
+
+
+def test_jar_build_needs_javac(monkeypatch, tmp_path):
+    monkeypatch.setattr(synth_sql, "_find_javac", lambda: None)
+    with pytest.raises(SynthError, match=r"no javac to build it\. Install a JDK \(17 or later\)"):
+        synth_sql.build_jar(tmp_path)
