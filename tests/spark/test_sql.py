@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from chispa import assert_df_equality
 
 from pyspark_synth import Metadata, SynthError
-from pyspark_synth.io.catalog import save_metadata
+from pyspark_synth.io.catalog import CATALOG_SCHEMA, save_metadata
 from pyspark_synth.spark import sql as synth_sql
 from pyspark_synth.spark.sample import sample_table
 
 pytestmark = pytest.mark.filterwarnings("ignore")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def shop_frames(seed: int = 0) -> dict[str, pd.DataFrame]:
@@ -146,19 +149,33 @@ def test_call_validate_returns_metric_rows(spark, fitted):
 
 
 
-def test_whole_database_fit_and_sample(spark, sql, tmp_path):
-    reg = str(tmp_path / "db-registry")
-    fit_rows = spark.sql(f"CALL synth.fit(tables => 'shop', backend => 'copula', seed => 2, registry => '{reg}')").collect()
-    assert sorted(r.table_name for r in fit_rows) == ["customers", "orders"]
-    res = spark.sql(
-        f"CALL synth.sample(tables => 'shop', scale => 0.5, seed => 4, output_schema => 'sandbox_db', registry => '{reg}')"
-    ).collect()
-    counts = {r.table_name: r.num_rows for r in res}
-    assert counts["customers"] == 100 and counts["orders"] > 0
-    customers, orders = spark.table("sandbox_db.customers"), spark.table("sandbox_db.orders")
-    assert customers.count() == 100 and orders.count() == counts["orders"]
-    assert orders.join(customers, "customer_id", "left_anti").count() == 0
+def sql_statements(path) -> list[str]:
+    """The statements of a .sql file (line comments dropped, split on semicolons)."""
+    text = "\n".join(line for line in path.read_text().splitlines() if not line.strip().startswith("--"))
+    return [s.strip() for s in text.split(";") if s.strip()]
 
+
+def test_setup_ddl_matches_the_catalog_schema(spark):
+    from pyspark.sql.types import StructType
+
+    (ddl,) = [s for s in sql_statements(ROOT / "sql" / "setup.sql") if s.startswith("CREATE TABLE")]
+    spark.sql(ddl.replace("synth_metadata", "synth_ddl_check"))
+    try:
+        got = StructType([f.__class__(f.name, f.dataType) for f in spark.table("synth_ddl_check").schema])
+        assert got == StructType([f.__class__(f.name, f.dataType) for f in StructType.fromDDL(CATALOG_SCHEMA)])
+    finally:
+        spark.sql("DROP TABLE IF EXISTS synth_ddl_check")
+
+
+def test_sql_examples_run_and_give_a_consistent_database(spark, fitted):
+    for statement in sql_statements(ROOT / "sql" / "examples.sql"):
+        spark.sql(statement).collect()
+    assert spark.table("sandbox.customers_synth").count() == 1000
+    customers, orders = spark.table("sandbox.customers"), spark.table("sandbox.orders")
+    assert customers.count() == 20  # scale 0.1 of 200
+    assert orders.count() > 0 and orders.join(customers, "customer_id", "left_anti").count() == 0
+    models = {(r.table_name, r.model_version) for r in spark.sql("CALL synth.models()").collect()}
+    assert {t for t, _ in models} == {"customers", "orders"}
 
 def test_jar_build_needs_javac(monkeypatch, tmp_path):
     monkeypatch.setattr(synth_sql, "_find_javac", lambda: None)
