@@ -135,8 +135,31 @@ def rows_to_metadata(rows: list[dict[str, Any]], *, validate: bool = True) -> Me
     return md.validate() if validate else md
 
 
+def _default_location(spark: SparkSession, table: str) -> str | None:
+    """Where the session catalog keeps a managed table of this name (None if it cannot tell)."""
+    import os
+
+    parts = table.replace("`", "").split(".")
+    if len(parts) > 2:
+        return None  # another catalog: it manages its own locations
+    db = parts[0] if len(parts) == 2 else spark.catalog.currentDatabase()
+    wh = str(spark.conf.get("spark.sql.warehouse.dir", "spark-warehouse")).removeprefix("file:")
+    return os.path.join(wh, parts[-1]) if db == "default" else os.path.join(wh, f"{db}.db", parts[-1])
+
+
 def _table_exists(spark: SparkSession, table: str) -> bool:
-    return bool(spark.catalog.tableExists(table))
+    """True when the table is in the catalog. A table left in the warehouse by an earlier session
+    whose catalog did not persist (no Hive metastore) is registered again at its location, so the
+    metadata survives a new SparkSession on the same warehouse either way."""
+    import os
+
+    if spark.catalog.tableExists(table):
+        return True
+    loc = _default_location(spark, table)
+    if loc is None or not os.path.isdir(loc) or not any(f.endswith(".parquet") for f in os.listdir(loc)):
+        return False
+    spark.sql(f"CREATE TABLE {table} ({CATALOG_SCHEMA}) USING parquet LOCATION '{loc}'")
+    return True
 
 
 def read_records(spark: SparkSession, table: str | None = None, *, record_types: tuple[str, ...] | None = None,
@@ -167,7 +190,10 @@ def write_records(spark: SparkSession, rows: list[dict[str, Any]], table: str | 
     kept = [r for r in existing if not (r["record_type"] in replace and (name is None or r["metadata_name"] == name))]
     all_rows = [{f: r.get(f) for f in _FIELDS} for r in kept + rows]
     df = spark.createDataFrame(all_rows, schema=CATALOG_SCHEMA) if all_rows else spark.createDataFrame([], CATALOG_SCHEMA)
-    df.write.mode("overwrite").option("overwriteSchema", "true").saveAsTable(tname)
+    if _table_exists(spark, tname):
+        df.write.insertInto(tname, overwrite=True)  # keeps the table (and its location) in place
+    else:
+        df.write.mode("overwrite").saveAsTable(tname)
     return tname
 
 
