@@ -129,6 +129,8 @@ def _semantic_type(col: str, p: dict[str, Any], n: int, is_key: bool, max_catego
             return "categorical"
         if (p["avg_len"] or 0) > 30 and (p["max_words"] or 0) > 3:
             return "text"
+        if distinct > 0.5 * (n - p["nulls"]):
+            return "text"  # nearly one value per row (names, titles): free text, not a category to learn
         return "categorical"
     return "categorical"
 
