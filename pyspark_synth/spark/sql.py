@@ -344,6 +344,9 @@ def activate(
         spark.conf.set(key, CATALOG_CLASS)
         if all_sessions:
             spark.sparkContext._conf.set(key, CATALOG_CLASS)
+        # Load the catalog now, on this thread (whose context class loader sees the added jar): the
+        # session caches the instance, so CALLs from other threads need not find the class again.
+        spark._jsparkSession.sessionState().catalogManager().catalog(catalog)
         names = tuple(sorted(PROCEDURES))
     functions: tuple[str, ...] = ()
     if table_functions:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -139,6 +140,22 @@ def test_not_active_says_how_to_activate(spark, fitted):
     finally:
         spark.synth.activate()
     assert spark.sql("CALL synth.models()").count() == 1
+
+
+def test_call_works_from_another_python_thread(spark, fitted):
+    out: dict = {}
+
+    def run() -> None:
+        try:
+            out["rows"] = spark.sql("CALL synth.models()").collect()
+        except Exception as exc:  # noqa: BLE001 - reported by the assert below
+            out["error"] = exc
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    assert "error" not in out, out.get("error")
+    assert [r.table_name for r in out["rows"]] == ["customers"]
 
 
 def test_call_validate_returns_metric_rows(spark, fitted):
