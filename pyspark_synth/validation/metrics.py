@@ -4,13 +4,13 @@ Both sides are stacked into one DataFrame (`stack_sides`: a `__side` column, 0 r
 2 holdout, and the compared columns renamed c0, c1, ... as double or string) so that each
 statistic needs one pass over both tables:
 
-1. `profile_aggs` / `parse_profile`: row and null counts, mean, std, min, max and quantiles per
-   side, and a quantile grid of the union (`percentile_approx`, min and max included).
+1. `profile_aggs` / `parse_profile`: grouped by side, row and null counts, mean, std, min, max
+   and `percentile_approx` quantiles (min and max included); the grid is both sides' quantiles.
 2. `frequency_frame` / `parse_frequencies`: one grouped count per (column, bin or category) with
    both sides' counts in one aggregation; only bounded rows reach the driver.
 
 The KS statistic is computed from the two CDFs on a shared grid: the distinct values e_0 < ... <
-e_m-1 of the union's quantiles. Every row falls either exactly on an edge (an atom, counted
+e_m-1 of both sides' quantiles. Every row falls either exactly on an edge (an atom, counted
 exactly) or in the open interval between two edges. At every edge both CDFs are exact, so the
 statistic there, D_grid, is a lower bound of the exact two-sample statistic D, and
 D <= D_grid + bound, where the bound is the largest CDF gap a non-empty open interval can hide (at
@@ -82,37 +82,47 @@ def _on(side: int, c: SparkColumn) -> SparkColumn:
 
 
 def profile_aggs(cols: list[ColumnKind], *, bins: int = 200, accuracy: int = 10000) -> list[SparkColumn]:
-    """Aggregate expressions of the one-pass profile of the stacked frame (see `parse_profile`)."""
+    """Aggregate expressions of the one-pass profile, grouped by side (see `parse_profile`).
+
+    Each numerical column gets its count, mean, std, min, max and `bins`-quantiles (min and max
+    included) per side; the grid is the union of both sides' quantiles.
+    """
     from pyspark.sql import functions as F
 
-    aggs = [F.sum(F.when(F.col(SIDE) == s, 1).otherwise(0)).alias(f"n_{s}") for s in (0, 1, 2)]
-    grid = [0.0, *[k / bins for k in range(1, bins)], 1.0]
+    aggs = [F.count(F.lit(1)).alias("n")]
+    probs = [k / bins for k in range(bins + 1)]
     for i, c in enumerate(cols):
         x = F.col(ref(i))
-        for s in (0, 1):
-            xs = _on(s, x)
-            aggs.append(F.count(xs).alias(f"nn_{s}_{i}"))
-            if c.is_numeric:
-                aggs += [
-                    F.mean(xs).alias(f"mean_{s}_{i}"),
-                    F.stddev_samp(xs).alias(f"std_{s}_{i}"),
-                    F.min(xs).alias(f"min_{s}_{i}"),
-                    F.max(xs).alias(f"max_{s}_{i}"),
-                ]
+        aggs.append(F.count(x).alias(f"nn_{i}"))
         if c.is_numeric:
-            aggs.append(F.percentile_approx(x, grid, accuracy).alias(f"grid_{i}"))
+            aggs += [
+                F.mean(x).alias(f"mean_{i}"),
+                F.stddev_samp(x).alias(f"std_{i}"),
+                F.min(x).alias(f"min_{i}"),
+                F.max(x).alias(f"max_{i}"),
+                F.percentile_approx(x, probs, accuracy).alias(f"grid_{i}"),
+            ]
     return aggs
 
 
-def parse_profile(row: Any, cols: list[ColumnKind]) -> dict[str, Any]:
-    """The profile row as {"n": [real, synthetic, holdout rows], "columns": [per-column dict]}."""
-    out: dict[str, Any] = {"n": [int(row[f"n_{s}"] or 0) for s in (0, 1, 2)], "columns": []}
+def parse_profile(rows: list[Any], cols: list[ColumnKind]) -> dict[str, Any]:
+    """The profile rows (one per side) as {"n": [real, synthetic, holdout rows], "columns": [...]}."""
+    by_side = {int(r[SIDE]): r for r in rows}
+
+    def get(side: int, key: str) -> Any:
+        r = by_side.get(side)
+        return None if r is None else r[key]
+
+    out: dict[str, Any] = {"n": [int(get(s, "n") or 0) for s in (0, 1, 2)], "columns": []}
     for i, c in enumerate(cols):
-        d: dict[str, Any] = {"non_null": [int(row[f"nn_{s}_{i}"]) for s in (0, 1)]}
+        d: dict[str, Any] = {"non_null": [int(get(s, f"nn_{i}") or 0) for s in (0, 1)]}
         if c.is_numeric:
             for stat in ("mean", "std", "min", "max"):
-                d[stat] = [_num(row[f"{stat}_{s}_{i}"]) for s in (0, 1)]
-            d["grid"] = sorted({float(v) for v in (row[f"grid_{i}"] or []) if v is not None and math.isfinite(v)})
+                d[stat] = [_num(get(s, f"{stat}_{i}")) for s in (0, 1)]
+            grid = set()
+            for s in (0, 1):
+                grid.update(float(v) for v in (get(s, f"grid_{i}") or []) if v is not None and math.isfinite(v))
+            d["grid"] = sorted(grid)
         out["columns"].append(d)
     return out
 

@@ -34,16 +34,14 @@ def pair_list(cols: list[ColumnKind], max_columns: int) -> list[tuple[int, int]]
 
 
 def pearson_aggs(cols: list[ColumnKind], pairs: list[tuple[int, int]]) -> list[SparkColumn]:
-    """`corr` aggregates of both sides for the numerical pairs (pairwise complete rows)."""
+    """`corr` aggregates of the numerical pairs (pairwise complete rows), for the per-side profile."""
     from pyspark.sql import functions as F
 
-    aggs = []
-    for i, j in pairs:
-        if cols[i].is_numeric and cols[j].is_numeric:
-            for s in (0, 1):
-                side = F.col(SIDE) == s
-                aggs.append(F.corr(F.when(side, F.col(ref(i))), F.when(side, F.col(ref(j)))).alias(f"corr_{s}_{i}_{j}"))
-    return aggs
+    return [
+        F.corr(F.col(ref(i)), F.col(ref(j))).alias(f"corr_{i}_{j}")
+        for i, j in pairs
+        if cols[i].is_numeric and cols[j].is_numeric
+    ]
 
 
 def _codes(i: int, col: ColumnKind, prof: dict[str, Any], freq: dict[str, Any], k: int) -> tuple[SparkColumn, int]:

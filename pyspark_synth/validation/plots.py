@@ -129,7 +129,8 @@ def hist_svg(
         path.append(f"L{X(edges[k]):.2f},{Y(ds[k]):.2f}L{X(edges[k + 1]):.2f},{Y(ds[k]):.2f}")
     path.append(f"L{X(edges[-1]):.2f},{top + ph:.2f}")
     body.append(f'<path d="{"".join(path)}" fill="none" stroke="{color}" stroke-width="2" stroke-linejoin="round"/>')
-    for t in range(5):
+    ticks = (0, 2, 4) if kind == "datetime" else (0, 1, 2, 3, 4)
+    for t in ticks:
         v = lo + span * t / 4
         anchor = "start" if t == 0 else "end" if t == 4 else "middle"
         body.append(f'<text x="{X(v):.1f}" y="{height - 12}" text-anchor="{anchor}" fill="{_TEXT}">{esc(fmt(v, kind))}</text>')

@@ -88,6 +88,7 @@ nav a{background:var(--card);border-radius:999px;padding:4px 12px;color:var(--in
 box-shadow:0 1px 2px rgba(15,23,42,.08)}
 .legend{display:inline-flex;gap:14px;color:var(--muted);font-size:12px}
 .legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px;vertical-align:-1px}
+.heat{max-width:760px}
 .two{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:20px;align-items:start}
 .method{color:var(--muted);font-size:13px}
 .method li{margin:4px 0}
@@ -278,19 +279,17 @@ def _table_section(k: int, name: str, info: dict[str, Any], rows: list[MetricRow
         out.append('<div class="grid">' + "".join(_column_card(c, cols[c]) for c in order) + "</div>")
     pinfo = info.get("pairs")
     if pinfo and pinfo.get("columns"):
-        pair_rows = sorted([r for r in mine if r.kind == "pair" and r.score is not None], key=_order)
         out.append(f"<h3>Column pairs · {esc(_val(info.get('pair_trends')))}</h3>")
         heat = heatmap_svg(pinfo["columns"], pinfo["real"], pinfo["synthetic"], pinfo["method"],
                            label=f"correlation difference of {name}")
         worst = [r for r in mine if r.kind == "pair"]
         worst.sort(key=_order)
         out.append(
-            '<div class="two"><div class="plot"><h4>Association difference (synthetic − real)</h4>'
-            '<div class="note">Pearson for two numerical columns, Cramér\'s V otherwise.</div>'
-            f"{heat}</div><div>{_checks_table(worst[:12], show_table=False)}"
-            + (f"<details><summary>all {len(pair_rows)} pair scores</summary>"
+            '<div class="plot heat"><h4>Association difference (synthetic − real)</h4>'
+            '<div class="note">Pearson for two numerical columns, Cramér\'s V otherwise; hover a cell for both '
+            f"values.</div>{heat}</div><h3>Worst pairs</h3>{_checks_table(worst[:12], show_table=False)}"
+            + (f"<details><summary>all {len(worst)} pair checks</summary>"
                f"{_checks_table(worst, show_table=False)}</details>" if len(worst) > 12 else "")
-            + "</div></div>"
         )
     pv = info.get("privacy")
     if pv:

@@ -23,6 +23,7 @@ from pyspark_synth.validation import relational as _rel
 from pyspark_synth.validation.kinds import ColumnKind, column_kinds
 from pyspark_synth.validation.metrics import (
     QUANTILES,
+    SIDE,
     frequency_frame,
     ks_pvalue,
     parse_frequencies,
@@ -172,8 +173,9 @@ def _validate_table(
     pair_idx = _pairs.pair_list(cols, opts["max_pair_columns"]) if opts["pairs"] else []
     stacked = stack_sides([real, synthetic, holdout], cols)
     aggs = profile_aggs(cols, bins=opts["bins"]) + _pairs.pearson_aggs(cols, pair_idx)
-    prow = stacked.agg(*aggs).first()
-    profile = parse_profile(prow, cols)
+    prows = stacked.groupBy(SIDE).agg(*aggs).collect()
+    profile = parse_profile(prows, cols)
+    prow = {int(r[SIDE]): r for r in prows}
     n_r, n_s, n_h = profile["n"]
     info: dict[str, Any] = {
         "rows": {"real": n_r, "synthetic": n_s, **({"holdout": n_h} if holdout is not None else {})},
@@ -341,7 +343,7 @@ def _pair_rows(
     for i, j in pair_idx:
         pname = f"{cols[i].name} × {cols[j].name}"
         if cols[i].is_numeric and cols[j].is_numeric:
-            r, s = _num(prow[f"corr_0_{i}_{j}"]), _num(prow[f"corr_1_{i}_{j}"])
+            r, s = (_num(prow[side][f"corr_{i}_{j}"]) if side in prow else None for side in (0, 1))
             meth = "pearson"
             delta = abs(s - r) if r is not None and s is not None else None
             score = 1 - delta / 2 if delta is not None else None
