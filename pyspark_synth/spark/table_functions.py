@@ -53,8 +53,8 @@ def sample_udtf(root: str, namespace: str = "default") -> UserDefinedTableFuncti
             import math
 
             import pandas as pd
-            import pyarrow as pa
-            from pyspark.sql.pandas.types import to_arrow_schema
+            from pyspark import TaskContext
+            from pyspark.sql.types import TimestampType
 
             from pyspark_synth.errors import DataError
             from pyspark_synth.seeds import resolve_seed
@@ -66,17 +66,22 @@ def sample_udtf(root: str, namespace: str = "default") -> UserDefinedTableFuncti
             n = entry.row_count if num_rows is None else int(num_rows)
             if n < 0:
                 raise DataError(f"synth_sample: num_rows must be 0 or more, got {n}")
-            schema = schema_from_json(entry.spark_schema)
             fn = block_generator(
                 entry.model_bytes(), entry.spark_schema, entry.extra.get("keys", []), table=table,
                 seed=resolve_seed(None if seed is None else int(seed)), num_rows=n, block_size=DEFAULT_BLOCK_SIZE,
             )
-            arrow_schema = to_arrow_schema(schema)
+            # mapInPandas reads naive timestamps in the session time zone; do the same (Spark
+            # propagates SQL confs to tasks as local properties), so the rows equal sample_table's
+            tz = TaskContext.get().getLocalProperty("spark.sql.session.timeZone") if TaskContext.get() else None
+            ts_cols = [f.name for f in schema_from_json(entry.spark_schema).fields
+                       if isinstance(f.dataType, TimestampType)]
             blocks = pd.DataFrame({"block": range(math.ceil(n / DEFAULT_BLOCK_SIZE))})
             for pdf in fn(iter([blocks])):
-                batch = pa.Table.from_pandas(pdf, schema=arrow_schema, preserve_index=False)
-                for row in batch.to_pylist():
-                    yield tuple(row.values())
+                for c in ts_cols:
+                    if pdf[c].dt.tz is None:
+                        pdf[c] = pdf[c].dt.tz_localize(tz or "UTC", ambiguous=False)
+                rows = pdf.astype(object).where(pdf.notna(), None)  # NaN / NaT -> NULL, as mapInPandas
+                yield from rows.itertuples(index=False, name=None)
 
     return udtf(SynthSample, useArrow=True)
 
