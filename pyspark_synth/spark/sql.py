@@ -38,6 +38,10 @@ Conf recipe (no `spark.sql.extensions` needed)::
     pyspark_synth.spark.sql.activate(spark)      # installs the Python handler (always needed)
 
 Without the two confs `activate()` adds the jar (`ADD JAR`) and sets the catalog conf itself.
+`ADD JAR` only reaches the class loader of the calling thread, so `activate()` also loads the
+catalog at once (the session caches it for CALLs from any thread); sessions created later from
+another thread need the `spark.jars` recipe. `synth_sample` reads the registry root given at
+activation: activate again after changing `spark.synth.registryRoot`.
 """
 
 from __future__ import annotations
