@@ -5,7 +5,7 @@ reference runs in a background process while ours trains), with fixed seeds. Pri
 fit seconds, sample rows/s, the SDMetrics QualityReport score (default: pair trends only over
 pairs with real correlation > 0.5 / association > 0.3; and with every pair counted), and ratios.
 
-    python benchmarks/single_table.py                       # chinook.Track, sakila.film, adult
+    python benchmarks/single_table.py                       # sakila.film, northwind.order_details, adult
     python benchmarks/single_table.py --dataset adult       # one table
     python benchmarks/single_table.py --skip-reference      # reuse the last cached reference result
 
@@ -45,11 +45,13 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
     "sakila.film": ("sakila/film.csv", {
         "rental_duration": "numerical", "rental_rate": "numerical", "length": "numerical",
         "replacement_cost": "numerical", "rating": "categorical", "special_features": "categorical"}),
+    "northwind.order_details": ("northwind/order_details.csv", {
+        "product_id": "categorical", "unit_price": "numerical", "quantity": "numerical", "discount": "numerical"}),
     "sakila.payment": ("sakila/payment.csv", {
         "customer_id": "categorical", "staff_id": "categorical", "amount": "numerical",
         "payment_date": "datetime"}),
 }
-DEFAULT_TABLES = ["chinook.Track", "sakila.film", "adult"]
+DEFAULT_TABLES = ["sakila.film", "northwind.order_details", "adult"]
 
 
 def load_table(name: str) -> tuple[pd.DataFrame, dict[str, str]]:
