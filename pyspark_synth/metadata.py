@@ -470,7 +470,7 @@ class Metadata(BaseModel):
                 f"{list(parent.primary_key)}. A foreign key must reference the parent's whole primary key."
             )
         if table.columns and parent.columns:
-            for c, p in zip(fk.columns, fk.parent_columns):
+            for c, p in zip(fk.columns, fk.parent_columns, strict=True):
                 ct, pt = table.column(c).sql_type, parent.column(p).sql_type
                 if ct and pt and type_family(ct) != type_family(pt):
                     raise ForeignKeyError(

@@ -75,7 +75,7 @@ def _child_fn(entry_bytes: bytes, schema_json: str, key_specs: list[dict[str, An
             else model.sample(n, seed=derive_seed(seed, table, "bucket", bucket))
         rows = rows.reset_index(drop=True)
         null = hash_uniform(seed, f"{table}/fknull", pd.Series(ids)) < null_rate if null_rate > 0 else np.zeros(n, bool)
-        for col, k in zip(fk_cols, keys):
+        for col, k in zip(fk_cols, keys, strict=True):
             vals = pdf[k].astype(object)
             vals[null] = None
             rows[col] = vals.to_numpy()

@@ -262,7 +262,7 @@ def _detect(
                 _log.warning("foreign key does not fully resolve", **chk.to_dict())
 
     md = Metadata()
-    for name, df in frames.items():
+    for name in frames:
         n, prof = profiles[name]
         keys = set(generated_key_columns(pks[name], {c for fk in fks[name] for c in fk.columns})) | {
             c for fk in fks[name] for c in fk.columns}
