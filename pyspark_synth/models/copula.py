@@ -53,7 +53,9 @@ class GaussianCopula(SynthModel):
             (default 1000) is the resolution of the numerical marginals; `latent_sweeps`
             (default 10) and `latent_rows` (default 5000) set the Gibbs sweeps and rows that
             estimate the latent correlation of categories, ties and nulls (0 sweeps: pairwise
-            correlation of interval-uniform scores, as SDV's GaussianCopula does).
+            correlation of interval-uniform scores, as SDV's GaussianCopula does);
+            `context_ridge` (default 0.05) is added to the context variables' variances when
+            conditioning, so parent contexts unlike the training ones are not extrapolated.
     """
 
     name = "copula"
@@ -379,7 +381,11 @@ class GaussianCopula(SynthModel):
             if kidx.size == 0:
                 z[np.ix_(rows, tidx)] = _times(noise, _chol(s_tt))
                 continue
-            s_kk = self.corr_[np.ix_(kidx, kidx)] + 1e-9 * np.eye(kidx.size)
+            # Ridge on the context variables: contexts unlike any training parent (a combination of
+            # parent attributes never seen together, as when a table has only a few distinct parents)
+            # would otherwise be extrapolated through near-singular directions to extreme values.
+            ridge = np.where(kidx >= t, float(self.kwargs.get("context_ridge", 0.05)), 1e-9)
+            s_kk = self.corr_[np.ix_(kidx, kidx)] + np.diag(ridge)
             s_tk = self.corr_[np.ix_(tidx, kidx)]
             a = np.linalg.solve(s_kk, s_tk.T).T
             cov = s_tt - a @ s_tk.T

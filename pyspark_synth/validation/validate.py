@@ -60,6 +60,7 @@ def validate(
     pairs: bool = True,
     privacy: bool = True,
     seed: int = 0,
+    cache: bool = True,
 ) -> ValidationResult:
     """Compare synthetic data with real data: column shapes, pair trends, relations and privacy.
 
@@ -81,6 +82,9 @@ def validate(
         pairs: Measure column-pair trends.
         privacy: Measure exact copies and distances to closest records.
         seed: Seed of the privacy sample.
+        cache: Persist each table's compared columns (both sides, memory and disk) while its
+            checks run, so an input that is expensive to compute (a lazily generated synthetic
+            table, a join) is computed once rather than once per check.
 
     Returns:
         The ValidationResult (score, passed, rows, report data).
@@ -100,6 +104,7 @@ def validate(
         "privacy": bool(privacy),
         "seed": int(seed),
         "holdout": holds is not None,
+        "cache": bool(cache),
     }
     rows: list[MetricRow] = []
     tables: dict[str, dict[str, Any]] = {}
@@ -166,19 +171,41 @@ def _validate_table(
     opts: dict[str, Any],
 ) -> tuple[list[MetricRow], dict[str, Any]]:
     cols, skipped, missing = column_kinds(real, synthetic, table)
+    pair_idx = _pairs.pair_list(cols, opts["max_pair_columns"]) if opts["pairs"] else []
+    stacked = stack_sides([real, synthetic, holdout], cols)
+    if opts.get("cache", True):
+        from pyspark import StorageLevel
+
+        stacked = stacked.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        return _table_checks(name, stacked, cols, missing, skipped, pair_idx, holdout is not None, th, opts)
+    finally:
+        if opts.get("cache", True):
+            stacked.unpersist()
+
+
+def _table_checks(
+    name: str,
+    stacked: DataFrame,
+    cols: list[ColumnKind],
+    missing: list[str],
+    skipped: list[str],
+    pair_idx: list[tuple[int, int]],
+    has_holdout: bool,
+    th: Thresholds,
+    opts: dict[str, Any],
+) -> tuple[list[MetricRow], dict[str, Any]]:
     rows: list[MetricRow] = []
     for m in missing:
         rows.append(MetricRow(name, "column", m, "present", value=0.0, passed=False,
                               detail="column is missing from the synthetic data"))
-    pair_idx = _pairs.pair_list(cols, opts["max_pair_columns"]) if opts["pairs"] else []
-    stacked = stack_sides([real, synthetic, holdout], cols)
     aggs = profile_aggs(cols, bins=opts["bins"]) + _pairs.pearson_aggs(cols, pair_idx)
     prows = stacked.groupBy(SIDE).agg(*aggs).collect()
     profile = parse_profile(prows, cols)
     prow = {int(r[SIDE]): r for r in prows}
     n_r, n_s, n_h = profile["n"]
     info: dict[str, Any] = {
-        "rows": {"real": n_r, "synthetic": n_s, **({"holdout": n_h} if holdout is not None else {})},
+        "rows": {"real": n_r, "synthetic": n_s, **({"holdout": n_h} if has_holdout else {})},
         "skipped_columns": skipped,
         "missing_columns": missing,
         "columns": {},
@@ -199,7 +226,7 @@ def _validate_table(
         rows += prows
         info["pairs"] = pinfo
     if opts["privacy"] and cols and n_r and n_s:
-        prrows, prinfo = _privacy_rows(name, cols, stacked, profile, freqs, th, opts, holdout is not None)
+        prrows, prinfo = _privacy_rows(name, cols, stacked, profile, freqs, th, opts, has_holdout)
         rows += prrows
         info["privacy"] = prinfo
     shapes = mean_or_none([r.score for r in rows if r.kind == "column" and r.metric in ("ks", "tvd")])

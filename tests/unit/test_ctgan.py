@@ -243,3 +243,38 @@ def test_bad_inputs():
         CTGAN().fit(pd.DataFrame())
     with pytest.raises(DataError, match="one row per data row"):
         CTGAN().fit(pd.DataFrame({"a": [1, 2]}), context=pd.DataFrame({"b": [1]}))
+
+
+def test_weight_average_is_exponential_and_swap_restores():
+    layer = torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        layer.weight.fill_(0.0)
+        layer.bias.fill_(0.0)
+    avg = ctgan_module._WeightAverage(layer, decay=0.9)
+    expected = 0.0
+    for step, value in enumerate([1.0, 2.0, 3.0, 4.0, 5.0], start=1):
+        with torch.no_grad():
+            layer.weight.fill_(value)
+            layer.bias.fill_(value)
+        avg.update()
+        d = min(0.9, (1 + step) / (10 + step))
+        expected = d * expected + (1 - d) * value
+    avg.swap()
+    assert torch.allclose(layer.weight, torch.full((1, 2), expected)) and abs(expected - 5.0) > 0.5
+    avg.swap()
+    assert torch.all(layer.weight == 5.0) and torch.all(layer.bias == 5.0)
+
+
+def test_fitted_generator_is_the_average(data, tmp_path):
+    small = data[["amount", "color"]]
+    kw = {**TINY, "epochs": 3, "seed": 2}
+    plain = CTGAN(ema_decay=None, **kw).fit(small, progress_bar=False, checkpoint_dir=tmp_path, table_name="p")
+    averaged = CTGAN(ema_decay=0.9, **kw).fit(small, progress_bar=False, checkpoint_dir=tmp_path, table_name="a")
+    # Same training trajectory (the average never feeds back), different weights to sample from.
+    assert plain.history_[-1]["generator_loss"] == averaged.history_[-1]["generator_loss"]
+    w_plain = plain.generator_.out.weight
+    w_avg = averaged.generator_.out.weight
+    assert not torch.equal(w_plain, w_avg)
+    # The checkpoint holds the averaged weights too.
+    again = CTGAN.load(tmp_path / "a_final.synth")
+    assert torch.equal(again.generator_.out.weight, w_avg)
