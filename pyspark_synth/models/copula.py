@@ -464,8 +464,13 @@ def _rank_scores(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _quantile_scores(x: np.ndarray, q: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Normal scores of values through a stored quantile function (values at a tie get a random band point)."""
+    """Normal scores of values through a stored quantile function (values at a tie get a random band point).
+
+    Values outside the fitted range count as the nearest fitted extreme (so a value above a tied
+    maximum lands in that maximum's band, not in the far tail).
+    """
     p = np.linspace(0.0, 1.0, len(q))
+    x = np.clip(x, q[0], q[-1])
     lo = np.searchsorted(q, x, side="left")
     hi = np.searchsorted(q, x, side="right")
     i = np.clip(lo, 1, len(q) - 1)

@@ -261,3 +261,22 @@ def test_fit_uses_a_bounded_sample(data):
 def test_zero_rows(model, data):
     out = model.sample(0, seed=1)
     assert len(out) == 0 and list(out.columns) == list(data.columns)
+
+
+def test_context_unlike_any_training_parent_is_not_extrapolated():
+    # Three parents only (as weather has three airports): their attributes are perfectly collinear
+    # in training, so a generated parent mixing them lies in a direction the data never spanned.
+    rng = np.random.default_rng(3)
+    n = 6000
+    parents = pd.DataFrame({"lat": [40.69, 40.64, 40.78], "lon": [-74.17, -73.78, -73.87], "alt": [18.0, 13.0, 22.0]})
+    which = rng.integers(3, size=n)
+    data = pd.DataFrame({"month": rng.integers(1, 13, n), "temp": rng.normal(55, 18, n) + which})
+    context = parents.iloc[which].reset_index(drop=True)
+    novel = pd.DataFrame({"lat": rng.uniform(25, 48, n), "lon": rng.uniform(-120, -70, n), "alt": rng.uniform(0, 3000, n)})
+    for ridge, ok in ((0.05, True), (0.0, False)):
+        m = GaussianCopula(seed=0, context_ridge=ridge).fit(data, context=context)
+        seen = m.sample(n, context=context, seed=1)
+        out = m.sample(n, context=novel, seed=1)
+        assert abs(seen["month"].mean() - data["month"].mean()) < 0.2
+        close = abs(out["month"].mean() - data["month"].mean()) < 0.5 and abs(out["temp"].mean() - data["temp"].mean()) < 4
+        assert close == ok, (ridge, out.describe())
