@@ -374,43 +374,6 @@ class CTGAN(SynthModel):
         _log.info("ctgan.fit.done", table=name, seconds=round(self.fit_seconds_, 2), epochs=len(self.history_))
         return self
 
-    @torch.no_grad()
-    def _recalibrate_batch_norm(self, seed: int, context: np.ndarray | None = None, batches: int = 40,
-                                batch: int = 500) -> None:
-        """Recompute the generator's batch-norm statistics for its final weights.
-
-        The running statistics gathered in training lag behind the weights (and belong to the
-        live weights, not the averaged ones), so they are re-estimated as plain averages over
-        `batches` forward passes with the conditional vectors sample() uses: drawn with the
-        data's own frequencies, or none with a parent context (rows of the training context).
-        """
-        gen = self.generator_
-        norms = [m for m in gen.modules() if isinstance(m, torch.nn.BatchNorm1d)]
-        if not norms or self.layout_.act_dim == 0:
-            return
-        g = _torch_gen(derive_seed(seed, "batch_norm"))
-        rng = np.random.default_rng(derive_seed(seed, "batch_norm"))
-        saved = [m.momentum for m in norms]
-        for m in norms:
-            m.reset_running_stats()
-            m.momentum = None  # cumulative average
-        gen.train()
-        try:
-            for _ in range(batches):
-                z = torch.randn(batch, self.noise_dim, generator=g)
-                if context is not None:
-                    col = np.full(batch, -1, dtype=np.int64)
-                    cat = col.copy()
-                    ctx = torch.from_numpy(context[rng.integers(len(context), size=batch)])
-                else:
-                    col, cat = self.sampler_.sample_original(batch, rng)
-                    ctx = None
-                gen(z, torch.from_numpy(self.sampler_.cond_vector(col, cat)), ctx)
-        finally:
-            for m, momentum in zip(norms, saved, strict=True):
-                m.momentum = momentum
-            gen.eval()
-
     def _finish(self) -> None:
         self.generator_.eval()
         self.critic_.eval()

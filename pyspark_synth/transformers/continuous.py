@@ -1,4 +1,10 @@
-"""Mode-specific normalisation of a numeric column (CTGAN): a Bayesian GMM's mode one-hot plus a scalar."""
+"""Mode-specific normalisation of a numeric column (CTGAN): a Bayesian GMM's mode one-hot plus a scalar.
+
+Point masses get modes of their own: a value that holds a large share of the rows (capital gains
+of exactly 0, a 40-hour week) or every value of a column with few distinct values (years of
+education) is an exact mode with no spread, so it comes back exactly and with its own frequency
+instead of being blurred by a Gaussian of the mixture.
+"""
 
 from __future__ import annotations
 
@@ -23,18 +29,32 @@ class ModeNormalizer:
     sklearn object is never stored.
 
     Args:
-        max_modes: Upper bound on the number of modes.
+        max_modes: Upper bound on the number of Gaussian modes.
         weight_threshold: Modes with a smaller mixture weight are dropped.
         max_fit_rows: The mixture is fitted on at most this many randomly chosen values.
         seed: Seed of the fit sample, of the mixture and of the mode assignment in `encode`.
+        spike_share: A value holding at least this share of the fit sample becomes an exact
+            mode (at most `max_modes` of them); a column with at most `2 * max_modes` distinct
+            values gets an exact mode per value. None disables exact modes.
     """
 
     def __init__(self, max_modes: int = 10, weight_threshold: float = 0.005, max_fit_rows: int = 5_000,
-                 seed: int = 0) -> None:
+                 seed: int = 0, spike_share: float | None = 0.05) -> None:
         self.max_modes = max_modes
         self.weight_threshold = weight_threshold
         self.max_fit_rows = max_fit_rows
         self.seed = seed
+        self.spike_share = spike_share
+
+    def _find_spikes(self, x: np.ndarray) -> np.ndarray:
+        if self.spike_share is None or len(x) == 0:
+            return np.zeros(0)
+        values, counts = np.unique(x, return_counts=True)
+        if len(values) <= 2 * self.max_modes:
+            return values
+        top = np.argsort(-counts, kind="stable")[: self.max_modes]
+        top = top[counts[top] >= self.spike_share * len(x)]
+        return np.sort(values[top])
 
     def fit(self, values: np.ndarray) -> ModeNormalizer:
         """Fit the mixture on finite float `values`; returns self."""
@@ -44,12 +64,17 @@ class ModeNormalizer:
         self.loc_ = float(np.mean(x)) if len(x) else 0.0
         std = float(np.std(x)) if len(x) else 0.0
         self.scale_ = std if std > 0 and np.isfinite(std) else 1.0
-        z = (x - self.loc_) / self.scale_
         rng = np.random.default_rng(self.seed)
-        if len(z) > self.max_fit_rows:
-            z = z[rng.choice(len(z), self.max_fit_rows, replace=False)]
+        if len(x) > self.max_fit_rows:
+            x = x[rng.choice(len(x), self.max_fit_rows, replace=False)]
+        self.spikes_ = self._find_spikes(x)
+        rest = x[~np.isin(x, self.spikes_)]
+        z = (rest - self.loc_) / self.scale_
         n_unique = len(np.unique(z)) if len(z) else 0
         n_comp = min(self.max_modes, n_unique)
+        if n_comp == 0 and len(self.spikes_):
+            self.means_, self.stds_, self.weights_ = np.zeros(0), np.zeros(0), np.zeros(0)
+            return self
         if n_comp <= 1:
             self.means_ = np.array([float(np.mean(z)) if len(z) else 0.0])
             self.stds_ = np.array([1e-3])
@@ -79,41 +104,69 @@ class ModeNormalizer:
 
     @property
     def n_modes(self) -> int:
-        """Number of kept modes."""
-        return len(self.means_)
+        """Number of modes: the Gaussian ones, then the exact ones."""
+        return len(self.means_) + len(self.spikes_)
 
     def encode(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return (alpha in [-1, 1], mode index) with the mode drawn from its posterior (seeded)."""
-        z = (np.asarray(values, dtype=np.float64) - self.loc_) / self.scale_
+        """Return (alpha in [-1, 1], mode index) with the mode drawn from its posterior (seeded).
+
+        A value equal to an exact mode gets that mode and alpha 0.
+        """
+        x = np.asarray(values, dtype=np.float64)
+        n_gauss = len(self.means_)
+        mode = np.zeros(len(x), dtype=np.int64)
+        alpha = np.zeros(len(x), dtype=np.float64)
+        spike = np.isin(x, self.spikes_) if len(self.spikes_) else np.zeros(len(x), dtype=bool)
+        if spike.any():
+            mode[spike] = n_gauss + np.searchsorted(self.spikes_, x[spike])
+        rest = np.flatnonzero(~spike)
+        if n_gauss == 0:  # only exact modes: a value between them goes to the nearest one
+            if len(rest):
+                near = np.abs(x[rest, None] - self.spikes_[None, :]).argmin(axis=1)
+                mode[rest] = near
+            return alpha, mode
+        z = (x[rest] - self.loc_) / self.scale_
         d = (z[:, None] - self.means_[None, :]) / self.stds_[None, :]
         logp = np.log(self.weights_)[None, :] - 0.5 * d * d - np.log(self.stds_)[None, :]
         rng = np.random.default_rng(self.seed)
         gumbel = -np.log(-np.log(rng.uniform(1e-12, 1.0, size=logp.shape)))
-        mode = np.argmax(logp + gumbel, axis=1)
-        rows = np.arange(len(z))
-        alpha = np.clip(d[rows, mode] / _STD_MULT, -1.0, 1.0)
+        m = np.argmax(logp + gumbel, axis=1)
+        mode[rest] = m
+        alpha[rest] = np.clip(d[np.arange(len(rest)), m] / _STD_MULT, -1.0, 1.0)
         return alpha, mode
 
     def decode(self, alpha: np.ndarray, mode: np.ndarray) -> np.ndarray:
-        """Invert `encode`: the chosen mode's mean plus alpha times 4 of its std, unstandardised."""
+        """Invert `encode`: an exact mode's value, or a Gaussian mode's mean plus alpha times 4 of its std."""
         a = np.clip(np.asarray(alpha, dtype=np.float64), -1.0, 1.0)
-        z = a * _STD_MULT * self.stds_[mode] + self.means_[mode]
-        return z * self.scale_ + self.loc_
+        mode = np.asarray(mode, dtype=np.int64)
+        n_gauss = len(self.means_)
+        g = np.minimum(mode, max(n_gauss - 1, 0))
+        if n_gauss:
+            out = (a * _STD_MULT * self.stds_[g] + self.means_[g]) * self.scale_ + self.loc_
+        else:
+            out = np.zeros(len(a))
+        spike = mode >= n_gauss
+        if spike.any():
+            out[spike] = self.spikes_[mode[spike] - n_gauss]
+        return out
 
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """(JSON config, arrays) of the fitted mixture."""
         cfg = {"max_modes": self.max_modes, "weight_threshold": self.weight_threshold,
-               "max_fit_rows": self.max_fit_rows, "seed": self.seed, "loc": self.loc_, "scale": self.scale_}
-        return cfg, {"means": self.means_, "stds": self.stds_, "weights": self.weights_}
+               "max_fit_rows": self.max_fit_rows, "seed": self.seed, "loc": self.loc_, "scale": self.scale_,
+               "spike_share": self.spike_share}
+        return cfg, {"means": self.means_, "stds": self.stds_, "weights": self.weights_, "spikes": self.spikes_}
 
     @classmethod
     def from_state(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> ModeNormalizer:
         """Rebuild from `get_state()` output."""
-        obj = cls(config["max_modes"], config["weight_threshold"], config["max_fit_rows"], config["seed"])
+        obj = cls(config["max_modes"], config["weight_threshold"], config["max_fit_rows"], config["seed"],
+                  config.get("spike_share"))
         obj.loc_, obj.scale_ = float(config["loc"]), float(config["scale"])
         obj.means_ = np.asarray(arrays["means"], dtype=np.float64)
         obj.stds_ = np.asarray(arrays["stds"], dtype=np.float64)
         obj.weights_ = np.asarray(arrays["weights"], dtype=np.float64)
+        obj.spikes_ = np.asarray(arrays.get("spikes", np.zeros(0)), dtype=np.float64)
         return obj
 
 
@@ -138,16 +191,18 @@ class ContinuousTransformer(ColumnTransformer):
         weight_threshold: Modes with less weight are dropped.
         max_fit_rows: Bound on the rows used to fit the mixture.
         seed: Seed of the fit sample and of the mode assignment.
+        spike_share: Share of rows from which a single value gets an exact mode (see ModeNormalizer).
     """
 
     kind = "continuous"
 
     def __init__(self, max_modes: int = 10, weight_threshold: float = 0.005, max_fit_rows: int = 5_000,
-                 seed: int = 0) -> None:
+                 seed: int = 0, spike_share: float | None = 0.05) -> None:
         self.max_modes = max_modes
         self.weight_threshold = weight_threshold
         self.max_fit_rows = max_fit_rows
         self.seed = seed
+        self.spike_share = spike_share
 
     def _values(self, data: pd.Series) -> np.ndarray:
         return pd.to_numeric(data, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
@@ -155,7 +210,8 @@ class ContinuousTransformer(ColumnTransformer):
     def _fit(self, data: pd.Series) -> None:
         x = self._values(data)
         x = x[np.isfinite(x)]
-        self.normalizer_ = ModeNormalizer(self.max_modes, self.weight_threshold, self.max_fit_rows, self.seed).fit(x)
+        self.normalizer_ = ModeNormalizer(self.max_modes, self.weight_threshold, self.max_fit_rows, self.seed,
+                                          self.spike_share).fit(x)
         self.min_ = float(x.min()) if len(x) else 0.0
         self.max_ = float(x.max()) if len(x) else 0.0
         self.is_integer_ = bool(pd.api.types.is_integer_dtype(data.dtype))
@@ -198,6 +254,7 @@ class ContinuousTransformer(ColumnTransformer):
         n = config["normalizer"]
         self.max_modes, self.weight_threshold = n["max_modes"], n["weight_threshold"]
         self.max_fit_rows, self.seed = n["max_fit_rows"], n["seed"]
+        self.spike_share = n.get("spike_share")
         self.normalizer_ = ModeNormalizer.from_state(n, arrays)
         self.min_, self.max_ = float(config["min"]), float(config["max"])
         self.is_integer_, self.decimals_ = bool(config["is_integer"]), config["decimals"]

@@ -132,7 +132,30 @@ def test_mixture_fits_on_bounded_sample():
     t = ContinuousTransformer(max_fit_rows=1000, seed=0).fit(data)
     assert 1 <= t.normalizer_.n_modes <= 10
     config, arrays = t.to_dict()
-    assert set(arrays) == {"means", "stds", "weights"}
+    assert set(arrays) == {"means", "stds", "weights", "spikes"} and len(arrays["spikes"]) == 0
+
+
+def test_point_masses_are_exact_modes():
+    rng = np.random.default_rng(1)
+    n = 20_000
+    gain = np.where(rng.random(n) < 0.9, 0, np.round(rng.lognormal(8, 1, n))).astype("int64")
+    years = rng.choice(np.arange(1, 17), n, p=np.r_[np.full(8, 0.02), np.full(8, 0.105)])
+    t = ContinuousTransformer(seed=0).fit(pd.Series(gain, name="gain"))
+    assert list(t.normalizer_.spikes_) == [0.0]
+    enc = t.transform(pd.Series(gain, name="gain"))
+    assert np.all(enc[gain == 0, 0] == 0)  # alpha is 0 at an exact mode
+    # Whatever scalar the generator emits, an exact mode decodes to exactly its value.
+    noisy = enc.copy()
+    noisy[:, 0] = rng.uniform(-1, 1, n)
+    back = t.inverse_transform(noisy).to_numpy()
+    assert np.all(back[gain == 0] == 0)
+    ty = ContinuousTransformer(seed=0).fit(pd.Series(years, name="years"))
+    assert list(ty.normalizer_.spikes_) == list(range(1, 17)) and len(ty.normalizer_.means_) == 0
+    noisy = ty.transform(pd.Series(years, name="years"))
+    noisy[:, 0] = rng.uniform(-1, 1, n)
+    assert np.array_equal(ty.inverse_transform(noisy).to_numpy(), years)
+    plain = ContinuousTransformer(seed=0, spike_share=None).fit(pd.Series(gain, name="gain"))
+    assert len(plain.normalizer_.spikes_) == 0
 
 
 def test_table_transformer_layout_and_roundtrip():
