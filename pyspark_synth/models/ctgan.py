@@ -141,7 +141,7 @@ class CTGAN(SynthModel):
                  critic_steps: int = 1, pac: int = 10, tau: float = 0.2, gp_lambda: float = 10.0,
                  max_modes: int = 10, max_fit_rows: int = 5_000, context_cond_dropout: float = 0.5,
                  early_stopping_patience: int | None = None, num_threads: int | None = None,
-                 auto_steps: int = 4000, ema_decay: float | None = 0.995) -> None:
+                 auto_steps: int = 2500, ema_decay: float | None = 0.995) -> None:
         self.metadata = metadata
         self.batch_size = batch_size
         self.epochs = epochs
