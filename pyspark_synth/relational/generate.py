@@ -52,11 +52,12 @@ def _count_fn(link: dict[str, Any], ctx_names: list[str], n_keys: int, seed: int
 
 def _child_fn(entry_bytes: bytes, schema_json: str, key_specs: list[dict[str, Any]], *, table: str, seed: int,
               fk_cols: list[str], ctx_names: list[str], null_rate: float, self_refs: list[dict[str, Any]],
-              backend: type | None = None) -> Callable:
+              backend: type | None = None, text_specs: list[dict[str, Any]] | None = None) -> Callable:
     def fn(pdf: pd.DataFrame) -> pd.DataFrame:
         import numpy as np
 
         from pyspark_synth.models.base import load_model_bytes
+        from pyspark_synth.models.text import fill_text
         from pyspark_synth.relational.keys import KeySpec, make_keys
         from pyspark_synth.seeds import hash_uniform
         from pyspark_synth.spark.convert import coerce_to_schema, schema_from_json
@@ -83,6 +84,7 @@ def _child_fn(entry_bytes: bytes, schema_json: str, key_specs: list[dict[str, An
         for spec in specs:
             rows[spec.column] = make_keys(spec, ids).to_numpy()
         fill_self_refs(rows, ids, specs, self_refs, seed=seed, table=table)
+        fill_text(rows, ids, text_specs or [], seed=seed, table=table)
         out = coerce_to_schema(rows, schema)
         out[_RID] = ids
         return out
@@ -178,7 +180,8 @@ def sample_children(
     child = rows.groupBy("__bucket").applyInPandas(
         _child_fn(entry.model_bytes(), entry.spark_schema, entry.extra.get("keys", []), table=table, seed=seed,
                   fk_cols=list(drv["columns"]), ctx_names=ctx_names, null_rate=float(drv.get("null_rate", 0.0)),
-                  self_refs=rel.get("self_refs", []), backend=shippable_backend(entry.backend)),
+                  self_refs=rel.get("self_refs", []), backend=shippable_backend(entry.backend),
+                  text_specs=entry.extra.get("text", [])),
         out_schema,
     )
     assigned = set(drv["columns"])

@@ -173,6 +173,9 @@ def fit_table(
         learn_key_spec(c, tbl.column(c).sql_type, pdf[c], salt=tbl.name, minimum=stats["columns"][c].get("min")).to_dict()
         for c in _generated_key_columns(tbl)
     ]
+    from pyspark_synth.models.text import text_specs
+
+    texts = text_specs(tbl, pdf)
     entry = reg.save(
         tbl.name,
         model.to_bytes(),
@@ -182,7 +185,7 @@ def fit_table(
         columns=tbl.column_names,
         spark_schema=data_df.schema.json(),
         seed=seed,
-        extra={"keys": key_specs, "table": tbl.model_dump(mode="json"), "stats": json.loads(json.dumps(stats, default=str)),
+        extra={"keys": key_specs, "text": texts, "table": tbl.model_dump(mode="json"), "stats": json.loads(json.dumps(stats, default=str)),
                **(extra_manifest or {})},
     )
     _index_model(spark, entry, catalog_table, reg, write_records)

@@ -34,6 +34,7 @@ def block_generator(
     threads: int = 1,
     self_refs: list[dict[str, Any]] | None = None,
     backend: type | None = None,
+    text_specs: list[dict[str, Any]] | None = None,
 ) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
     """Build the function given to `mapInPandas` over a frame of block ids (column `block`).
 
@@ -42,13 +43,15 @@ def block_generator(
     the global row ids, so the output does not depend on partitioning or batch sizes.
     The closure holds only bytes and plain data (safe for Spark Connect); the model is loaded once
     per partition iterator. `backend` is a user's model class to load with (see
-    `models.base.shippable_backend`); built-in backends are found by name.
+    `models.base.shippable_backend`); built-in backends are found by name. `text_specs` are the
+    free-text column models (see `models.text`).
     """
 
     def generate(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         import numpy as np
 
         from pyspark_synth.models.base import load_model_bytes
+        from pyspark_synth.models.text import fill_text
         from pyspark_synth.relational.keys import KeySpec, make_keys
         from pyspark_synth.spark.convert import coerce_to_schema, schema_from_json
 
@@ -67,6 +70,7 @@ def block_generator(
                 for spec in specs:
                     rows[spec.column] = make_keys(spec, ids).to_numpy()
                 fill_self_refs(rows, ids, specs, self_refs or [], seed=seed, table=table)
+                fill_text(rows, ids, text_specs or [], seed=seed, table=table)
                 yield coerce_to_schema(rows, schema)
 
     return generate

@@ -87,6 +87,6 @@ def sample_table(
     fn = block_generator(
         entry.model_bytes(), schema_json, entry.extra.get("keys", []), table=table, seed=seed, num_rows=n,
         block_size=block_size, self_refs=entry.extra.get("relational", {}).get("self_refs", []),
-        backend=shippable_backend(entry.backend),
+        backend=shippable_backend(entry.backend), text_specs=entry.extra.get("text", []),
     )
     return blocks.mapInPandas(fn, schema_from_json(schema_json))

@@ -69,6 +69,8 @@ def sample_udtf(root: str, namespace: str = "default") -> UserDefinedTableFuncti
             fn = block_generator(
                 entry.model_bytes(), entry.spark_schema, entry.extra.get("keys", []), table=table,
                 seed=resolve_seed(None if seed is None else int(seed)), num_rows=n, block_size=DEFAULT_BLOCK_SIZE,
+                self_refs=entry.extra.get("relational", {}).get("self_refs", []),
+                text_specs=entry.extra.get("text", []),
             )
             # mapInPandas reads naive timestamps in the session time zone; do the same (Spark
             # propagates SQL confs to tasks as local properties), so the rows equal sample_table's
