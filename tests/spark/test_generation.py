@@ -30,7 +30,12 @@ def people_frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
         "active": rng.random(n) < 0.7,
         "signup": pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 10**8, n), unit="s"),
         "birth": [dt.date(1950, 1, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 20000, n)],
+        # free text: shared words plus a word unique to the row (never to be generated)
+        "note": [f"{a} {b} ref{i}" for i, (a, b) in enumerate(zip(rng.choice(NOTE_WORDS, n), rng.choice(NOTE_WORDS, n)))],
     })
+
+
+NOTE_WORDS = ["call", "back", "later", "paid", "late", "new", "customer"]
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +50,7 @@ def people(spark):
         T.StructField("active", T.BooleanType(), True),
         T.StructField("signup", T.TimestampType(), True),
         T.StructField("birth", T.DateType(), True),
+        T.StructField("note", T.StringType(), True),
     ])
     return spark.createDataFrame(people_frame(), schema=schema)
 
@@ -79,6 +85,8 @@ def test_sample_is_lazy_and_keeps_the_schema(spark, people, fitted, registry):
     assert set(pdf["city"]) <= {"Tokyo", "Berlin", "Lima", "Oslo"}
     assert 0.02 < pdf["income"].isna().mean() < 0.2
     assert pdf["age"].between(18, 89).all()
+    notes = pdf["note"].dropna()
+    assert len(notes) > 900 and set(" ".join(notes).split()) <= set(NOTE_WORDS)  # no row-unique word leaks
 
 
 def test_same_rows_whatever_the_partitioning(spark, fitted, registry):
