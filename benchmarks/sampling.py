@@ -10,9 +10,16 @@ full fit). Every measurement runs in its own subprocess, one after another, in t
 * ours: `sample_table` (lazy, mapInPandas per 4096-row block) -> `write_table(format="parquet")` on
   `local[k]`, timed end to end from the call to the committed files (job start, generation, Arrow,
   Parquet write, commit), the row count read back afterwards;
-* scaling: ours on local[1] then local[2], separate SparkSessions (separate subprocesses);
+* scaling: ours on local[1] then local[2], separate SparkSessions (separate subprocesses), each
+  pinned to that many CPUs (`sched_setaffinity`, inherited by the JVM and its Python workers):
+  unpinned, local[1] already keeps more than one core busy (the task's JVM thread converts Arrow
+  and encodes Parquet while its Python worker generates the next batch), so local[1] vs local[2]
+  on a 2-core machine would not compare 1 core with 2;
 * cost model (in process, one core): per-row microseconds of model.sample / coercion / Arrow / Parquet
   for one 4096-row block, and a cProfile of a block with --profile.
+
+CPU seconds per run: user + system time of the driver JVM and every process it forked (the
+Python workers), read from /proc before and after the timed part; "cores busy" = CPU s / wall s.
 
 Driver memory per run: peak RSS of the driver Python process (VmHWM), peak RSS of the driver JVM
 (sampled from /proc every 0.25 s) and peak JVM heap used (Runtime total-free, sampled).
@@ -108,6 +115,19 @@ def worker_ref(a: argparse.Namespace) -> dict[str, Any]:
             "py_peak_mb": max(peak_rss_bytes(), mem.peaks["py"]) / MB}
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds so far of the given processes (those that still exist)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
 def _descendant_pids(root: int) -> list[int]:
     """Pids of all descendants of `root` (the Python workers the JVM forks)."""
     parent: dict[int, int] = {}
@@ -130,6 +150,8 @@ def worker_ours(a: argparse.Namespace) -> dict[str, Any]:
     from pyspark_synth.io.writers import write_table
     from pyspark_synth.spark.sample import sample_table
 
+    if a.pin:
+        os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[: a.cores]))  # the JVM inherits it
     spark = _session(a.cores)
     jvm = spark.sparkContext._jvm
     java_pid = int(jvm.java.lang.ProcessHandle.current().pid())
@@ -140,11 +162,16 @@ def worker_ours(a: argparse.Namespace) -> dict[str, Any]:
     probes = {"py": lambda: rss_bytes(), "jvm_rss": lambda: rss_bytes(java_pid),
               "jvm_heap": lambda: rt.totalMemory() - rt.freeMemory(),
               "workers_rss": lambda: sum(rss_bytes(p) for p in _descendant_pids(java_pid))}
+    tree = [java_pid, *_descendant_pids(java_pid)]
+    cpu0 = {p: _cpu_seconds([p]) for p in tree}
+    own0 = sum(os.times()[:2])
     with PeakSampler(probes, interval=0.25) as mem:
         t0 = time.perf_counter()
         df = sample_table(spark, "adult", a.rows, seed=a.seed, registry=a.registry)
         write_table(df, str(out), format="parquet")
         secs = time.perf_counter() - t0
+    after = [java_pid, *_descendant_pids(java_pid)]
+    cpu_s = sum(_cpu_seconds([p]) - cpu0.get(p, 0.0) for p in after) + sum(os.times()[:2]) - own0
     back = spark.read.parquet(str(out)).count()
     size = sum(f.stat().st_size for f in out.rglob("*.parquet"))
     files = len(list(out.rglob("*.parquet")))
@@ -152,7 +179,9 @@ def worker_ours(a: argparse.Namespace) -> dict[str, Any]:
     import shutil
 
     shutil.rmtree(out, ignore_errors=True)
-    return {"rows": a.rows, "rows_read_back": back, "cores": a.cores, "seconds": secs, "rows_per_s": a.rows / secs,
+    return {"rows": a.rows, "rows_read_back": back, "cores": a.cores, "pinned": bool(a.pin), "seconds": secs,
+            "rows_per_s": a.rows / secs, "cpu_seconds": cpu_s, "cores_busy": cpu_s / secs,
+            "cpu_us_per_row": cpu_s / a.rows * 1e6,
             "parquet_mb": size / MB, "parquet_files": files,
             "py_peak_mb": max(peak_rss_bytes(), mem.peaks["py"]) / MB, "jvm_rss_peak_mb": mem.peaks["jvm_rss"] / MB,
             "jvm_heap_peak_mb": mem.peaks["jvm_heap"] / MB, "workers_rss_peak_mb": mem.peaks["workers_rss"] / MB}
@@ -231,7 +260,7 @@ WORKERS = {"fit_ours": worker_fit_ours, "fit_ref": worker_fit_ref, "ref": worker
 
 
 # ------------------------------------------------------------------------------------------ driver
-def run_worker(kind: str, a: argparse.Namespace, **over: Any) -> dict[str, Any]:
+def run_worker(kind: str, a: argparse.Namespace, *, pin: bool = False, **over: Any) -> dict[str, Any]:
     args = [sys.executable, __file__, "--worker", kind, "--seed", str(a.seed), "--epochs", str(a.epochs),
             "--registry", a.registry, "--ref-model", a.ref_model, "--out-dir", a.out_dir,
             "--cost-blocks", str(a.cost_blocks), "--ref-fit-rows", str(a.ref_fit_rows)]
@@ -239,6 +268,8 @@ def run_worker(kind: str, a: argparse.Namespace, **over: Any) -> dict[str, Any]:
         args += [f"--{k.replace('_', '-')}", str(v)]
     if a.profile:
         args.append("--profile")
+    if pin:
+        args.append("--pin")
     print(f"  [{time.strftime('%H:%M:%S')}] {kind} {over} (load {load_average()})", flush=True)
     proc = subprocess.run(args, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -267,9 +298,11 @@ def render(res: dict[str, Any]) -> str:
                      f"{o['load_average'][0]} |")
     if res.get("scaling"):
         s = res["scaling"]
-        lines += ["", "| rows | local[1] rows/s | local[2] rows/s | speed-up |", "|---|---|---|---|",
+        lines += ["", "| rows | local[1] on 1 CPU rows/s | local[2] on 2 CPUs rows/s | speed-up | CPU µs/row 1 / 2 |",
+                  "|---|---|---|---|---|",
                   f"| {s['1']['rows']:,} | {s['1']['rows_per_s']:,.0f} | {s['2']['rows_per_s']:,.0f} | "
-                  f"{s['2']['rows_per_s'] / s['1']['rows_per_s']:.2f}x |"]
+                  f"{s['2']['rows_per_s'] / s['1']['rows_per_s']:.2f}x | {s['1'].get('cpu_us_per_row', float('nan')):.1f} / "
+                  f"{s['2'].get('cpu_us_per_row', float('nan')):.1f} |"]
     c = res.get("cost")
     if c:
         us = c["us_per_row"]
@@ -299,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ref-model", default="")
     ap.add_argument("--out-dir", default="")
     ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--pin", action="store_true", help="bind the worker to --cores CPUs")
     a = ap.parse_args(argv)
     if a.worker:
         if a.worker in ("ours", "ref"):
@@ -326,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"(ratio {ours['rows_per_s'] / ref['rows_per_s']:.2f}); driver Python peak {ours['py_peak_mb']:.0f} MB, "
                   f"JVM RSS peak {ours['jvm_rss_peak_mb']:.0f} MB, heap peak {ours['jvm_heap_peak_mb']:.0f} MB", flush=True)
             if i == 0 and a.scaling_rows:
-                res["scaling"] = {str(k): run_worker("ours", a, rows=a.scaling_rows, cores=k) for k in (1, 2)}
+                res["scaling"] = {str(k): run_worker("ours", a, rows=a.scaling_rows, cores=k, pin=True) for k in (1, 2)}
                 print(f"  scaling: local[1] {res['scaling']['1']['rows_per_s']:,.0f} rows/s, local[2] "
                       f"{res['scaling']['2']['rows_per_s']:,.0f} rows/s", flush=True)
             if a.json:
