@@ -127,7 +127,7 @@ def sdv_metadata(tables: dict[str, pd.DataFrame], pks: dict[str, list[str]], fks
         if len(pks[t]) == 1:
             md.set_primary_key(pks[t][0], t)
         elif len(pks[t]) > 1:
-            md.set_primary_key(tuple(pks[t]), t)
+            md.set_primary_key(list(pks[t]), t)
     for fk in fks:
         if len(fk["child_cols"]) == 1:
             md.add_relationship(parent_table_name=fk["parent"], child_table_name=fk["child"],
@@ -232,7 +232,8 @@ def run_hma(tables: dict[str, pd.DataFrame], md: Any, seed: int) -> tuple[dict[s
     syn.fit(tables)
     fit_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    synth = syn.sample(scale=1.0)
+    first = next(iter(tables))  # SDV 2 asks for rows of one table; its size gives scale 1.0
+    synth = syn.sample(num_rows=len(tables[first]), main_table_name=first)
     sample_s = time.perf_counter() - t0
     return {"fit_seconds": fit_s, "sample_seconds": sample_s, "rows": {t: len(d) for t, d in synth.items()}}, synth
 

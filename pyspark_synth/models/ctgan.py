@@ -127,7 +127,11 @@ class CTGAN(SynthModel):
             this many epochs (None: train all epochs).
         num_threads: Torch intra-op threads used inside fit() and sample() (the previous setting
             is restored afterwards). None (the default) keeps torch's setting: all cores on a
-            driver, the one thread the Spark executors set in their Python workers.
+            driver, the one thread the Spark executors set in their Python workers. On a machine
+            busy with other CPU-heavy work set 1: torch's threads meet at a barrier many times per
+            step, and when they must wait for CPU time a step can become 10-25x slower (measured
+            here with two threads next to other jobs), while one thread only loses the parallel
+            speed-up (about 1.7x on two idle cores).
         ema_decay: Decay of the moving average of the generator's weights that sample() uses
             (about `1 / (1 - ema_decay)` recent steps); None samples from the last weights.
     """
