@@ -230,16 +230,23 @@ def _assign_secondary(child: DataFrame, parents: DataFrame, sec: dict[str, Any],
     # a parent law with all-zero draws would leave no slot: every parent then gets one
     slots = capped.select(*[f"__k{i}" for i in range(n_keys)],
                           F.explode(F.sequence(F.lit(0), F.greatest(F.col("__cap"), F.lit(1)) - 1)).alias("__j"),
-                          (F.col("__cap") == 0).alias("__spare"))
+                          (F.col("__cap") == 0).alias("__spare"),
+                          F.greatest(F.col("__cap"), F.lit(1)).alias("__capn"))
     salt = F.lit(derive_seed(seed, label, "slots"))
     slots = slots.withColumn("__ord", F.xxhash64(*[F.col(f"__k{i}") for i in range(n_keys)], "__j", salt))
-    # spare slots (parents whose draw was 0) come last, so they are used only when real slots run out
-    slots = slots.withColumn("__slot", F.row_number().over(Window.orderBy("__spare", "__ord")) - 1)
+    # Slots are used in order of how far into its capacity each is (slot j of a parent with capacity
+    # k at j / k): every parent's first slot comes first and parents fill in proportion, so with
+    # fewer children than slots no parent gets more than its capacity and none is left empty while
+    # another has two. Spare slots (parents whose draw was 0) come last, used only when slots run out.
+    slots = slots.withColumn("__slot", F.row_number().over(
+        Window.orderBy("__spare", F.col("__j") / F.col("__capn"), "__ord")) - 1)
     n_slots = slots.where(~F.col("__spare")).agg(F.greatest(F.count(F.lit(1)), F.lit(1)).alias("__S"))
     c = child.withColumn("__r", F.row_number().over(Window.orderBy(F.xxhash64(F.col(_RID), F.lit(derive_seed(seed, label, "rows"))))) - 1)
     n_rows = c.agg(F.count(F.lit(1)).alias("__C"))
     c = c.crossJoin(F.broadcast(n_slots)).crossJoin(F.broadcast(n_rows))
-    c = c.withColumn("__t", F.floor(F.col("__r") * F.col("__S") / F.col("__C")).cast("long"))
+    # fewer children than slots: the first slots in that order; more: spread evenly over all slots
+    c = c.withColumn("__t", F.when(F.col("__C") <= F.col("__S"), F.col("__r"))
+                     .otherwise(F.floor(F.col("__r") * F.col("__S") / F.col("__C"))).cast("long"))
     s = slots.select(F.col("__slot").cast("long").alias("__t"), *[F.col(f"__k{i}").alias(f"__sk{i}") for i in range(n_keys)])
     joined = c.join(s, on="__t", how="left")
     u = (F.pmod(F.xxhash64(F.col(_RID), F.lit(derive_seed(seed, label, "null"))), F.lit(1_000_003)) / F.lit(1_000_003.0))
