@@ -235,11 +235,13 @@ def _assign_secondary(child: DataFrame, parents: DataFrame, sec: dict[str, Any],
     salt = F.lit(derive_seed(seed, label, "slots"))
     slots = slots.withColumn("__ord", F.xxhash64(*[F.col(f"__k{i}") for i in range(n_keys)], "__j", salt))
     # Slots are used in order of how far into its capacity each is (slot j of a parent with capacity
-    # k at j / k): every parent's first slot comes first and parents fill in proportion, so with
-    # fewer children than slots no parent gets more than its capacity and none is left empty while
-    # another has two. Spare slots (parents whose draw was 0) come last, used only when slots run out.
+    # k at j / k), after the slots below the law's smallest count: every parent first reaches the
+    # real minimum, then parents fill in proportion, so with fewer children than slots no parent gets
+    # more than its capacity or fewer than the minimum while another has more. Spare slots (parents
+    # whose draw was 0) come last, used only when the real slots run out.
+    least = int(min(law["values"])) if law.get("values") else 0
     slots = slots.withColumn("__slot", F.row_number().over(
-        Window.orderBy("__spare", F.col("__j") / F.col("__capn"), "__ord")) - 1)
+        Window.orderBy("__spare", F.col("__j") >= F.lit(least), F.col("__j") / F.col("__capn"), "__ord")) - 1)
     n_slots = slots.where(~F.col("__spare")).agg(F.greatest(F.count(F.lit(1)), F.lit(1)).alias("__S"))
     c = child.withColumn("__r", F.row_number().over(Window.orderBy(F.xxhash64(F.col(_RID), F.lit(derive_seed(seed, label, "rows"))))) - 1)
     n_rows = c.agg(F.count(F.lit(1)).alias("__C"))
