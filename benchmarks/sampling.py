@@ -115,17 +115,13 @@ def worker_ref(a: argparse.Namespace) -> dict[str, Any]:
             "py_peak_mb": max(peak_rss_bytes(), mem.peaks["py"]) / MB}
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds so far of the given processes (those that still exist)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / tick
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds so far of a process (0 once it has gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def _descendant_pids(root: int) -> list[int]:
@@ -163,7 +159,7 @@ def worker_ours(a: argparse.Namespace) -> dict[str, Any]:
               "jvm_heap": lambda: rt.totalMemory() - rt.freeMemory(),
               "workers_rss": lambda: sum(rss_bytes(p) for p in _descendant_pids(java_pid))}
     tree = [java_pid, *_descendant_pids(java_pid)]
-    cpu0 = {p: _cpu_seconds([p]) for p in tree}
+    cpu0 = {p: _cpu_seconds(p) for p in tree}
     own0 = sum(os.times()[:2])
     with PeakSampler(probes, interval=0.25) as mem:
         t0 = time.perf_counter()
@@ -171,7 +167,7 @@ def worker_ours(a: argparse.Namespace) -> dict[str, Any]:
         write_table(df, str(out), format="parquet")
         secs = time.perf_counter() - t0
     after = [java_pid, *_descendant_pids(java_pid)]
-    cpu_s = sum(_cpu_seconds([p]) - cpu0.get(p, 0.0) for p in after) + sum(os.times()[:2]) - own0
+    cpu_s = sum(_cpu_seconds(p) - cpu0.get(p, 0.0) for p in after) + sum(os.times()[:2]) - own0
     back = spark.read.parquet(str(out)).count()
     size = sum(f.stat().st_size for f in out.rglob("*.parquet"))
     files = len(list(out.rglob("*.parquet")))

@@ -182,16 +182,14 @@ def main(argv: list[str] | None = None) -> int:
     overrides = parse_overrides(args.ours)
     CACHE.mkdir(parents=True, exist_ok=True)
 
-    procs: dict[str, mp.Process] = {}
     ctx = mp.get_context("spawn")
-    ref_proc = None
+    ref_proc: mp.Process | None = None
     if not args.skip_reference:
         # One separate process runs the reference on every table in turn (its own global RNG).
         names = [d for d in args.dataset if args.reference_for is None or d in args.reference_for]
         for d in names:  # never show a stale result as this run's
             (CACHE / f"reference_{d}_seed{args.seed}_epochs{args.reference_epochs}.json").unlink(missing_ok=True)
         ref_proc = ctx.Process(target=_reference_all, args=(names, args.seed, args.reference_epochs, str(CACHE)))
-        procs["all"] = ref_proc
         if args.parallel:
             ref_proc.start()
 
@@ -204,10 +202,10 @@ def main(argv: list[str] | None = None) -> int:
         Path(CACHE / f"ours_{name}_seed{args.seed}.json").write_text(json.dumps(ours, indent=2, default=str))
         print(f"[ours] {name}: fit {ours['fit_seconds']:.1f}s score {ours['quality']['score']:.4f}", flush=True)
 
-    if ref_proc is not None and not args.parallel:
-        ref_proc.start()
-    for proc in procs.values():
-        proc.join()
+    if ref_proc is not None:
+        if not args.parallel:
+            ref_proc.start()
+        ref_proc.join()
     for name in args.dataset:
         path = CACHE / f"reference_{name}_seed{args.seed}_epochs{args.reference_epochs}.json"
         ran = not args.skip_reference and (args.reference_for is None or name in args.reference_for)

@@ -98,10 +98,9 @@ class TextModel:
         return m
 
 
-def fill_text(rows: pd.DataFrame, ids: Any, specs: list[dict[str, Any]], *, seed: int, table: str) -> None:
+def fill_text(rows: pd.DataFrame, ids: Any, models: list[TextModel], *, seed: int, table: str) -> None:
     """Write generated values into the text columns of `rows` (in place)."""
-    for spec in specs:
-        model = TextModel.from_dict(spec)
+    for model in models:
         if model.column in rows.columns:
             rows[model.column] = model.sample(np.asarray(ids), seed=seed, label=f"{table}/{model.column}/text").to_numpy()
 

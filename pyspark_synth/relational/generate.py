@@ -57,7 +57,7 @@ def _child_fn(entry_bytes: bytes, schema_json: str, key_specs: list[dict[str, An
         import numpy as np
 
         from pyspark_synth.models.base import load_model_bytes
-        from pyspark_synth.models.text import fill_text
+        from pyspark_synth.models.text import TextModel, fill_text
         from pyspark_synth.relational.keys import KeySpec, make_keys
         from pyspark_synth.seeds import hash_uniform
         from pyspark_synth.spark.convert import coerce_to_schema, schema_from_json
@@ -84,7 +84,7 @@ def _child_fn(entry_bytes: bytes, schema_json: str, key_specs: list[dict[str, An
         for spec in specs:
             rows[spec.column] = make_keys(spec, ids).to_numpy()
         fill_self_refs(rows, ids, specs, self_refs, seed=seed, table=table)
-        fill_text(rows, ids, text_specs or [], seed=seed, table=table)
+        fill_text(rows, ids, [TextModel.from_dict(d) for d in text_specs or []], seed=seed, table=table)
         out = coerce_to_schema(rows, schema)
         out[_RID] = ids
         return out

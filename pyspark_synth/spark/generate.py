@@ -51,13 +51,14 @@ def block_generator(
         import numpy as np
 
         from pyspark_synth.models.base import load_model_bytes
-        from pyspark_synth.models.text import fill_text
+        from pyspark_synth.models.text import TextModel, fill_text
         from pyspark_synth.relational.keys import KeySpec, make_keys
         from pyspark_synth.spark.convert import coerce_to_schema, schema_from_json
 
         set_executor_threads(threads)
         schema = schema_from_json(schema_json)
         specs = [KeySpec.from_dict(d) for d in key_specs]
+        texts = [TextModel.from_dict(d) for d in text_specs or []]
         model = load_model_bytes(model_bytes, backend)
         for batch in batches:
             for b in batch["block"].tolist():
@@ -70,7 +71,7 @@ def block_generator(
                 for spec in specs:
                     rows[spec.column] = make_keys(spec, ids).to_numpy()
                 fill_self_refs(rows, ids, specs, self_refs or [], seed=seed, table=table)
-                fill_text(rows, ids, text_specs or [], seed=seed, table=table)
+                fill_text(rows, ids, texts, seed=seed, table=table)
                 yield coerce_to_schema(rows, schema)
 
     return generate

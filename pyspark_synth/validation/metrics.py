@@ -75,12 +75,6 @@ def stack_sides(frames: list[DataFrame | None], cols: list[ColumnKind]) -> DataF
     return out
 
 
-def _on(side: int, c: SparkColumn) -> SparkColumn:
-    from pyspark.sql import functions as F
-
-    return F.when(F.col(SIDE) == side, c)
-
-
 def profile_aggs(cols: list[ColumnKind], *, bins: int = 200, accuracy: int = 10000) -> list[SparkColumn]:
     """Aggregate expressions of the one-pass profile, grouped by side (see `parse_profile`).
 

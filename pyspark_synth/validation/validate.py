@@ -173,14 +173,14 @@ def _validate_table(
     cols, skipped, missing = column_kinds(real, synthetic, table)
     pair_idx = _pairs.pair_list(cols, opts["max_pair_columns"]) if opts["pairs"] else []
     stacked = stack_sides([real, synthetic, holdout], cols)
-    if opts.get("cache", True):
+    if opts["cache"]:
         from pyspark import StorageLevel
 
         stacked = stacked.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         return _table_checks(name, stacked, cols, missing, skipped, pair_idx, holdout is not None, th, opts)
     finally:
-        if opts.get("cache", True):
+        if opts["cache"]:
             stacked.unpersist()
 
 

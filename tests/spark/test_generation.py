@@ -31,7 +31,7 @@ def people_frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
         "signup": pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 10**8, n), unit="s"),
         "birth": [dt.date(1950, 1, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 20000, n)],
         # free text: shared words plus a word unique to the row (never to be generated)
-        "note": [f"{a} {b} ref{i}" for i, (a, b) in enumerate(zip(rng.choice(NOTE_WORDS, n), rng.choice(NOTE_WORDS, n)))],
+        "note": [f"{a} {b} ref{i}" for i, (a, b) in enumerate(zip(rng.choice(NOTE_WORDS, n), rng.choice(NOTE_WORDS, n), strict=True))],
     })
 
 

@@ -49,7 +49,7 @@ def test_specs_skip_pii_and_fill_in_place():
     specs = text_specs(table, data)
     assert [s["column"] for s in specs] == ["title"]
     rows = pd.DataFrame({"title": [None] * 10, "bio": [None] * 10})
-    fill_text(rows, np.arange(10), specs, seed=0, table="t")
+    fill_text(rows, np.arange(10), [TextModel.from_dict(s) for s in specs], seed=0, table="t")
     assert rows["title"].notna().sum() >= 7 and rows["bio"].isna().all()
     # a column whose every word is unique to one row has no vocabulary: it stays null
     unique = TextModel("u").fit(pd.Series([f"w{i}" for i in range(300)]))
