@@ -194,8 +194,10 @@ class Table(_Frozen):
     """A table: columns, primary key, foreign keys, constraints and the parent context to condition on.
 
     `columns` may be empty while a table is declared by hand; they are then filled from the data
-    at fit time. `parent_context_cols` names columns of the driving parent (the table of the first
-    foreign key unless `driving_parent` says otherwise) that the child's model is conditioned on.
+    at fit time. `parent_context_cols` names columns of the driving parent that the child's model is
+    conditioned on: the parent named by `driving_parent`, else the first foreign key's. With neither
+    set and several parents, fitting chooses the driving key from the data (see
+    `relational.fit.choose_driving`).
     """
 
     name: str
@@ -353,7 +355,8 @@ class Metadata(BaseModel):
             constraints: `{column: Constraint(...)}` (or plain dicts).
             parent_context_cols: Columns of the driving parent to condition this table's model on.
             columns: `{name: semantic_type}`, `{name: Column(...)}` or a list of Column.
-            driving_parent: The parent whose rows drive child counts; defaults to the first FK's.
+            driving_parent: The parent whose rows drive child counts and context; when neither it
+                nor `parent_context_cols` is set, fitting chooses it from the data.
             on_orphan: Default orphan policy for the foreign keys given in `fk`.
 
         Raises:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from pyspark_synth._log import get_logger
@@ -11,14 +12,14 @@ from pyspark_synth.errors import DataError
 from pyspark_synth.io.registry import ModelEntry, ModelRegistry, registry_for
 from pyspark_synth.metadata import ForeignKey, Metadata
 from pyspark_synth.relational.linkage import CountLaw, LinkageModel
-from pyspark_synth.relational.plan import Plan, build_plan
+from pyspark_synth.relational.plan import Plan, TablePlan, build_plan, context_columns
 from pyspark_synth.seeds import derive_seed, resolve_seed
 from pyspark_synth.validation.integrity import FKCheck, check_foreign_key
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["CTX_PREFIX", "FitReport", "fit_database", "read_tables", "fill_columns", "apply_orphan_policies"]
+__all__ = ["CTX_PREFIX", "FitReport", "fit_database", "choose_driving", "read_tables", "fill_columns", "apply_orphan_policies"]
 
 _log = get_logger("relational.fit")
 CTX_PREFIX = "__ctx__"
@@ -137,6 +138,54 @@ def _child_counts(parent: DataFrame, child: DataFrame, fk: ForeignKey, context: 
         .select(*[F.col(f"`{c}`") for c in context], F.coalesce(F.col("count"), F.lit(0)).alias("__count"))
 
 
+def _total_spread(parent: DataFrame, child: DataFrame, fk: ForeignKey) -> float:
+    """How uncertain the child total is when every parent draws its count from this key's law.
+
+    The relative standard deviation of a sum of n independent counts: sd / (mean * sqrt(n)).
+    Infinite when the key has no children.
+    """
+    from pyspark.sql import functions as F
+
+    row = _child_counts(parent, child, fk, ()).agg(
+        F.count(F.lit(1)).alias("n"), F.avg("__count").alias("m"), F.stddev_pop("__count").alias("sd")).first()
+    if not row["n"] or not row["m"]:
+        return math.inf
+    return float(row["sd"] or 0.0) / (float(row["m"]) * math.sqrt(row["n"]))
+
+
+def choose_driving(plan: Plan, name: str, frames: Mapping[str, DataFrame], report: FitReport) -> TablePlan:
+    """The table's plan, driven by the foreign key whose parents best determine the child total.
+
+    A table with several parents is generated from one of them: each generated parent of that
+    key draws its number of children, so the child total is a sum over those parents, and the
+    other keys are filled in from their own laws of children per parent. When the metadata does
+    not name the driving parent (`driving_parent`, or `parent_context_cols` which belong to it),
+    the key without nulls whose sum has the smallest relative spread is chosen: a link table
+    such as PlaylistTrack (18 playlists of 0..3,290 tracks, every track in 2..5 playlists) is then
+    driven by its 3,503 tracks, whose total is stable, and the playlists' law still holds, instead
+    of a total from 18 wild draws that leaves tracks short of the real minimum.
+    """
+    tp = plan.tables[name]
+    t = tp.table
+    candidates = [fk for fk in t.foreign_keys if fk.parent_table != name]
+    if len(candidates) < 2 or t.driving_parent is not None or t.parent_context_cols is not None:
+        return tp
+    scored = []
+    for fk in candidates:
+        nulls = _null_rate(frames[name], fk.columns)
+        spread = _total_spread(frames[fk.parent_table], frames[name], fk)
+        scored.append(((nulls > 0, spread), fk))
+        _log.info("driving candidate", table=name, key=fk.label, null_rate=round(nulls, 4), total_spread=spread)
+    best = min(scored, key=lambda s: s[0])[1]
+    if best is tp.driving:
+        return tp
+    report.notes.append(f"table '{name}': driven by '{best.label}' (its parents determine the child total best); "
+                        f"set driving_parent to choose another")
+    secondary = tuple(fk for fk in candidates if fk is not best)
+    return replace(tp, driving=best, secondary=secondary,
+                   context=context_columns(t, plan.metadata.tables[best.parent_table]))
+
+
 def _null_rate(df: DataFrame, cols: tuple[str, ...]) -> float:
     from pyspark.sql import functions as F
 
@@ -205,7 +254,7 @@ def fit_database(
     persisted = [df.persist() for df in frames.values()]
     try:
         for name in plan.order:
-            tp = plan.tables[name]
+            tp = choose_driving(plan, name, frames, report)
             df = frames[name]
             relational: dict[str, Any] = {"context": [], "driving": None, "secondary": [], "self_refs": []}
             ctx_map: dict[str, str] = {}

@@ -167,3 +167,42 @@ def test_relational_stratified_sample_is_consistent(real):
     # a star schema: the big parent under small lookups is the one sampled
     sizes = {"countries": 4, "stores": 10, "customers": 100_000, "products": 40, "orders": 900_000}
     assert _sample_points(plan, sizes, 0.1) == ["customers"]
+
+
+def test_link_table_is_driven_by_the_parent_that_fixes_its_total(spark, tmp_path):
+    # a many-to-many link table: 6 playlists of very different sizes, every track in 2 or 3 of them.
+    # Driven by its first key (playlists), the total would be a sum of 6 wild draws and could leave
+    # tracks below the real minimum of 2; the tracks' law fixes the total.
+    rng = np.random.default_rng(4)
+    tracks = pd.DataFrame({"track_id": np.arange(300), "genre": rng.choice(["rock", "jazz"], 300)})
+    playlists = pd.DataFrame({"playlist_id": np.arange(6), "name": [f"list {i}" for i in range(6)]})
+    share = np.array([0.55, 0.25, 0.1, 0.06, 0.03, 0.01])
+    rows = [(p, t) for t in range(300) for p in rng.choice(6, rng.integers(2, 4), replace=False, p=share)]
+    link = pd.DataFrame(rows, columns=["playlist_id", "track_id"])
+    real = {"playlists": spark.createDataFrame(playlists), "tracks": spark.createDataFrame(tracks),
+            "playlist_track": spark.createDataFrame(link)}
+
+    def metadata(driving_parent=None):
+        md = Metadata()
+        md.add_table("playlists", pk="playlist_id")
+        md.add_table("tracks", pk="track_id")
+        md.add_table("playlist_track", pk=["playlist_id", "track_id"], driving_parent=driving_parent,
+                     fk={"playlist_id": "playlists.playlist_id", "track_id": "tracks.track_id"})
+        return md
+
+    reg = ModelRegistry(tmp_path / "reg")
+    report = fit_database(spark, metadata(), real, backend="copula", seed=1, registry=reg)
+    rel = reg.get("playlist_track").extra["relational"]
+    assert rel["driving"]["parent_table"] == "tracks"
+    assert [s["parent_table"] for s in rel["secondary"]] == ["playlists"]
+    assert any("'playlist_track': driven by 'track_id -> tracks.track_id'" in n for n in report.notes)
+    out = sample_database(spark, report.metadata, seed=3, registry=reg)
+    per_track = out["playlist_track"].groupBy("track_id").count().toPandas()["count"]
+    assert out["tracks"].join(out["playlist_track"], "track_id", "left_anti").count() == 0  # no track without a list
+    assert per_track.min() >= 2 and per_track.max() <= 3
+    for fk in metadata().tables["playlist_track"].foreign_keys:
+        assert orphan_rows(out["playlist_track"], out[fk.parent_table], fk).count() == 0
+    # a declared driving parent is kept
+    reg2 = ModelRegistry(tmp_path / "reg2")
+    fit_database(spark, metadata("playlists"), real, backend="copula", seed=1, registry=reg2)
+    assert reg2.get("playlist_track").extra["relational"]["driving"]["parent_table"] == "playlists"
