@@ -68,10 +68,10 @@ def _child_fn(entry_bytes: bytes, schema_json: str, key_specs: list[dict[str, An
         set_executor_threads(1)
         schema = schema_from_json(schema_json)
         keys = [f"__k{i}" for i in range(len(fk_cols))]
-        pdf = pdf.sort_values(keys + ["__idx"], kind="mergesort").reset_index(drop=True)
+        pdf = pdf.sort_values(_RID, kind="mergesort").reset_index(drop=True)
         n = len(pdf)
         bucket = int(pdf["__bucket"].iloc[0])
-        ids = int(pdf["__offset"].iloc[0]) + np.arange(n, dtype=np.int64)
+        ids = pdf[_RID].to_numpy(dtype=np.int64)
         model = load_model_bytes(entry_bytes, backend)
         ctx = pdf[[f"__ctx__{i}" for i in range(len(ctx_names))]].set_axis(ctx_names, axis=1) if ctx_names else None
         rows = model.sample(n, context=ctx, seed=derive_seed(seed, table, "bucket", bucket)) if ctx is not None \
@@ -176,7 +176,9 @@ def sample_children(
     sizes = exploded.groupBy("__bucket").agg(F.count(F.lit(1)).alias("__n"))
     w = Window.orderBy("__bucket").rowsBetween(Window.unboundedPreceding, -1)
     offsets = sizes.select("__bucket", F.coalesce(F.sum("__n").over(w), F.lit(0)).cast("long").alias("__offset"))
-    rows = exploded.join(F.broadcast(offsets), on="__bucket")
+    in_bucket = Window.partitionBy("__bucket").orderBy(*[f"__k{i}" for i in range(n_keys)], "__idx")
+    rows = exploded.join(F.broadcast(offsets), on="__bucket") \
+        .withColumn(_RID, (F.col("__offset") + F.row_number().over(in_bucket) - 1).cast("long"))
     schema = schema_from_json(entry.spark_schema)
     out_schema = T.StructType(schema.fields + [T.StructField(_RID, T.LongType(), False)])
     child = rows.groupBy("__bucket").applyInPandas(
@@ -199,8 +201,13 @@ def sample_children(
         if sec["parent_table"] not in given:
             raise DataError(f"Table '{table}' also references '{sec['parent_table']}' ({sec['columns']}): pass its generated "
                             f"rows in secondary_parents={{'{sec['parent_table']}': df}}. Given: {sorted(given)}")
-        child = _assign_secondary(child, given[sec["parent_table"]], sec, seed=seed, table=table,
-                                  group_cols=list(drv["columns"]))
+        # keys are dealt on the expanded parent rows (row id, driving key, child index), not on the
+        # generated rows, so the child model runs once; the keys are joined on by row id
+        drawn = _assign_secondary(rows.select(_RID, *[f"__k{i}" for i in range(n_keys)], "__idx"),
+                                  given[sec["parent_table"]], sec, seed=seed, table=table)
+        types = {f.name: f.dataType for f in child.schema.fields}
+        child = child.drop(*sec["columns"]).join(drawn, on=_RID).select(
+            *[F.col(f"`{c}`").cast(types[c]).alias(c) if c in sec["columns"] else F.col(f"`{c}`") for c in types])
     tbl_pk = entry.extra.get("table", {}).get("primary_key", [])
     generated = {d["column"] for d in entry.extra.get("keys", [])}
     if tbl_pk and not set(tbl_pk) <= generated:
@@ -208,20 +215,48 @@ def sample_children(
     return child.drop(_RID)
 
 
-def _assign_secondary(child: DataFrame, parents: DataFrame, sec: dict[str, Any], *, seed: int, table: str,
-                      group_cols: list[str]) -> DataFrame:
-    """Fill one secondary foreign key so children per parent follow the learned law.
+_CAP_TRIES = 32
+_SPREAD_BITS = 6
 
-    Which parents get how many children comes from capacity slots (below); which child goes to
-    which parent is then dealt so that the children of one driving parent (`group_cols`) land on
-    different secondary parents wherever the counts allow: a link table keeps unique pairs.
+
+def _positions(df: DataFrame, groups: list[Any], order: list[Any], name: str, weight: str | None = None) -> DataFrame:
+    """`df` plus `name`: each row's 0-based position when rows are sorted by `groups`, then `order`
+    (with `weight`: the sum of that column over the rows before it).
+
+    No single task sorts all rows: rows are numbered inside their group (a window per group) and a
+    group starts after the rows of the groups before it (a running sum over one row per group).
+    `groups` should take at most tens of thousands of values and spread the rows; `order` must make
+    the order total, so positions do not depend on partitioning.
     """
     from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    w = F.col(weight) if weight else F.lit(1)
+    gcols = [f"__g{i}" for i in range(len(groups))]
+    g = df.select("*", *[c.alias(n) for c, n in zip(groups, gcols, strict=True)])
+    sizes = g.groupBy(*gcols).agg(F.sum(w).alias("__gn"))
+    before = Window.orderBy(*gcols).rowsBetween(Window.unboundedPreceding, -1)
+    offsets = sizes.select(*gcols, F.coalesce(F.sum("__gn").over(before), F.lit(0)).alias("__off"))
+    inside = Window.partitionBy(*gcols).orderBy(*order).rowsBetween(Window.unboundedPreceding, -1)
+    return g.join(F.broadcast(offsets), on=gcols) \
+        .withColumn(name, (F.col("__off") + F.coalesce(F.sum(w).over(inside), F.lit(0))).cast("long")).drop(*gcols, "__off")
+
+
+def _assign_secondary(rows: DataFrame, parents: DataFrame, sec: dict[str, Any], *, seed: int,
+                      table: str) -> DataFrame:
+    """One secondary foreign key for child rows `(row id, driving key __k*, child index __idx)`.
+
+    Returns `(row id, key columns)`. How many children each parent gets follows the learned law
+    of children per parent (capacity slots, below); the children are dealt to the parents so that
+    one driving parent's children go to different secondary parents wherever the counts allow (a
+    link table keeps unique pairs).
+    """
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
     n_keys = len(sec["columns"])
     keys = [f"__k{i}" for i in range(n_keys)]
+    drive = [c for c in rows.columns if c.startswith("__k")]
     label = f"{table}/{','.join(sec['columns'])}"
     keyed = parents.select(*_parent_keys(parents, sec["parent_columns"], table, sec["parent_table"]))
     law = sec["law"]
@@ -232,63 +267,69 @@ def _assign_secondary(child: DataFrame, parents: DataFrame, sec: dict[str, Any],
 
         count_law = CountLaw.from_dict(law)
         for pdf in batches:
-            pdf["__cap"] = count_law.draw(hash_uniform(seed, f"{label}/cap", pdf[keys])).astype("int32")
+            k = pdf[keys]
+            for a in range(_CAP_TRIES):
+                pdf[f"__cap{a}"] = count_law.draw(hash_uniform(seed, f"{label}/cap/{a}", k)).astype("int32")
             yield pdf
 
-    cap_schema = T.StructType(keyed.schema.fields + [T.StructField("__cap", T.IntegerType(), False)])
+    tries = [f"__cap{a}" for a in range(_CAP_TRIES)]
+    cap_schema = T.StructType(keyed.schema.fields + [T.StructField(t, T.IntegerType(), False) for t in tries])
     capped = keyed.mapInPandas(caps, cap_schema)
+    n_rows = rows.agg(F.count(F.lit(1)).alias("__C"))
+    # Capacities are drawn several times and the draw whose total is the smallest one that still
+    # holds every child is used (else the largest): a few parents with a wide law (18 playlists of
+    # 0..3,290 tracks) can otherwise total far fewer slots than children, and spreading the rest
+    # would push parents past the real maximum. With many parents every draw totals about the same.
+    totals = capped.agg(*[F.sum(t).alias(f"__S{a}") for a, t in enumerate(tries)]).crossJoin(n_rows)
+    pick = F.array_min(F.array(*[F.struct((F.col(f"__S{a}") < F.col("__C")).alias("short"),
+                                          F.when(F.col(f"__S{a}") >= F.col("__C"), F.col(f"__S{a}"))
+                                          .otherwise(-F.col(f"__S{a}")).alias("size"), F.lit(a).alias("a"))
+                                 for a in range(_CAP_TRIES)]))["a"]
+    chosen = totals.select(pick.alias("__try"))
+    capped = capped.crossJoin(F.broadcast(chosen)).select(
+        *keys, F.element_at(F.array(*tries), F.col("__try") + 1).alias("__cap"))
     # a parent law with all-zero draws would leave no slot: every parent then gets one
     slots = capped.select(*keys, F.explode(F.sequence(F.lit(0), F.greatest(F.col("__cap"), F.lit(1)) - 1)).alias("__j"),
                           (F.col("__cap") == 0).alias("__spare"), F.greatest(F.col("__cap"), F.lit(1)).alias("__capn"))
-    salt = F.lit(derive_seed(seed, label, "slots"))
-    slots = slots.withColumn("__ord", F.xxhash64(*keys, "__j", salt))
+    slots = slots.withColumn("__ord", F.xxhash64(*keys, "__j", F.lit(derive_seed(seed, label, "slots"))))
     # Slots are used in order of how far into its capacity each is (slot j of a parent with capacity
-    # k at j / k), after the slots below the law's smallest count: every parent first reaches the
-    # real minimum, then parents fill in proportion, so with fewer children than slots no parent gets
-    # more than its capacity or fewer than the minimum while another has more. Spare slots (parents
-    # whose draw was 0) come last.
+    # k at j / k, in 256 steps), after the slots below the law's smallest count: every parent first
+    # reaches the real minimum, then parents fill in proportion, so with fewer children than slots
+    # no parent gets more than its capacity or fewer than the minimum while another has more.
+    # Spare slots (parents whose draw was 0) come last.
     least = int(min(law["values"])) if law.get("values") else 0
-    slots = slots.withColumn("__slot", F.row_number().over(
-        Window.orderBy("__spare", F.col("__j") >= F.lit(least), F.col("__j") / F.col("__capn"), "__ord", *keys, "__j"))
-        - 1)
+    slots = _positions(slots, [F.col("__spare"), F.col("__j") >= F.lit(least), F.floor(F.col("__j") * 256 / F.col("__capn")),
+                               F.shiftright(F.col("__ord"), 64 - _SPREAD_BITS)],
+                       [F.col("__ord"), *keys, F.col("__j")], "__slot")
     n_slots = slots.where(~F.col("__spare")).agg(F.greatest(F.count(F.lit(1)), F.lit(1)).alias("__S"))
-    n_rows = child.agg(F.count(F.lit(1)).alias("__C"))
     # children per slot: with fewer children than slots the first C slots take one each; with more,
     # they are spread evenly over all slots (slot t takes ceil((t+1)C/S) - ceil(tC/S))
     per_slot = slots.crossJoin(F.broadcast(n_slots)).crossJoin(F.broadcast(n_rows)).select(*keys, F.expr(
         "CASE WHEN __C <= __S THEN IF(__slot < __C, 1, 0) "
         "ELSE IF(__slot < __S, ((__slot + 1) * __C + __S - 1) div __S - (__slot * __C + __S - 1) div __S, 0) END"
     ).alias("__m"))
-    # each parent's children form one run of positions, the runs in a keyed random order of parents
+    # each parent's children form one run of positions, the biggest runs first (where the rounds
+    # below are longest; sizes within a factor of 2 count as equal), then in a keyed random order
     runs = per_slot.groupBy(*keys).agg(F.sum("__m").alias("__n")).where(F.col("__n") > 0)
     runs = runs.withColumn("__pord", F.xxhash64(*keys, F.lit(derive_seed(seed, label, "runs"))))
-    before = Window.orderBy("__pord", *keys).rowsBetween(Window.unboundedPreceding, -1)
-    runs = runs.withColumn("__s", F.coalesce(F.sum("__n").over(before), F.lit(0)).cast("long"))
+    # (a run's first position: the children in the runs before it)
+    runs = _positions(runs, [-F.floor(F.log2("__n")), F.shiftright(F.col("__pord"), 64 - _SPREAD_BITS)],
+                      [F.col("__n").desc(), F.col("__pord"), *keys], "__s", weight="__n")
     positions = runs.select(F.explode(F.sequence(F.col("__s"), F.col("__s") + F.col("__n") - 1)).alias("__t"),
                             *[F.col(k).alias(f"__s{k}") for k in keys])
     # Children are dealt in rounds: every driving parent's first child (driving parents in a keyed
     # random order), then every second child, and so on. Two children of one driving parent are
-    # then at least as far apart as there are driving parents with more children, farther than
-    # any secondary parent's run unless that parent holds nearly all of them.
-    any_null = F.lit(False)
-    for c in group_cols:
-        any_null = any_null | F.col(f"`{c}`").isNull()
-    group = F.when(any_null, F.xxhash64(F.col(_RID), F.lit(derive_seed(seed, label, "solo")))) \
-        .otherwise(F.xxhash64(*[F.col(f"`{c}`") for c in group_cols], F.lit(derive_seed(seed, label, "rows"))))
-    c = child.withColumn("__d", group)
-    c = c.withColumn("__i", F.row_number().over(Window.partitionBy("__d").orderBy(_RID)))
-    c = c.withColumn("__t", (F.row_number().over(Window.orderBy("__i", "__d", _RID)) - 1).cast("long"))
-    joined = c.join(positions, on="__t", how="left")
+    # then at least as far apart as there are driving parents with more children: a run of one
+    # secondary parent holds two of them only when it is longer than that (the big runs sit in
+    # the first, longest rounds).
+    dealt = rows.withColumn("__d", F.xxhash64(*[F.col(c) for c in drive], F.lit(derive_seed(seed, label, "rows"))))
+    dealt = _positions(dealt, [F.least(F.col("__idx"), F.lit(63)), F.shiftright(F.col("__d"), 56)],
+                       [F.col("__idx"), F.col("__d"), F.col(_RID)], "__t")
+    joined = dealt.join(positions, on="__t", how="left")
     u = (F.pmod(F.xxhash64(F.col(_RID), F.lit(derive_seed(seed, label, "null"))), F.lit(1_000_003)) / F.lit(1_000_003.0))
     is_null = u < F.lit(float(sec.get("null_rate", 0.0)))
-    cols = []
-    for name in child.columns:
-        if name in sec["columns"]:
-            i = sec["columns"].index(name)
-            cols.append(F.when(is_null, F.lit(None)).otherwise(F.col(f"__s__k{i}")).cast(child.schema[name].dataType).alias(name))
-        else:
-            cols.append(F.col(f"`{name}`"))
-    return joined.select(*cols)
+    return joined.select(F.col(_RID), *[F.when(is_null, F.lit(None)).otherwise(F.col(f"__s__k{i}")).alias(c)
+                                        for i, c in enumerate(sec["columns"])])
 
 
 def sample_database(
@@ -338,13 +379,21 @@ def sample_database(
     if scale is not None and scale < 0:
         raise DataError(f"scale must be 0 or more, got {scale}")
     entries = {t: reg.get(t) for t in plan.order}
+    parents = {fk.parent_table for t in plan.order for fk in plan.tables[t].table.foreign_keys if fk.parent_table != t}
     out: dict[str, DataFrame] = {}
     expected: dict[str, float] = {}
+
+    def keep(name: str, df: DataFrame) -> DataFrame:
+        # A parent's rows feed its children several times (counts, keys, dealing): a lazy local
+        # checkpoint generates them once, on the first action, and keeps each child's plan small
+        # (it reads the parent's rows instead of repeating the parent's whole plan).
+        return df.localCheckpoint(eager=False) if name in parents else df
+
     for name in plan.order:
         tp, entry = plan.tables[name], entries[name]
         if tp.driving is None:
             n = num_rows.get(name, round(entry.row_count * (1.0 if scale is None else scale)))
-            out[name] = sample_table(spark, name, int(n), seed=seed, entry=entry, block_size=block_size)
+            out[name] = keep(name, sample_table(spark, name, int(n), seed=seed, entry=entry, block_size=block_size))
             expected[name] = n
             continue
         # the fitted model says which parent drives the table (fitting may choose it from the data)
@@ -355,8 +404,8 @@ def sample_database(
                                 "with fit_database()")
         parent = rel["driving"]["parent_table"]
         secondary = {s["parent_table"]: out[s["parent_table"]] for s in rel.get("secondary", [])}
-        out[name] = sample_children(spark, name, out[parent], seed=seed, entry=entry, secondary_parents=secondary,
-                                    expected_parents=int(expected[parent]), block_size=block_size)
+        out[name] = keep(name, sample_children(spark, name, out[parent], seed=seed, entry=entry, secondary_parents=secondary,
+                                               expected_parents=int(expected[parent]), block_size=block_size))
         from pyspark_synth.relational.linkage import LinkageModel
 
         link = LinkageModel.from_dict(rel["driving"]["linkage"])

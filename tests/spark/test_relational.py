@@ -10,7 +10,7 @@ from scipy import stats
 
 from pyspark_synth import CycleError, DataError, Metadata, MetadataError
 from pyspark_synth.io.registry import ModelRegistry
-from pyspark_synth.relational.fit import fit_database
+from pyspark_synth.relational.fit import FitReport, choose_driving, fit_database
 from pyspark_synth.relational.generate import sample_children, sample_database
 from pyspark_synth.relational.plan import build_plan
 from pyspark_synth.validation.integrity import duplicate_key_count, orphan_rows
@@ -203,6 +203,6 @@ def test_link_table_is_driven_by_the_parent_that_fixes_its_total(spark, tmp_path
     for fk in metadata().tables["playlist_track"].foreign_keys:
         assert orphan_rows(out["playlist_track"], out[fk.parent_table], fk).count() == 0
     # a declared driving parent is kept
-    reg2 = ModelRegistry(tmp_path / "reg2")
-    fit_database(spark, metadata("playlists"), real, backend="copula", seed=1, registry=reg2)
-    assert reg2.get("playlist_track").extra["relational"]["driving"]["parent_table"] == "playlists"
+    declared = build_plan(metadata("playlists"))
+    kept = choose_driving(declared, "playlist_track", real, FitReport())
+    assert kept.driving.parent_table == "playlists" and [fk.parent_table for fk in kept.secondary] == ["tracks"]
