@@ -34,19 +34,27 @@ __all__ = ["sample_database", "sample_children"]
 
 _log = get_logger("relational.generate")
 _RID = "__rid"
+_COUNT_TRIES = 16  # draws of the driving counts; the one with the total nearest the expected total is used
+_CAP_TRIES = 32  # draws of secondary capacities; the smallest total that holds every child is used
+_SPREAD_BITS = 6  # top hash bits that split position numbering into groups
 
 
 def _count_fn(link: dict[str, Any], ctx_names: list[str], n_keys: int, seed: int, table: str) -> Callable:
     def fn(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        import numpy as np
+
         from pyspark_synth.relational.linkage import LinkageModel
         from pyspark_synth.seeds import hash_uniform
 
         model = LinkageModel.from_dict(link)
         for pdf in batches:
             keys = pdf[[f"__k{i}" for i in range(n_keys)]]
-            u = hash_uniform(seed, f"{table}/count", keys)
+            u = np.column_stack([hash_uniform(seed, f"{table}/count/{a}", keys) for a in range(_COUNT_TRIES)])
             ctx = pdf[[f"__ctx__{i}" for i in range(len(ctx_names))]].set_axis(ctx_names, axis=1) if ctx_names else None
-            pdf["__count"] = model.draw(ctx, u).astype("int32")
+            counts = model.draw(ctx, u).astype("int32")
+            for a in range(_COUNT_TRIES):
+                pdf[f"__count{a}"] = counts[:, a]
+            pdf["__mean"] = model.expected(ctx, len(pdf))
             yield pdf
 
     return fn
@@ -157,8 +165,18 @@ def sample_children(
                            *[F.col(f"`{c}`").alias(f"__ctx__{i}") for i, c in enumerate(ctx_names)])
     from pyspark.sql import types as T
 
-    counted_schema = T.StructType(keyed.schema.fields + [T.StructField("__count", T.IntegerType(), False)])
+    tries = [f"__count{a}" for a in range(_COUNT_TRIES)]
+    counted_schema = T.StructType(keyed.schema.fields + [T.StructField(t, T.IntegerType(), False) for t in tries]
+                                  + [T.StructField("__mean", T.DoubleType(), False)])
     counted = keyed.mapInPandas(_count_fn(drv["linkage"], ctx_names, n_keys, seed, table), counted_schema)
+    # Every parent draws its count several times; the draw whose total is nearest the expected
+    # total is used. Each count still follows the parent's law, and a table under a few parents
+    # (8 employees with 0..21 customers) keeps about the real size instead of a wild sum.
+    totals = counted.agg(F.sum("__mean").alias("__E"), *[F.sum(t).alias(f"__T{a}") for a, t in enumerate(tries)])
+    pick = F.array_min(F.array(*[F.struct(F.abs(F.col(f"__T{a}") - F.col("__E")).alias("gap"), F.lit(a).alias("a"))
+                                 for a in range(_COUNT_TRIES)]))["a"]
+    counted = counted.crossJoin(F.broadcast(totals.select(pick.alias("__try")))).select(
+        *keyed.columns, F.element_at(F.array(*tries), F.col("__try") + 1).alias("__count"))
     from pyspark_synth.relational.linkage import LinkageModel
 
     mean = LinkageModel.from_dict(drv["linkage"]).mean_count
@@ -213,10 +231,6 @@ def sample_children(
     if tbl_pk and not set(tbl_pk) <= generated:
         child = child.dropDuplicates(list(tbl_pk))  # a key made of foreign keys must stay unique
     return child.drop(_RID)
-
-
-_CAP_TRIES = 32
-_SPREAD_BITS = 6
 
 
 def _positions(df: DataFrame, groups: list[Any], order: list[Any], name: str, weight: str | None = None) -> DataFrame:

@@ -135,16 +135,25 @@ class LinkageModel:
 
     # --------------------------------------------------------------- sample
     def draw(self, context: pd.DataFrame | None, u: np.ndarray) -> np.ndarray:
-        """Child counts for parents with `context`, from uniforms `u` (one per parent)."""
+        """Child counts for parents with `context`, from uniforms `u` (one row per parent; a 2-D
+        `u` gives one column of counts per column of uniforms)."""
         if not getattr(self, "fitted_", False):
             raise NotFittedError("This LinkageModel is not fitted yet. Call fit() first.")
         u = np.asarray(u, dtype=np.float64)
         leaves = self._apply(self._encode(context, len(u)))
-        out = np.zeros(len(u), dtype=np.int64)
+        out = np.zeros(u.shape, dtype=np.int64)
         for leaf in np.unique(leaves):
             m = leaves == leaf
             out[m] = self.laws_.get(int(leaf), self.global_).draw(u[m])
         return out
+
+    def expected(self, context: pd.DataFrame | None, n: int) -> np.ndarray:
+        """Expected child count of each of `n` parents with `context`."""
+        if not getattr(self, "fitted_", False):
+            raise NotFittedError("This LinkageModel is not fitted yet. Call fit() first.")
+        leaves = self._apply(self._encode(context, n))
+        means = {int(leaf): self.laws_.get(int(leaf), self.global_).mean for leaf in np.unique(leaves)}
+        return np.array([means[int(leaf)] for leaf in leaves], dtype=np.float64)
 
     @property
     def mean_count(self) -> float:
