@@ -37,6 +37,36 @@ _RID = "__rid"
 _COUNT_TRIES = 16  # draws of the driving counts; the one with the total nearest the expected total is used
 _CAP_TRIES = 32  # draws of secondary capacities; the smallest total that holds every child is used
 _SPREAD_BITS = 6  # top hash bits that split position numbering into groups
+_LAZY_CONF = {"spark.sql.adaptive.enabled": "false", "spark.sql.autoBroadcastJoinThreshold": "-1"}
+
+
+def _stored(df: DataFrame) -> DataFrame:
+    """`df` cut from its lineage by a lazy local checkpoint: computed once, on the first action
+    that needs it, and later plans read the kept rows (a reliable checkpoint when the
+    SparkContext has a checkpoint directory).
+
+    Rows that several later steps read would otherwise be recomputed by each, and their plans
+    would nest into every later plan (a child of a child of a table with two parents multiplies
+    them). The checkpoint is planned with adaptive execution and broadcast joins off: an adaptive
+    or broadcast plan runs its shuffle and broadcast stages as soon as it is turned into an RDD,
+    so the checkpoint would no longer be lazy. Kept rows stay on disk until the frame is dropped.
+    """
+    from pyspark import StorageLevel
+
+    spark = df.sparkSession
+    saved = {k: spark.conf.get(k, None) for k in _LAZY_CONF}
+    for k, v in _LAZY_CONF.items():
+        spark.conf.set(k, v)
+    try:
+        if spark.sparkContext.getCheckpointDir():
+            return df.checkpoint(eager=False)
+        return df.localCheckpoint(eager=False, storageLevel=StorageLevel.DISK_ONLY)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                spark.conf.unset(k)
+            else:
+                spark.conf.set(k, v)
 
 
 def _count_fn(link: dict[str, Any], ctx_names: list[str], n_keys: int, seed: int, table: str) -> Callable:
@@ -168,15 +198,14 @@ def sample_children(
     tries = [f"__count{a}" for a in range(_COUNT_TRIES)]
     counted_schema = T.StructType(keyed.schema.fields + [T.StructField(t, T.IntegerType(), False) for t in tries]
                                   + [T.StructField("__mean", T.DoubleType(), False)])
-    counted = keyed.mapInPandas(_count_fn(drv["linkage"], ctx_names, n_keys, seed, table), counted_schema)
+    counted = _stored(keyed.mapInPandas(_count_fn(drv["linkage"], ctx_names, n_keys, seed, table), counted_schema))
     # Every parent draws its count several times; the draw whose total is nearest the expected
     # total is used. Each count still follows the parent's law, and a table under a few parents
     # (8 employees with 0..21 customers) keeps about the real size instead of a wild sum.
-    totals = counted.agg(F.sum("__mean").alias("__E"), *[F.sum(t).alias(f"__T{a}") for a, t in enumerate(tries)])
-    pick = F.array_min(F.array(*[F.struct(F.abs(F.col(f"__T{a}") - F.col("__E")).alias("gap"), F.lit(a).alias("a"))
-                                 for a in range(_COUNT_TRIES)]))["a"]
-    counted = counted.crossJoin(F.broadcast(totals.select(pick.alias("__try")))).select(
-        *keyed.columns, F.element_at(F.array(*tries), F.col("__try") + 1).alias("__count"))
+    totals = counted.selectExpr("sum(__mean) AS __E", *[f"sum({t}) AS __T{a}" for a, t in enumerate(tries)])
+    gaps = ", ".join(f"struct(abs(__T{a} - __E) AS gap, {a} AS a)" for a in range(_COUNT_TRIES))
+    counted = counted.crossJoin(totals.selectExpr(f"array_min(array({gaps})).a AS __try")).select(
+        *keyed.columns, F.expr(f"element_at(array({', '.join(tries)}), __try + 1)").alias("__count"))
     from pyspark_synth.relational.linkage import LinkageModel
 
     mean = LinkageModel.from_dict(drv["linkage"]).mean_count
@@ -188,15 +217,15 @@ def sample_children(
     n_buckets = max(1, math.ceil(expected_parents * mean / block_size))
     exploded = counted.where(F.col("__count") > 0).select(
         *[c for c in keyed.columns], F.explode(F.sequence(F.lit(0), F.col("__count") - 1)).alias("__idx"))
-    exploded = exploded.withColumn(
+    exploded = _stored(exploded.withColumn(
         "__bucket", F.pmod(F.xxhash64(*[F.col(f"__k{i}") for i in range(n_keys)], F.lit(derive_seed(seed, table, "bucket"))),
-                           F.lit(n_buckets)))
+                           F.lit(n_buckets))))
     sizes = exploded.groupBy("__bucket").agg(F.count(F.lit(1)).alias("__n"))
     w = Window.orderBy("__bucket").rowsBetween(Window.unboundedPreceding, -1)
     offsets = sizes.select("__bucket", F.coalesce(F.sum("__n").over(w), F.lit(0)).cast("long").alias("__offset"))
     in_bucket = Window.partitionBy("__bucket").orderBy(*[f"__k{i}" for i in range(n_keys)], "__idx")
-    rows = exploded.join(F.broadcast(offsets), on="__bucket") \
-        .withColumn(_RID, (F.col("__offset") + F.row_number().over(in_bucket) - 1).cast("long"))
+    rows = _stored(exploded.join(offsets, on="__bucket")
+                   .withColumn(_RID, (F.col("__offset") + F.row_number().over(in_bucket) - 1).cast("long")))
     schema = schema_from_json(entry.spark_schema)
     out_schema = T.StructType(schema.fields + [T.StructField(_RID, T.LongType(), False)])
     child = rows.groupBy("__bucket").applyInPandas(
@@ -247,12 +276,12 @@ def _positions(df: DataFrame, groups: list[Any], order: list[Any], name: str, we
 
     w = F.col(weight) if weight else F.lit(1)
     gcols = [f"__g{i}" for i in range(len(groups))]
-    g = df.select("*", *[c.alias(n) for c, n in zip(groups, gcols, strict=True)])
+    g = _stored(df.select("*", *[c.alias(n) for c, n in zip(groups, gcols, strict=True)]))
     sizes = g.groupBy(*gcols).agg(F.sum(w).alias("__gn"))
     before = Window.orderBy(*gcols).rowsBetween(Window.unboundedPreceding, -1)
     offsets = sizes.select(*gcols, F.coalesce(F.sum("__gn").over(before), F.lit(0)).alias("__off"))
     inside = Window.partitionBy(*gcols).orderBy(*order).rowsBetween(Window.unboundedPreceding, -1)
-    return g.join(F.broadcast(offsets), on=gcols) \
+    return g.join(offsets, on=gcols) \
         .withColumn(name, (F.col("__off") + F.coalesce(F.sum(w).over(inside), F.lit(0))).cast("long")).drop(*gcols, "__off")
 
 
@@ -288,20 +317,17 @@ def _assign_secondary(rows: DataFrame, parents: DataFrame, sec: dict[str, Any], 
 
     tries = [f"__cap{a}" for a in range(_CAP_TRIES)]
     cap_schema = T.StructType(keyed.schema.fields + [T.StructField(t, T.IntegerType(), False) for t in tries])
-    capped = keyed.mapInPandas(caps, cap_schema)
+    capped = _stored(keyed.mapInPandas(caps, cap_schema))
     n_rows = rows.agg(F.count(F.lit(1)).alias("__C"))
     # Capacities are drawn several times and the draw whose total is the smallest one that still
     # holds every child is used (else the largest): a few parents with a wide law (18 playlists of
     # 0..3,290 tracks) can otherwise total far fewer slots than children, and spreading the rest
     # would push parents past the real maximum. With many parents every draw totals about the same.
-    totals = capped.agg(*[F.sum(t).alias(f"__S{a}") for a, t in enumerate(tries)]).crossJoin(n_rows)
-    pick = F.array_min(F.array(*[F.struct((F.col(f"__S{a}") < F.col("__C")).alias("short"),
-                                          F.when(F.col(f"__S{a}") >= F.col("__C"), F.col(f"__S{a}"))
-                                          .otherwise(-F.col(f"__S{a}")).alias("size"), F.lit(a).alias("a"))
-                                 for a in range(_CAP_TRIES)]))["a"]
-    chosen = totals.select(pick.alias("__try"))
-    capped = capped.crossJoin(F.broadcast(chosen)).select(
-        *keys, F.element_at(F.array(*tries), F.col("__try") + 1).alias("__cap"))
+    totals = capped.selectExpr(*[f"sum({t}) AS __S{a}" for a, t in enumerate(tries)]).crossJoin(n_rows)
+    sizes = ", ".join(f"struct(__S{a} < __C AS short, IF(__S{a} >= __C, __S{a}, -__S{a}) AS size, {a} AS a)"
+                      for a in range(_CAP_TRIES))
+    capped = capped.crossJoin(totals.selectExpr(f"array_min(array({sizes})).a AS __try")).select(
+        *keys, F.expr(f"element_at(array({', '.join(tries)}), __try + 1)").alias("__cap"))
     # a parent law with all-zero draws would leave no slot: every parent then gets one
     slots = capped.select(*keys, F.explode(F.sequence(F.lit(0), F.greatest(F.col("__cap"), F.lit(1)) - 1)).alias("__j"),
                           (F.col("__cap") == 0).alias("__spare"), F.greatest(F.col("__cap"), F.lit(1)).alias("__capn"))
@@ -318,7 +344,7 @@ def _assign_secondary(rows: DataFrame, parents: DataFrame, sec: dict[str, Any], 
     n_slots = slots.where(~F.col("__spare")).agg(F.greatest(F.count(F.lit(1)), F.lit(1)).alias("__S"))
     # children per slot: with fewer children than slots the first C slots take one each; with more,
     # they are spread evenly over all slots (slot t takes ceil((t+1)C/S) - ceil(tC/S))
-    per_slot = slots.crossJoin(F.broadcast(n_slots)).crossJoin(F.broadcast(n_rows)).select(*keys, F.expr(
+    per_slot = slots.crossJoin(n_slots).crossJoin(n_rows).select(*keys, F.expr(
         "CASE WHEN __C <= __S THEN IF(__slot < __C, 1, 0) "
         "ELSE IF(__slot < __S, ((__slot + 1) * __C + __S - 1) div __S - (__slot * __C + __S - 1) div __S, 0) END"
     ).alias("__m"))
@@ -398,10 +424,8 @@ def sample_database(
     expected: dict[str, float] = {}
 
     def keep(name: str, df: DataFrame) -> DataFrame:
-        # A parent's rows feed its children several times (counts, keys, dealing): a lazy local
-        # checkpoint generates them once, on the first action, and keeps each child's plan small
-        # (it reads the parent's rows instead of repeating the parent's whole plan).
-        return df.localCheckpoint(eager=False) if name in parents else df
+        # a parent's rows feed its children several times (counts, keys, dealing): generated once
+        return _stored(df) if name in parents else df
 
     for name in plan.order:
         tp, entry = plan.tables[name], entries[name]

@@ -127,7 +127,13 @@ def test_secondary_parent_follows_its_law(real, synthetic):
 
 def test_determinism_for_a_seed(spark, fitted, synthetic):
     report, reg = fitted
-    again = sample_database(spark, report.metadata, seed=5, registry=reg)
+    tracker = spark.sparkContext.statusTracker()
+    spark.sparkContext.setJobGroup("relational-lazy", "sampling a database must not run jobs")
+    try:
+        again = sample_database(spark, report.metadata, seed=5, registry=reg)
+    finally:
+        spark.sparkContext.setJobGroup("", "")
+    assert list(tracker.getJobIdsForGroup("relational-lazy")) == []  # lazy: nothing ran yet
     for name in ("customers", "orders"):
         assert_df_equality(synthetic[name], again[name], ignore_row_order=True)
     # a pipeline step generating children from materialized parents gives the same rows
