@@ -54,15 +54,25 @@ def _stored(df: DataFrame) -> DataFrame:
     from pyspark import StorageLevel
 
     spark = df.sparkSession
-    saved = {k: spark.conf.get(k, None) for k in _LAZY_CONF}
-    for k, v in _LAZY_CONF.items():
-        spark.conf.set(k, v)
+    changed: dict[str, str | None] = {}
     try:
-        if spark.sparkContext.getCheckpointDir():
-            return df.checkpoint(eager=False)
-        return df.localCheckpoint(eager=False, storageLevel=StorageLevel.DISK_ONLY)
+        try:
+            for k, v in _LAZY_CONF.items():
+                before = spark.conf.get(k, None)
+                spark.conf.set(k, v)
+                changed[k] = before
+        except Exception as exc:  # noqa: BLE001 - e.g. a declarative pipeline forbids session changes
+            # without the settings a checkpoint would run jobs while the plan is being defined: the
+            # rows stay part of the plan instead (recomputed where read, still correct)
+            _log.info("no lazy checkpoint here; rows stay in the plan", reason=str(exc).splitlines()[0][:200])
+            return df
+        try:
+            reliable = bool(spark.sparkContext.getCheckpointDir())
+        except Exception:  # noqa: BLE001 - Spark Connect sessions have no SparkContext
+            reliable = False
+        return df.checkpoint(eager=False) if reliable else df.localCheckpoint(eager=False, storageLevel=StorageLevel.DISK_ONLY)
     finally:
-        for k, v in saved.items():
+        for k, v in changed.items():
             if v is None:
                 spark.conf.unset(k)
             else:
