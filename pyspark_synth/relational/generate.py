@@ -14,8 +14,11 @@ pairs).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -38,6 +41,42 @@ _COUNT_TRIES = 16  # draws of the driving counts; the one with the total nearest
 _CAP_TRIES = 32  # draws of secondary capacities; the smallest total that holds every child is used
 _SPREAD_BITS = 6  # top hash bits that split position numbering into groups
 _LAZY_CONF = {"spark.sql.adaptive.enabled": "false", "spark.sql.autoBroadcastJoinThreshold": "-1"}
+# the frames checkpointed while one database or table is being planned (see _stored)
+_SOURCES: ContextVar[list[DataFrame] | None] = ContextVar("pyspark_synth_checkpoint_sources", default=None)
+
+
+@contextmanager
+def _keeping() -> Iterator[list[DataFrame]]:
+    """The list `_stored` adds its source frames to; an outer call's list when there is one."""
+    current = _SOURCES.get()
+    if current is not None:
+        yield current
+        return
+    kept: list[DataFrame] = []
+    token = _SOURCES.set(kept)
+    try:
+        yield kept
+    finally:
+        _SOURCES.reset(token)
+
+
+def _holding_sources(fn: Callable) -> Callable:
+    """Make the frames `fn` returns hold the sources of the checkpoints made while planning them.
+
+    A checkpoint's source plan owns the SQL metrics its tasks report: once dropped (the checkpoint
+    only keeps an RDD), Spark logs a "non-existent accumulator" error for each task that reads
+    it. The output frames keep the sources for as long as they live.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with _keeping() as kept:
+            out = fn(*args, **kwargs)
+        for df in out.values() if isinstance(out, dict) else [out]:
+            df._pyspark_synth_sources = kept
+        return out
+
+    return wrapper
 
 
 def _stored(df: DataFrame) -> DataFrame:
@@ -70,6 +109,9 @@ def _stored(df: DataFrame) -> DataFrame:
             reliable = bool(spark.sparkContext.getCheckpointDir())
         except Exception:  # noqa: BLE001 - Spark Connect sessions have no SparkContext
             reliable = False
+        kept = _SOURCES.get()
+        if kept is not None:
+            kept.append(df)
         return df.checkpoint(eager=False) if reliable else df.localCheckpoint(eager=False, storageLevel=StorageLevel.DISK_ONLY)
     finally:
         for k, v in changed.items():
@@ -152,6 +194,7 @@ def _parent_keys(parents: DataFrame, parent_columns: list[str], table: str, pare
     return [F.col(f"`{c}`").alias(f"__k{i}") for i, c in enumerate(parent_columns)]
 
 
+@_holding_sources
 def sample_children(
     spark: SparkSession,
     table: str,
@@ -382,6 +425,7 @@ def _assign_secondary(rows: DataFrame, parents: DataFrame, sec: dict[str, Any], 
                                         for i, c in enumerate(sec["columns"])])
 
 
+@_holding_sources
 def sample_database(
     spark: SparkSession,
     metadata: Metadata | None = None,
