@@ -124,7 +124,7 @@ class GaussianCopula(SynthModel):
     def _skipped_columns(self) -> set[str]:
         if not isinstance(self.metadata, Table):
             return set()
-        return {c.name for c in self.metadata.columns if c.type in ("id", "text")} | self.metadata.key_columns
+        return {c.name for c in self.metadata.columns if c.type in ("id", "text")} | self.metadata.unlearned_key_columns
 
     def _add_var(self, kind: str, array: np.ndarray, col: str, role: str, z: np.ndarray,
                  scores: list, bounds: tuple[np.ndarray, np.ndarray] | None = None) -> int:

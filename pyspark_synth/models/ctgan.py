@@ -184,7 +184,7 @@ class CTGAN(SynthModel):
         md = self.metadata
         if md is None:
             return None
-        keys = md.key_columns
+        keys = md.unlearned_key_columns
         cols = list(md.columns)
         known = {c.name for c in cols}
         from pyspark_synth.metadata import Column

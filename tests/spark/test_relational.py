@@ -212,3 +212,19 @@ def test_link_table_is_driven_by_the_parent_that_fixes_its_total(spark, tmp_path
     declared = build_plan(metadata("playlists"))
     kept = choose_driving(declared, "playlist_track", real, FitReport())
     assert kept.driving.parent_table == "playlists" and [fk.parent_table for fk in kept.secondary] == ["tracks"]
+
+
+def test_composite_key_columns_other_than_the_generated_one_are_learned(spark, tmp_path):
+    # a weather-like table keyed by (site, day, hour) with no foreign key: only hour is made from
+    # row ids; site and day are learned like attributes, never left null
+    sites = np.repeat(["EWR", "JFK", "LGA"], 40)
+    real = pd.DataFrame({"site": sites, "day": np.tile(np.repeat([1, 2], 20), 3), "hour": np.tile(np.arange(20), 6),
+                         "temp": np.random.default_rng(0).normal(10, 3, 120).round(1)})
+    md = Metadata().add_table("weather", pk=["site", "day", "hour"])
+    reg = ModelRegistry(tmp_path / "reg")
+    report = fit_database(spark, md, {"weather": spark.createDataFrame(real)}, backend="copula", seed=1, registry=reg)
+    out = sample_database(spark, report.metadata, seed=2, registry=reg)["weather"].toPandas()
+    assert len(out) == len(real)
+    assert out[["site", "day", "hour"]].notna().all().all()
+    assert set(out["site"]) <= set(sites) and len(set(out["site"])) > 1
+    assert not out.duplicated(["site", "day", "hour"]).any()
