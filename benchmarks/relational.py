@@ -53,6 +53,7 @@ NYC_FKS = [  # child, child cols, parent, parent cols
     ("flights", ["dest"], "airports", ["faa"]),
     ("flights", ["tailnum"], "planes", ["tailnum"]),
     ("flights", ["origin", "year", "month", "day", "hour"], "weather", ["origin", "year", "month", "day", "hour"]),
+    ("weather", ["origin"], "airports", ["faa"]),
 ]
 NYC_PKS = {"airlines": ["carrier"], "airports": ["faa"], "planes": ["tailnum"],
            "weather": ["origin", "year", "month", "day", "hour"], "flights": []}

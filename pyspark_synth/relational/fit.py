@@ -160,7 +160,8 @@ def choose_driving(plan: Plan, name: str, frames: Mapping[str, DataFrame], repor
     key draws its number of children, so the child total is a sum over those parents, and the
     other keys are filled in from their own laws of children per parent. When the metadata does
     not name the driving parent (`driving_parent`, or `parent_context_cols` which belong to it),
-    the key without nulls whose sum has the smallest relative spread is chosen: a link table
+    the key without nulls whose sum has the smallest relative spread is chosen (never a key whose
+    columns are part of a wider key, which could then not be filled): a link table
     such as PlaylistTrack (18 playlists of 0..3,290 tracks, every track in 2..5 playlists) is then
     driven by its 3,503 tracks, whose total is stable, and the playlists' law still holds, instead
     of a total from 18 wild draws that leaves tracks short of the real minimum.
@@ -174,7 +175,11 @@ def choose_driving(plan: Plan, name: str, frames: Mapping[str, DataFrame], repor
     for fk in candidates:
         nulls = _null_rate(frames[name], fk.columns)
         spread = _total_spread(frames[fk.parent_table], frames[name], fk)
-        scored.append(((nulls > 0, spread), fk))
+        # a key sharing columns with a wider key (flights.origin inside flights.(origin, year, month,
+        # day, hour) -> weather) cannot drive: the wider key's other columns would stay unfilled
+        partial = any(set(fk.columns) & set(o.columns) and not set(o.columns) <= set(fk.columns)
+                      for o in candidates if o is not fk)
+        scored.append(((partial, nulls > 0, spread), fk))
         _log.info("driving candidate", table=name, key=fk.label, null_rate=round(nulls, 4), total_spread=spread)
     best = min(scored, key=lambda s: s[0])[1]
     if best is tp.driving:

@@ -136,7 +136,7 @@ def _count_fn(link: dict[str, Any], ctx_names: list[str], n_keys: int, seed: int
             counts = model.draw(ctx, u).astype("int32")
             for a in range(_COUNT_TRIES):
                 pdf[f"__count{a}"] = counts[:, a]
-            pdf["__mean"] = model.expected(ctx, len(pdf))
+            pdf["__mean"] = model.mean_count
             yield pdf
 
     return fn
@@ -252,9 +252,11 @@ def sample_children(
     counted_schema = T.StructType(keyed.schema.fields + [T.StructField(t, T.IntegerType(), False) for t in tries]
                                   + [T.StructField("__mean", T.DoubleType(), False)])
     counted = _stored(keyed.mapInPandas(_count_fn(drv["linkage"], ctx_names, n_keys, seed, table), counted_schema))
-    # Every parent draws its count several times; the draw whose total is nearest the expected
-    # total is used. Each count still follows the parent's law, and a table under a few parents
-    # (8 employees with 0..21 customers) keeps about the real size instead of a wild sum.
+    # Every parent draws its count several times; the draw whose total is nearest the real
+    # children per parent times the parents is used. Each count still follows the parent's law,
+    # and the table keeps about the real size: under a few parents (8 employees with 0..21
+    # customers) instead of a wild sum, and when rare parents carry most children (3 of 1,458
+    # airports have weather) however many synthetic parents resemble them.
     totals = counted.selectExpr("sum(__mean) AS __E", *[f"sum({t}) AS __T{a}" for a, t in enumerate(tries)])
     gaps = ", ".join(f"struct(abs(__T{a} - __E) AS gap, {a} AS a)" for a in range(_COUNT_TRIES))
     counted = counted.crossJoin(totals.selectExpr(f"array_min(array({gaps})).a AS __try")).select(
@@ -289,7 +291,8 @@ def sample_children(
         out_schema,
     )
     assigned = set(drv["columns"])
-    for sec in rel.get("secondary", []):
+    # wider keys first: a key whose columns are inside one already drawn keeps that key's values
+    for sec in sorted(rel.get("secondary", []), key=lambda s: -len(s["columns"])):
         if assigned & set(sec["columns"]):
             # the columns already hold the driving parent's key (e.g. flights.origin inside the
             # composite key to weather): their values come from that parent, whose own foreign key

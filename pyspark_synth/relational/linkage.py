@@ -147,14 +147,6 @@ class LinkageModel:
             out[m] = self.laws_.get(int(leaf), self.global_).draw(u[m])
         return out
 
-    def expected(self, context: pd.DataFrame | None, n: int) -> np.ndarray:
-        """Expected child count of each of `n` parents with `context`."""
-        if not getattr(self, "fitted_", False):
-            raise NotFittedError("This LinkageModel is not fitted yet. Call fit() first.")
-        leaves = self._apply(self._encode(context, n))
-        means = {int(leaf): self.laws_.get(int(leaf), self.global_).mean for leaf in np.unique(leaves)}
-        return np.array([means[int(leaf)] for leaf in leaves], dtype=np.float64)
-
     @property
     def mean_count(self) -> float:
         """Average children per parent in the training data."""
