@@ -289,17 +289,19 @@ class Table(_Frozen):
         return out
 
     @property
+    def generated_key_columns(self) -> tuple[str, ...]:
+        """Primary-key columns made from row ids (see `relational.keys.generated_key_columns`)."""
+        from pyspark_synth.relational.keys import generated_key_columns
+
+        fk_cols = {c for fk in self.foreign_keys if fk.parent_table != self.name for c in fk.columns}
+        return generated_key_columns(self.primary_key, fk_cols)
+
+    @property
     def unlearned_key_columns(self) -> set[str]:
         """Key columns a table model does not learn: every foreign-key column and the primary-key
         columns made from row ids. The other columns of a composite key (weather's origin, year,
         month, day of a key ending in hour) are learned like any attribute."""
-        from pyspark_synth.relational.keys import generated_key_columns
-
-        fk_cols = {c for fk in self.foreign_keys if fk.parent_table != self.name for c in fk.columns}
-        out = set(generated_key_columns(self.primary_key, fk_cols))
-        for fk in self.foreign_keys:
-            out.update(fk.columns)
-        return out
+        return {c for fk in self.foreign_keys for c in fk.columns} | set(self.generated_key_columns)
 
 
 def _as_tuple(value: str | Sequence[str] | None) -> tuple[str, ...]:

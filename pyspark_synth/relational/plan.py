@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 from pyspark_synth.errors import CycleError, MetadataError
 from pyspark_synth.metadata import ForeignKey, Metadata, Table
-from pyspark_synth.relational.keys import generated_key_columns
 
 __all__ = ["TablePlan", "Plan", "build_plan", "context_columns"]
 
@@ -100,8 +99,7 @@ def build_plan(metadata: Metadata) -> Plan:
     plans = {}
     for name in order:
         t = metadata.tables[name]
-        fk_cols = {c for fk in t.foreign_keys if fk.parent_table != name for c in fk.columns}
-        generated = generated_key_columns(t.primary_key, fk_cols)
+        generated = t.generated_key_columns
         self_refs = tuple(fk for fk in t.foreign_keys if fk.parent_table == name)
         for fk in self_refs:
             if len(generated) != 1 or tuple(fk.parent_columns) != generated:

@@ -9,7 +9,7 @@ from pyspark_synth._log import get_logger
 from pyspark_synth.errors import DataError, MetadataError
 from pyspark_synth.io.registry import ModelEntry, ModelRegistry, registry_for
 from pyspark_synth.metadata import Metadata, Table, type_family
-from pyspark_synth.relational.keys import generated_key_columns, learn_key_spec
+from pyspark_synth.relational.keys import learn_key_spec
 from pyspark_synth.seeds import derive_seed, resolve_seed
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def resolve_table(df: DataFrame, table: str | None, metadata: Metadata | Table |
         detected = detect_metadata({name: df}).metadata.table(name)
         if tbl is None:
             return detected
-        keys = {c for fk in tbl.foreign_keys for c in fk.columns} | set(_generated_key_columns(tbl))
+        keys = tbl.unlearned_key_columns
         cols = tuple(c.model_copy(update={"type": "id"}) if c.name in keys else
                      _untyped_key(c, detected) for c in detected.columns)
         return tbl.model_copy(update={"columns": cols})
@@ -171,7 +171,7 @@ def fit_table(
     model.fit(pdf, context=ctx) if ctx is not None else model.fit(pdf)
     key_specs = [
         learn_key_spec(c, tbl.column(c).sql_type, pdf[c], salt=tbl.name, minimum=stats["columns"][c].get("min")).to_dict()
-        for c in _generated_key_columns(tbl)
+        for c in tbl.generated_key_columns
     ]
     from pyspark_synth.models.text import text_specs
 
@@ -191,12 +191,6 @@ def fit_table(
     _index_model(spark, entry, catalog_table, reg, write_records)
     _log.info("fitted table", table=tbl.name, version=entry.version, path=entry.path)
     return entry
-
-
-def _generated_key_columns(tbl: Table) -> list[str]:
-    """Primary-key columns that are made from row ids (see relational.keys.generated_key_columns)."""
-    fk_cols = {c for fk in tbl.foreign_keys if fk.parent_table != tbl.name for c in fk.columns}
-    return list(generated_key_columns(tbl.primary_key, fk_cols))
 
 
 def _index_model(spark: Any, entry: ModelEntry, catalog_table: str | None, reg: ModelRegistry, write_records: Any) -> None:
