@@ -136,7 +136,6 @@ def _count_fn(link: dict[str, Any], ctx_names: list[str], n_keys: int, seed: int
             counts = model.draw(ctx, u).astype("int32")
             for a in range(_COUNT_TRIES):
                 pdf[f"__count{a}"] = counts[:, a]
-            pdf["__mean"] = model.mean_count
             yield pdf
 
     return fn
@@ -249,21 +248,20 @@ def sample_children(
     from pyspark.sql import types as T
 
     tries = [f"__count{a}" for a in range(_COUNT_TRIES)]
-    counted_schema = T.StructType(keyed.schema.fields + [T.StructField(t, T.IntegerType(), False) for t in tries]
-                                  + [T.StructField("__mean", T.DoubleType(), False)])
+    counted_schema = T.StructType(keyed.schema.fields + [T.StructField(t, T.IntegerType(), False) for t in tries])
     counted = _stored(keyed.mapInPandas(_count_fn(drv["linkage"], ctx_names, n_keys, seed, table), counted_schema))
     # Every parent draws its count several times; the draw whose total is nearest the real
     # children per parent times the parents is used. Each count still follows the parent's law,
     # and the table keeps about the real size: under a few parents (8 employees with 0..21
     # customers) instead of a wild sum, and when rare parents carry most children (3 of 1,458
     # airports have weather) however many synthetic parents resemble them.
-    totals = counted.selectExpr("sum(__mean) AS __E", *[f"sum({t}) AS __T{a}" for a, t in enumerate(tries)])
-    gaps = ", ".join(f"struct(abs(__T{a} - __E) AS gap, {a} AS a)" for a in range(_COUNT_TRIES))
-    counted = counted.crossJoin(totals.selectExpr(f"array_min(array({gaps})).a AS __try")).select(
-        *keyed.columns, F.expr(f"element_at(array({', '.join(tries)}), __try + 1)").alias("__count"))
     from pyspark_synth.relational.linkage import LinkageModel
 
     mean = LinkageModel.from_dict(drv["linkage"]).mean_count
+    totals = counted.selectExpr(f"count(1) * CAST('{mean!r}' AS DOUBLE) AS __E", *[f"sum({t}) AS __T{a}" for a, t in enumerate(tries)])
+    gaps = ", ".join(f"struct(abs(__T{a} - __E) AS gap, {a} AS a)" for a in range(_COUNT_TRIES))
+    counted = counted.crossJoin(totals.selectExpr(f"array_min(array({gaps})).a AS __try")).select(
+        *keyed.columns, F.expr(f"element_at(array({', '.join(tries)}), __try + 1)").alias("__count"))
     if expected_parents is None:
         try:
             expected_parents = reg.get(drv["parent_table"]).row_count
