@@ -377,27 +377,41 @@ def _assign_secondary(rows: DataFrame, parents: DataFrame, sec: dict[str, Any], 
     # holds every child is used (else the largest): a few parents with a wide law (18 playlists of
     # 0..3,290 tracks) can otherwise total far fewer slots than children, and spreading the rest
     # would push parents past the real maximum. With many parents every draw totals about the same.
-    totals = capped.selectExpr(*[f"sum({t}) AS __S{a}" for a, t in enumerate(tries)]).crossJoin(n_rows)
+    totals = capped.selectExpr(*[f"sum({t}) AS __S{a}" for a, t in enumerate(tries)], "count(1) AS __P").crossJoin(n_rows)
     sizes = ", ".join(f"struct(__S{a} < __C AS short, IF(__S{a} >= __C, __S{a}, -__S{a}) AS size, {a} AS a)"
                       for a in range(_CAP_TRIES))
-    capped = capped.crossJoin(totals.selectExpr(f"array_min(array({sizes})).a AS __try")).select(
-        *keys, F.expr(f"element_at(array({', '.join(tries)}), __try + 1)").alias("__cap"))
+    chosen = totals.selectExpr(f"array_min(array({sizes})).a AS __try", "__C", "__P",
+                               f"array({', '.join(f'__S{a}' for a in range(_CAP_TRIES))}) AS __Ss")
+    # When even the chosen draw holds fewer slots than children (the child total comes from the
+    # driving key), each parent also gets up to `__e` extra slots above its capacity, never past
+    # the law's largest count; they are used after every capacity slot, so the excess goes to
+    # parents below the real maximum. e is twice the mean excess per parent, plus one.
+    most = int(max(law["values"])) if law.get("values") else 1
+    chosen = chosen.selectExpr("__try", "__C", "__P", "element_at(__Ss, __try + 1) AS __S0").selectExpr(
+        "__try", f"IF(__C > __S0, CAST(LEAST({most}, CEIL(2.0 * (__C - __S0) / GREATEST(__P, 1)) + 1) AS INT), 0) AS __e")
+    capped = capped.crossJoin(chosen).select(
+        *keys, F.expr(f"element_at(array({', '.join(tries)}), __try + 1)").alias("__cap"), "__e")
+    capped = capped.withColumn("__top", F.expr(f"IF(__cap = 0, 0, GREATEST(__cap, LEAST({most}, __cap + __e)))"))
     # a parent law with all-zero draws would leave no slot: every parent then gets one
-    slots = capped.select(*keys, F.explode(F.sequence(F.lit(0), F.greatest(F.col("__cap"), F.lit(1)) - 1)).alias("__j"),
+    slots = capped.select(*keys, F.explode(F.sequence(F.lit(0), F.greatest(F.col("__top"), F.lit(1)) - 1)).alias("__j"),
                           (F.col("__cap") == 0).alias("__spare"), F.greatest(F.col("__cap"), F.lit(1)).alias("__capn"))
     slots = slots.withColumn("__ord", F.xxhash64(*keys, "__j", F.lit(derive_seed(seed, label, "slots"))))
     # Slots are used in order of how far into its capacity each is (slot j of a parent with capacity
     # k at j / k, in 256 steps), after the slots below the law's smallest count: every parent first
     # reaches the real minimum, then parents fill in proportion, so with fewer children than slots
     # no parent gets more than its capacity or fewer than the minimum while another has more.
-    # Spare slots (parents whose draw was 0) come last.
+    # Extra slots (above the capacity) come after all capacity slots, filling in the same
+    # proportion (levels above 4x the capacity in a random order); spare slots (parents whose draw
+    # was 0) come last.
     least = int(min(law["values"])) if law.get("values") else 0
-    slots = _positions(slots, [F.col("__spare"), F.col("__j") >= F.lit(least), F.floor(F.col("__j") * 256 / F.col("__capn")),
+    slots = _positions(slots, [F.col("__spare"), F.col("__j") >= F.col("__capn"), F.col("__j") >= F.lit(least),
+                               F.least(F.floor(F.col("__j") * 256 / F.col("__capn")), F.lit(1024)),
                                F.shiftright(F.col("__ord"), 64 - _SPREAD_BITS)],
                        [F.col("__ord"), *keys, F.col("__j")], "__slot")
     n_slots = slots.where(~F.col("__spare")).agg(F.greatest(F.count(F.lit(1)), F.lit(1)).alias("__S"))
-    # children per slot: with fewer children than slots the first C slots take one each; with more,
-    # they are spread evenly over all slots (slot t takes ceil((t+1)C/S) - ceil(tC/S))
+    # children per slot: with fewer children than slots the first C slots take one each; with more
+    # (more children than the law's largest count allows for every parent), they are spread evenly
+    # over all slots (slot t takes ceil((t+1)C/S) - ceil(tC/S))
     per_slot = slots.crossJoin(n_slots).crossJoin(n_rows).select(*keys, F.expr(
         "CASE WHEN __C <= __S THEN IF(__slot < __C, 1, 0) "
         "ELSE IF(__slot < __S, ((__slot + 1) * __C + __S - 1) div __S - (__slot * __C + __S - 1) div __S, 0) END"

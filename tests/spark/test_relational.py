@@ -228,3 +228,80 @@ def test_composite_key_columns_other_than_the_generated_one_are_learned(spark, t
     assert out[["site", "day", "hour"]].notna().all().all()
     assert set(out["site"]) <= set(sites) and len(set(out["site"])) > 1
     assert not out.duplicated(["site", "day", "hour"]).any()
+
+
+@pytest.mark.parametrize("n_children", [240, 400])
+def test_secondary_children_above_the_drawn_capacities_stay_within_the_law(spark, n_children):
+    # 60 secondary parents with 1..5 children each (mean 3): their drawn capacities hold ~180
+    # children, but the driving key brings more. The excess goes to parents below the real
+    # maximum of 5; only when even 5 each cannot hold them (400 > 300) may a parent pass it.
+    from pyspark_synth.relational.generate import _assign_secondary
+
+    rows = spark.range(n_children).selectExpr("id AS __rid", "id div 4 AS __k0", "CAST(id % 4 AS INT) AS __idx")
+    parents = spark.range(60).selectExpr("id AS parent_id", "id * 2 AS size")
+    law = {"values": [1, 2, 3, 4, 5], "cumprobs": [0.2, 0.4, 0.6, 0.8, 1.0]}
+    sec = {"columns": ["parent_id"], "parent_columns": ["parent_id"], "parent_table": "parents", "law": law}
+    out = _assign_secondary(rows, parents, sec, seed=7, table="children").toPandas()
+    assert len(out) == n_children and out["parent_id"].notna().all()
+    per_parent = out.groupby("parent_id").size().reindex(range(60), fill_value=0)
+    if n_children <= 60 * 5:
+        assert per_parent.max() <= 5 and per_parent.min() >= 1, per_parent.describe()
+    else:
+        assert per_parent.max() - per_parent.min() <= 4, per_parent.describe()  # spread evenly
+
+
+@pytest.mark.parametrize("driving_parent", [None, "carriers"])
+def test_a_key_inside_a_wider_key_is_filled_through_the_wider_key(spark, tmp_path, driving_parent):
+    # flights-like: flights.origin -> airports sits inside flights.(origin, hour) -> weather. The
+    # narrow key never drives, and when another key drives (carriers, declared) the wider weather
+    # key is drawn first and origin comes with it: a flight never has a weather key that is null
+    # or missing from the synthetic weather.
+    rng = np.random.default_rng(2)
+    # (200 flights per airport: alone, the origin key would give the steadiest total and drive)
+    airports = pd.DataFrame({"faa": ["A00", "A01", "A02"], "alt": [10, 500, 900]})
+    weather = pd.DataFrame({"origin": np.repeat(airports.faa, 24), "hour": np.tile(np.arange(24), 3),
+                            "temp": rng.normal(10, 4, 72).round(1)})
+    carriers = pd.DataFrame({"code": ["AA", "B6", "DL", "UA", "WN"], "big": [1, 1, 1, 0, 0]})
+    flights = pd.DataFrame({"flight_id": np.arange(600), "carrier": rng.choice(carriers.code, 600, p=[0.3, 0.3, 0.2, 0.1, 0.1]),
+                            "origin": np.repeat(airports.faa, 200), "hour": rng.integers(0, 24, 600),
+                            "delay": rng.gamma(2, 10, 600).round()})
+    md = Metadata()
+    md.add_table("airports", pk="faa")
+    md.add_table("weather", pk=["origin", "hour"], fk={"origin": "airports.faa"})
+    md.add_table("carriers", pk="code")
+    md.add_table("flights", pk="flight_id", fk={"carrier": "carriers.code", "origin": "airports.faa",
+                                                ("origin", "hour"): "weather.origin,hour"}, driving_parent=driving_parent)
+    real = {"airports": airports, "weather": weather, "carriers": carriers, "flights": flights}
+    reg = ModelRegistry(tmp_path / "reg")
+    report = fit_database(spark, md, {k: spark.createDataFrame(v) for k, v in real.items()}, backend="copula", seed=1,
+                          registry=reg)
+    drives = reg.get("flights").extra["relational"]["driving"]["columns"]
+    assert drives == (["carrier"] if driving_parent else ["origin", "hour"])
+    out = sample_database(spark, report.metadata, seed=4, registry=reg)
+    assert out["flights"].where("origin IS NULL OR hour IS NULL").count() == 0
+    for fk in md.tables["flights"].foreign_keys:
+        assert orphan_rows(out["flights"], out[fk.parent_table], fk).count() == 0, fk.label
+
+
+def test_child_total_aims_at_the_real_children_per_parent(spark, tmp_path):
+    # half the real parents are hubs with 0..20 children, the others have none: 5 per parent. Given
+    # parents with far fewer hubs, each count still follows its parent's law (hubs 0..20, others 0)
+    # and the draw kept is the one whose total is nearest 5 x the parents, not the sum of the given
+    # parents' own means (10 per hub).
+    rng = np.random.default_rng(3)
+    hub = np.repeat([True, False], 100)
+    parents = pd.DataFrame({"parent_id": np.arange(200), "kind": np.where(hub, "hub", "leaf")})
+    counts = np.where(hub, rng.integers(0, 21, 200), 0)
+    children = pd.DataFrame({"child_id": np.arange(counts.sum()), "parent_id": np.repeat(parents.parent_id, counts),
+                             "x": rng.normal(0, 1, counts.sum())})
+    md = Metadata().add_table("parents", pk="parent_id")
+    md.add_table("children", pk="child_id", fk={"parent_id": "parents.parent_id"}, parent_context_cols=["kind"])
+    reg = ModelRegistry(tmp_path / "reg")
+    fit_database(spark, md, {"parents": spark.createDataFrame(parents), "children": spark.createDataFrame(children)},
+                 backend="copula", seed=1, registry=reg)
+    given = spark.createDataFrame(pd.DataFrame({"parent_id": np.arange(200), "kind": ["hub"] * 20 + ["leaf"] * 180}))
+    out = sample_children(spark, "children", given, seed=6, registry=reg)
+    per_parent = out.groupBy("parent_id").count().join(given, "parent_id").toPandas()
+    assert set(per_parent["kind"]) == {"hub"} and per_parent["count"].max() <= 20
+    # the given hubs' means total 20 x 10 = 200; sixteen draws reach well above it toward 1,000
+    assert per_parent["count"].sum() > 230, per_parent["count"].sum()
