@@ -162,7 +162,8 @@ class ForeignKey(_Frozen):
         parent_table: The referenced table.
         parent_columns: The referenced columns (the parent's primary key).
         on_orphan: What fitting does with child rows whose key has no parent:
-            "null" sets the key to null (the default), "drop" removes the rows,
+            "null" sets the key to null (the default; columns another foreign key of the table
+            also uses keep their values), "drop" removes the rows,
             "keep" keeps them and generates no orphan (the model learns from them as they are).
     """
 

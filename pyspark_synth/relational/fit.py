@@ -12,7 +12,13 @@ from pyspark_synth.errors import DataError
 from pyspark_synth.io.registry import ModelEntry, ModelRegistry, registry_for
 from pyspark_synth.metadata import ForeignKey, Metadata
 from pyspark_synth.relational.linkage import CountLaw, LinkageModel
-from pyspark_synth.relational.plan import Plan, TablePlan, build_plan, context_columns
+from pyspark_synth.relational.plan import (
+    Plan,
+    TablePlan,
+    build_plan,
+    context_columns,
+    nulled_columns,
+)
 from pyspark_synth.seeds import derive_seed, resolve_seed
 from pyspark_synth.validation.integrity import FKCheck, check_foreign_key
 
@@ -90,7 +96,10 @@ def fill_columns(metadata: Metadata, frames: Mapping[str, DataFrame]) -> Metadat
 
 
 def apply_orphan_policies(plan: Plan, frames: dict[str, DataFrame], report: FitReport) -> dict[str, DataFrame]:
-    """Count each FK's orphans and apply its policy (null the key, drop the row, or keep it)."""
+    """Count each FK's orphans and apply its policy (null the key, drop the row, or keep it).
+
+    Nulling keeps the columns another foreign key of the table shares (see `nulled_columns`).
+    """
     from pyspark.sql import functions as F
 
     out = dict(frames)
@@ -114,8 +123,9 @@ def apply_orphan_policies(plan: Plan, frames: dict[str, DataFrame], report: FitR
                 out[name] = out[name].join(keys, on=cond, how="left_semi").unionByName(nulls)
             elif fk.on_orphan == "null":
                 marked = out[name].join(keys.withColumn("__hit", F.lit(True)), on=cond, how="left")
+                nulled = nulled_columns(fk.columns, [o.columns for o in t.foreign_keys if o is not fk])
                 cols = [F.when(F.col("__hit"), F.col(f"`{c}`")).otherwise(F.lit(None).cast(out[name].schema[c].dataType)).alias(c)
-                        if c in fk.columns else F.col(f"`{c}`") for c in out[name].columns]
+                        if c in nulled else F.col(f"`{c}`") for c in out[name].columns]
                 out[name] = marked.select(*cols)
     return out
 

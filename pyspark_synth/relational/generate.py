@@ -27,7 +27,7 @@ from pyspark_synth._log import get_logger
 from pyspark_synth.errors import DataError, MetadataError
 from pyspark_synth.io.registry import ModelEntry, ModelRegistry, registry_for
 from pyspark_synth.metadata import Metadata
-from pyspark_synth.relational.plan import build_plan
+from pyspark_synth.relational.plan import build_plan, nulled_columns
 from pyspark_synth.seeds import derive_seed, resolve_seed
 
 if TYPE_CHECKING:
@@ -142,8 +142,8 @@ def _count_fn(link: dict[str, Any], ctx_names: list[str], n_keys: int, seed: int
 
 
 def _child_fn(entry_bytes: bytes, schema_json: str, key_specs: list[dict[str, Any]], *, table: str, seed: int,
-              fk_cols: list[str], ctx_names: list[str], null_rate: float, self_refs: list[dict[str, Any]],
-              backend: type | None = None, text_specs: list[dict[str, Any]] | None = None) -> Callable:
+              fk_cols: list[str], ctx_names: list[str], null_rate: float, null_cols: list[str],
+              self_refs: list[dict[str, Any]], backend: type | None = None, text_specs: list[dict[str, Any]] | None = None) -> Callable:
     def fn(pdf: pd.DataFrame) -> pd.DataFrame:
         import numpy as np
 
@@ -169,7 +169,8 @@ def _child_fn(entry_bytes: bytes, schema_json: str, key_specs: list[dict[str, An
         null = hash_uniform(seed, f"{table}/fknull", pd.Series(ids)) < null_rate if null_rate > 0 else np.zeros(n, bool)
         for col, k in zip(fk_cols, keys, strict=True):
             vals = pdf[k].astype(object)
-            vals[null] = None
+            if col in null_cols:
+                vals[null] = None
             rows[col] = vals.to_numpy()
         specs = [KeySpec.from_dict(d) for d in key_specs]
         for spec in specs:
@@ -181,6 +182,12 @@ def _child_fn(entry_bytes: bytes, schema_json: str, key_specs: list[dict[str, An
         return out
 
     return fn
+
+
+def _other_keys(rel: dict[str, Any], key: dict[str, Any]) -> list[list[str]]:
+    """The column lists of a fitted table's foreign keys other than `key` (driving, secondary, self)."""
+    keys = [rel["driving"], *rel.get("secondary", []), *rel.get("self_refs", [])]
+    return [list(k["columns"]) for k in keys if k is not key]
 
 
 def _parent_keys(parents: DataFrame, parent_columns: list[str], table: str, parent_table: str) -> list[Any]:
@@ -284,6 +291,7 @@ def sample_children(
     child = rows.groupBy("__bucket").applyInPandas(
         _child_fn(entry.model_bytes(), entry.spark_schema, entry.extra.get("keys", []), table=table, seed=seed,
                   fk_cols=list(drv["columns"]), ctx_names=ctx_names, null_rate=float(drv.get("null_rate", 0.0)),
+                  null_cols=nulled_columns(drv["columns"], _other_keys(rel, drv)),
                   self_refs=rel.get("self_refs", []), backend=shippable_backend(entry.backend),
                   text_specs=entry.extra.get("text", [])),
         out_schema,
@@ -305,7 +313,8 @@ def sample_children(
         # keys are dealt on the expanded parent rows (row id, driving key, child index), not on the
         # generated rows, so the child model runs once; the keys are joined on by row id
         drawn = _assign_secondary(rows.select(_RID, *[f"__k{i}" for i in range(n_keys)], "__idx"),
-                                  given[sec["parent_table"]], sec, seed=seed, table=table)
+                                  given[sec["parent_table"]], sec, seed=seed, table=table,
+                                  null_cols=nulled_columns(sec["columns"], _other_keys(rel, sec)))
         types = {f.name: f.dataType for f in child.schema.fields}
         child = child.drop(*sec["columns"]).join(drawn, on=_RID).select(
             *[F.col(f"`{c}`").cast(types[c]).alias(c) if c in sec["columns"] else F.col(f"`{c}`") for c in types])
@@ -340,10 +349,11 @@ def _positions(df: DataFrame, groups: list[Any], order: list[Any], name: str, we
 
 
 def _assign_secondary(rows: DataFrame, parents: DataFrame, sec: dict[str, Any], *, seed: int,
-                      table: str) -> DataFrame:
+                      table: str, null_cols: list[str] | None = None) -> DataFrame:
     """One secondary foreign key for child rows `(row id, driving key __k*, child index __idx)`.
 
-    Returns `(row id, key columns)`. How many children each parent gets follows the learned law
+    Returns `(row id, key columns)`; at the key's null rate the `null_cols` (default: all key
+    columns) are null. How many children each parent gets follows the learned law
     of children per parent (capacity slots, below); the children are dealt to the parents so that
     one driving parent's children go to different secondary parents wherever the counts allow (a
     link table keeps unique pairs).
@@ -436,7 +446,8 @@ def _assign_secondary(rows: DataFrame, parents: DataFrame, sec: dict[str, Any], 
     joined = dealt.join(positions, on="__t", how="left")
     u = (F.pmod(F.xxhash64(F.col(_RID), F.lit(derive_seed(seed, label, "null"))), F.lit(1_000_003)) / F.lit(1_000_003.0))
     is_null = u < F.lit(float(sec.get("null_rate", 0.0)))
-    return joined.select(F.col(_RID), *[F.when(is_null, F.lit(None)).otherwise(F.col(f"__s__k{i}")).alias(c)
+    nulled = set(sec["columns"] if null_cols is None else null_cols)
+    return joined.select(F.col(_RID), *[F.when(is_null & F.lit(c in nulled), F.lit(None)).otherwise(F.col(f"__s__k{i}")).alias(c)
                                         for i, c in enumerate(sec["columns"])])
 
 

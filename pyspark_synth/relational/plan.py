@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from pyspark_synth.errors import CycleError, MetadataError
 from pyspark_synth.metadata import ForeignKey, Metadata, Table
 
-__all__ = ["TablePlan", "Plan", "build_plan", "context_columns"]
+__all__ = ["TablePlan", "Plan", "build_plan", "context_columns", "nulled_columns"]
 
 _MAX_AUTO_CONTEXT = 5
 
@@ -50,6 +51,20 @@ class Plan:
     def roots(self) -> list[str]:
         """Tables without a driving parent."""
         return [t for t in self.order if self.tables[t].driving is None]
+
+
+def nulled_columns(columns: Sequence[str], other_keys: Iterable[Sequence[str]]) -> list[str]:
+    """The columns of a foreign key to set to null when the key is null (a missing parent).
+
+    Columns that another foreign key of the table also uses keep their values: flights.origin
+    is both a key to airports and part of flights.(origin, hour) -> weather, and a flight whose
+    weather hour is missing still has its airport. A key with a null column is not checked (as
+    SQL's MATCH SIMPLE), so nulling the other columns is enough. When every column is shared,
+    all are nulled.
+    """
+    shared = {c for key in other_keys for c in key}
+    own = [c for c in columns if c not in shared]
+    return own or list(columns)
 
 
 def context_columns(child: Table, parent: Table, limit: int = _MAX_AUTO_CONTEXT) -> tuple[str, ...]:
