@@ -382,7 +382,17 @@ def _assign_secondary(rows: DataFrame, parents: DataFrame, sec: dict[str, Any], 
     tries = [f"__cap{a}" for a in range(_CAP_TRIES)]
     cap_schema = T.StructType(keyed.schema.fields + [T.StructField(t, T.IntegerType(), False) for t in tries])
     capped = _stored(keyed.mapInPandas(caps, cap_schema))
-    n_rows = rows.agg(F.count(F.lit(1)).alias("__C"))
+    # The rows whose key will be null: when the whole key is nulled they take no parent, so only
+    # the others are dealt and the parents' counts follow the law (dealing all of them would
+    # stretch every parent by 1 / (1 - null rate) before the nulls thin them out again). When
+    # only some columns are nulled (the others belong to another key) every row needs a parent.
+    u = (F.pmod(F.xxhash64(F.col(_RID), F.lit(derive_seed(seed, label, "null"))), F.lit(1_000_003)) / F.lit(1_000_003.0))
+    null_rate = float(sec.get("null_rate", 0.0))
+    is_null = u < F.lit(null_rate)
+    nulled = set(sec["columns"] if null_cols is None else null_cols)
+    whole = null_rate > 0 and nulled >= set(sec["columns"])
+    live = rows.where(~is_null) if whole else rows
+    n_rows = live.agg(F.count(F.lit(1)).alias("__C"))
     # Capacities are drawn several times and the draw whose total is the smallest one that still
     # holds every child is used (else the largest): a few parents with a wide law (18 playlists of
     # 0..3,290 tracks) can otherwise total far fewer slots than children, and spreading the rest
@@ -440,13 +450,14 @@ def _assign_secondary(rows: DataFrame, parents: DataFrame, sec: dict[str, Any], 
     # then at least as far apart as there are driving parents with more children: a run of one
     # secondary parent holds two of them only when it is longer than that (the big runs sit in
     # the first, longest rounds).
-    dealt = rows.withColumn("__d", F.xxhash64(*[F.col(c) for c in drive], F.lit(derive_seed(seed, label, "rows"))))
+    dealt = live.withColumn("__d", F.xxhash64(*[F.col(c) for c in drive], F.lit(derive_seed(seed, label, "rows"))))
     dealt = _positions(dealt, [F.least(F.col("__idx"), F.lit(63)), F.shiftright(F.col("__d"), 56)],
                        [F.col("__idx"), F.col("__d"), F.col(_RID)], "__t")
     joined = dealt.join(positions, on="__t", how="left")
-    u = (F.pmod(F.xxhash64(F.col(_RID), F.lit(derive_seed(seed, label, "null"))), F.lit(1_000_003)) / F.lit(1_000_003.0))
-    is_null = u < F.lit(float(sec.get("null_rate", 0.0)))
-    nulled = set(sec["columns"] if null_cols is None else null_cols)
+    if whole:
+        types = [f.dataType for f in keyed.schema.fields]
+        return joined.select(F.col(_RID), *[F.col(f"__s__k{i}").alias(c) for i, c in enumerate(sec["columns"])]).unionByName(
+            rows.where(is_null).select(F.col(_RID), *[F.lit(None).cast(t).alias(c) for t, c in zip(types, sec["columns"], strict=True)]))
     return joined.select(F.col(_RID), *[F.when(is_null & F.lit(c in nulled), F.lit(None)).otherwise(F.col(f"__s__k{i}")).alias(c)
                                         for i, c in enumerate(sec["columns"])])
 

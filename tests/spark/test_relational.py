@@ -250,6 +250,23 @@ def test_secondary_children_above_the_drawn_capacities_stay_within_the_law(spark
         assert per_parent.max() - per_parent.min() <= 4, per_parent.describe()  # spread evenly
 
 
+
+def test_rows_with_a_null_secondary_key_take_no_parent_slot(spark):
+    # 30% of the children have no secondary parent: the other 70% are dealt, so every parent
+    # still gets 1..5 children (mean 3) instead of slots stretched by the rows nulled later
+    from pyspark_synth.relational.generate import _assign_secondary
+
+    rows = spark.range(257).selectExpr("id AS __rid", "id div 4 AS __k0", "CAST(id % 4 AS INT) AS __idx")
+    parents = spark.range(60).selectExpr("id AS parent_id")
+    law = {"values": [1, 2, 3, 4, 5], "cumprobs": [0.2, 0.4, 0.6, 0.8, 1.0]}
+    sec = {"columns": ["parent_id"], "parent_columns": ["parent_id"], "parent_table": "parents", "law": law,
+           "null_rate": 0.3}
+    out = _assign_secondary(rows, parents, sec, seed=7, table="children").toPandas()
+    assert len(out) == 257 and out["__rid"].is_unique
+    assert 0.2 < out["parent_id"].isna().mean() < 0.4
+    per_parent = out.groupby("parent_id").size().reindex(range(60), fill_value=0)
+    assert per_parent.min() >= 1 and per_parent.max() <= 5 and 2.6 < per_parent.mean() < 3.4, per_parent.describe()
+
 @pytest.mark.parametrize("driving_parent", [None, "carriers"])
 def test_a_key_inside_a_wider_key_is_filled_through_the_wider_key(spark, tmp_path, driving_parent):
     # flights-like: flights.origin -> airports sits inside flights.(origin, hour) -> weather. The
