@@ -455,9 +455,11 @@ class Metadata(BaseModel):
                         )
         cycle = self.find_cycle()
         if cycle:
+            keys = [f"{a}.{fk.label}" for a, b in zip(cycle, cycle[1:], strict=False)
+                    for fk in self.tables[a].foreign_keys if fk.parent_table == b]
             raise CycleError(
-                "Foreign keys form a cycle between tables " + " -> ".join(cycle) + ". Generation needs parents "
-                "before children: remove one foreign key of the cycle (keep the column as a plain id), "
+                "Foreign keys form a cycle between tables " + " -> ".join(cycle) + f" ({', '.join(keys)}). Generation "
+                "needs parents before children: remove one foreign key of the cycle (keep the column as a plain id), "
                 "or make it a nullable self-reference.",
                 cycle,
             )
