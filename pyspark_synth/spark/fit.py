@@ -16,10 +16,12 @@ if TYPE_CHECKING:
     import pandas as pd
     from pyspark.sql import DataFrame
 
-__all__ = ["DEFAULT_SAMPLE_ROWS", "fit_table", "resolve_table", "table_stats", "training_sample"]
+__all__ = ["DEFAULT_SAMPLE_ROWS", "EMPTY_BACKEND", "fit_table", "resolve_table", "table_stats", "training_sample"]
 
 _log = get_logger("fit")
 DEFAULT_SAMPLE_ROWS = 200_000
+# the backend name of an entry for a table that had no rows (kept so a database keeps the table)
+EMPTY_BACKEND = "empty"
 
 
 def resolve_table(df: DataFrame, table: str | None, metadata: Metadata | Table | None) -> Table:
@@ -115,6 +117,7 @@ def fit_table(
     context_columns: dict[str, str] | None = None,
     catalog_table: str | None = None,
     extra_manifest: dict[str, Any] | None = None,
+    empty_ok: bool = False,
     **model_kwargs: Any,
 ) -> ModelEntry:
     """Fit one table's model from a Spark DataFrame and store it in the model registry.
@@ -155,7 +158,18 @@ def fit_table(
     data_df = data_df.select(*[f"`{c}`" for c in tbl.column_names])
     stats = table_stats(data_df, tbl)
     if stats["row_count"] == 0:
-        raise DataError(f"Table '{tbl.name}' has no rows: there is nothing to learn from")
+        if not empty_ok:
+            raise DataError(f"Table '{tbl.name}' has no rows: there is nothing to learn from. Fit it once it has data "
+                            "(within a database, fit_database keeps an empty table as an empty table)")
+        # an empty table of a database (northwind's customer_demographics): no model, and its
+        # synthetic copy is empty with the same schema
+        entry = reg.save(tbl.name, b"", backend=EMPTY_BACKEND, row_count=0, training_rows=0, columns=tbl.column_names,
+                         spark_schema=data_df.schema.json(), seed=seed,
+                         extra={"keys": [], "text": [], "table": tbl.model_dump(mode="json"),
+                                "stats": json.loads(json.dumps(stats, default=str)), **(extra_manifest or {})})
+        _index_model(spark, entry, catalog_table, reg, write_records)
+        _log.info("empty table kept without a model", table=tbl.name, version=entry.version)
+        return entry
     full = df.select(*[f"`{c}`" for c in tbl.column_names + list(ctx_map)])
     both = training_sample(full, stats["row_count"], sample_rows, derive_seed(seed, tbl.name, "sample"))
     pdf = both[tbl.column_names]

@@ -71,8 +71,17 @@ def sample_table(
         NotFittedError: The table has no fitted model.
         DataError: `num_rows` is negative or not an integer.
     """
+    from pyspark_synth.spark.fit import EMPTY_BACKEND
+
     entry = entry or registry_for(spark, registry).get(table, version)
     n = entry.row_count if num_rows is None else _check_num_rows(num_rows, table)
+    if entry.backend == EMPTY_BACKEND:
+        if n > 0:
+            raise DataError(f"Table '{table}' had no rows when it was fitted (model version {entry.version}): there is "
+                            f"nothing to generate {n} rows from. Ask for 0 rows, or refit the table with data.")
+        from pyspark_synth.spark.convert import schema_from_json
+
+        return spark.createDataFrame([], schema_from_json(entry.spark_schema))
     seed = resolve_seed(seed)
     if block_size < 1:
         raise DataError(f"block_size must be at least 1, got {block_size}")

@@ -326,3 +326,36 @@ def test_child_total_aims_at_the_real_children_per_parent(spark, tmp_path):
     assert set(per_parent["kind"]) == {"hub"} and per_parent["count"].max() <= 20
     # the given hubs' means total 20 x 10 = 200; sixteen draws reach well above it toward 1,000
     assert per_parent["count"].sum() > 230, per_parent["count"].sum()
+
+
+def test_empty_tables_stay_empty(spark, tmp_path):
+    # northwind ships customer_demographics and its link table customer_customer_demo with no rows:
+    # the database is still fitted and generated, the empty tables come out empty with their schema
+    from pyspark_synth.spark.fit import fit_table
+    from pyspark_synth.spark.sample import sample_table
+
+    rng = np.random.default_rng(5)
+    customers = pd.DataFrame({"customer_id": np.arange(50), "city": rng.choice(["Lyon", "Oslo", "Kyiv"], 50)})
+    orders = pd.DataFrame({"order_id": np.arange(200), "customer_id": rng.integers(0, 50, 200),
+                           "amount": rng.gamma(2, 10, 200).round(2)})
+    real = {"customers": spark.createDataFrame(customers), "orders": spark.createDataFrame(orders),
+            "demographics": spark.createDataFrame([], "type_id string, description string"),
+            "customer_demo": spark.createDataFrame([], "customer_id long, type_id string")}
+    md = Metadata()
+    md.add_table("customers", pk="customer_id")
+    md.add_table("orders", pk="order_id", fk={"customer_id": "customers.customer_id"})
+    md.add_table("demographics", pk="type_id")
+    md.add_table("customer_demo", pk=["customer_id", "type_id"],
+                 fk={"customer_id": "customers.customer_id", "type_id": "demographics.type_id"})
+    reg = ModelRegistry(tmp_path / "reg")
+    report = fit_database(spark, md, real, backend="copula", seed=1, registry=reg)
+    assert any("'demographics' has no rows" in n for n in report.notes)
+    out = sample_database(spark, report.metadata, seed=2, registry=reg)
+    for name in ("demographics", "customer_demo"):
+        assert out[name].count() == 0 and out[name].schema == real[name].schema
+    assert out["customers"].count() == 50 and out["orders"].count() > 100
+    assert orphan_rows(out["orders"], out["customers"], md.tables["orders"].foreign_keys[0]).count() == 0
+    with pytest.raises(DataError, match="had no rows when it was fitted"):
+        sample_table(spark, "demographics", 10, registry=reg)
+    with pytest.raises(DataError, match="has no rows: there is nothing to learn from"):
+        fit_table(real["demographics"], table="demographics", backend="copula", registry=reg)
