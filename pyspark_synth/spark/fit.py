@@ -146,7 +146,6 @@ def fit_table(
     Returns:
         The registry entry of the new model version.
     """
-    from pyspark_synth.io.catalog import write_records
     from pyspark_synth.models.base import get_backend
 
     seed = resolve_seed(seed)
@@ -163,13 +162,8 @@ def fit_table(
                             "(within a database, fit_database keeps an empty table as an empty table)")
         # an empty table of a database (northwind's customer_demographics): no model, and its
         # synthetic copy is empty with the same schema
-        entry = reg.save(tbl.name, b"", backend=EMPTY_BACKEND, row_count=0, training_rows=0, columns=tbl.column_names,
-                         spark_schema=data_df.schema.json(), seed=seed,
-                         extra={"keys": [], "text": [], "table": tbl.model_dump(mode="json"),
-                                "stats": json.loads(json.dumps(stats, default=str)), **(extra_manifest or {})})
-        _index_model(spark, entry, catalog_table, reg, write_records)
-        _log.info("empty table kept without a model", table=tbl.name, version=entry.version)
-        return entry
+        return _store(reg, tbl, data_df, stats, b"", EMPTY_BACKEND, 0, [], [], seed=seed, extra_manifest=extra_manifest,
+                      catalog_table=catalog_table)
     full = df.select(*[f"`{c}`" for c in tbl.column_names + list(ctx_map)])
     both = training_sample(full, stats["row_count"], sample_rows, derive_seed(seed, tbl.name, "sample"))
     pdf = both[tbl.column_names]
@@ -189,21 +183,30 @@ def fit_table(
     ]
     from pyspark_synth.models.text import text_specs
 
-    texts = text_specs(tbl, pdf)
+    return _store(reg, tbl, data_df, stats, model.to_bytes(), backend, len(pdf), key_specs, text_specs(tbl, pdf), seed=seed,
+                  extra_manifest=extra_manifest, catalog_table=catalog_table)
+
+
+def _store(reg: ModelRegistry, tbl: Table, data_df: DataFrame, stats: dict[str, Any], model_bytes: bytes, backend: str,
+           training_rows: int, key_specs: list[dict[str, Any]], texts: list[dict[str, Any]], *, seed: int,
+           extra_manifest: dict[str, Any] | None, catalog_table: str | None) -> ModelEntry:
+    """Save a table's model (or, for an empty table, no model) as a new registry version and list it."""
+    from pyspark_synth.io.catalog import write_records
+
     entry = reg.save(
         tbl.name,
-        model.to_bytes(),
+        model_bytes,
         backend=backend,
         row_count=stats["row_count"],
-        training_rows=len(pdf),
+        training_rows=training_rows,
         columns=tbl.column_names,
         spark_schema=data_df.schema.json(),
         seed=seed,
         extra={"keys": key_specs, "text": texts, "table": tbl.model_dump(mode="json"), "stats": json.loads(json.dumps(stats, default=str)),
                **(extra_manifest or {})},
     )
-    _index_model(spark, entry, catalog_table, reg, write_records)
-    _log.info("fitted table", table=tbl.name, version=entry.version, path=entry.path)
+    _index_model(data_df.sparkSession, entry, catalog_table, reg, write_records)
+    _log.info("fitted table", table=tbl.name, backend=backend, version=entry.version, path=entry.path)
     return entry
 
 
