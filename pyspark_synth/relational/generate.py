@@ -400,14 +400,14 @@ def _assign_secondary(rows: DataFrame, parents: DataFrame, sec: dict[str, Any], 
     totals = capped.selectExpr(*[f"sum({t}) AS __S{a}" for a, t in enumerate(tries)], "count(1) AS __P").crossJoin(n_rows)
     sizes = ", ".join(f"struct(__S{a} < __C AS short, IF(__S{a} >= __C, __S{a}, -__S{a}) AS size, {a} AS a)"
                       for a in range(_CAP_TRIES))
-    chosen = totals.selectExpr(f"array_min(array({sizes})).a AS __try", "__C", "__P",
-                               f"array({', '.join(f'__S{a}' for a in range(_CAP_TRIES))}) AS __Ss")
+    # (the pick's size is its total, negated when short of the children)
+    chosen = totals.selectExpr(f"array_min(array({sizes})) AS __pick", "__C", "__P")
     # When even the chosen draw holds fewer slots than children (the child total comes from the
     # driving key), each parent also gets up to `__e` extra slots above its capacity, never past
     # the law's largest count; they are used after every capacity slot, so the excess goes to
     # parents below the real maximum. e is twice the mean excess per parent, plus one.
     most = int(max(law["values"])) if law.get("values") else 1
-    chosen = chosen.selectExpr("__try", "__C", "__P", "element_at(__Ss, __try + 1) AS __S0").selectExpr(
+    chosen = chosen.selectExpr("__pick.a AS __try", "__C", "__P", "abs(__pick.size) AS __S0").selectExpr(
         "__try", f"IF(__C > __S0, CAST(LEAST({most}, CEIL(2.0 * (__C - __S0) / GREATEST(__P, 1)) + 1) AS INT), 0) AS __e")
     capped = capped.crossJoin(chosen).select(
         *keys, F.expr(f"element_at(array({', '.join(tries)}), __try + 1)").alias("__cap"), "__e")
