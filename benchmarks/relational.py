@@ -237,8 +237,8 @@ def _to_spark(spark: Any, df: pd.DataFrame, int_columns: set[str] = frozenset())
 
 def run_ours(spark: Any, tables: dict[str, pd.DataFrame], pks: dict[str, list[str]], fks: list[dict], *,
              backend: str, epochs: int | None, seed: int, registry: str) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
-    from pyspark_synth.relational.fit import fit_database
-    from pyspark_synth.relational.generate import sample_database
+    from pyspark_synth.spark.fit_database import fit_database
+    from pyspark_synth.spark.sample_database import sample_database
 
     md = our_metadata(tables, pks, fks)
     keys = {t: set(pks[t]) | {c for fk in fks if fk["child"] == t for c in fk["child_cols"]} for t in tables}

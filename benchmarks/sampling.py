@@ -60,7 +60,7 @@ def _session(cores: int) -> Any:
 
 
 def worker_fit_ours(a: argparse.Namespace) -> dict[str, Any]:
-    from pyspark_synth.spark.fit import fit_table
+    from pyspark_synth.spark.fit_table import fit_table
 
     spark = _session(2)
     pdf = load_adult()
@@ -144,7 +144,7 @@ def _descendant_pids(root: int) -> list[int]:
 
 def worker_ours(a: argparse.Namespace) -> dict[str, Any]:
     from pyspark_synth.io.writers import write_table
-    from pyspark_synth.spark.sample import sample_table
+    from pyspark_synth.spark.sample_table import sample_table
 
     if a.pin:
         os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[: a.cores]))  # the JVM inherits it
@@ -194,8 +194,8 @@ def worker_cost(a: argparse.Namespace) -> dict[str, Any]:
     from pyspark_synth.io.registry import ModelRegistry
     from pyspark_synth.models.base import load_model_bytes
     from pyspark_synth.spark.convert import coerce_to_schema, schema_from_json
-    from pyspark_synth.spark.generate import set_executor_threads
-    from pyspark_synth.spark.sample import DEFAULT_BLOCK_SIZE
+    from pyspark_synth.spark.udfs import set_executor_threads
+    from pyspark_synth.spark.sample_table import DEFAULT_BLOCK_SIZE
 
     set_executor_threads(1)
     entry = ModelRegistry(a.registry).get("adult")

@@ -70,7 +70,7 @@ def run_demo(spark: SparkSession | None = None, *, catalog_table: str = "synth_m
     import time
 
     from pyspark_synth.io.catalog import load_metadata, save_metadata
-    from pyspark_synth.spark.detect import detect_metadata
+    from pyspark_synth.spark.metadata_detection import detect_metadata
     from pyspark_synth.spark.session import get_or_create_session
 
     spark = spark or get_or_create_session("pyspark-synth-demo", master="local[2]", warehouse=warehouse)
@@ -92,8 +92,8 @@ def run_demo(spark: SparkSession | None = None, *, catalog_table: str = "synth_m
         return result
 
     from pyspark_synth.io.writers import write_tables
-    from pyspark_synth.relational.fit import fit_database, read_tables
-    from pyspark_synth.relational.generate import sample_database
+    from pyspark_synth.spark.fit_database import fit_database, read_tables
+    from pyspark_synth.spark.sample_database import sample_database
     from pyspark_synth.validation.integrity import orphan_rows
 
     t0 = time.time()

@@ -1,8 +1,8 @@
 """The seed API: `Synthesizer`, a thin fit → sample → validate layer over the package's plain functions.
 
-`Synthesizer.fit` reads the tables (`relational.fit.read_tables`), applies the `PrivacyConfig`
-(`spark.scrub.scrub` for drop/mask/hash/custom rules; `fake` columns are removed), then calls
-`relational.fit.fit_database`. `Synthesizer.sample` calls `relational.generate.sample_database`,
+`Synthesizer.fit` reads the tables (`spark.fit_database.read_tables`), applies the `PrivacyConfig`
+(`spark.pii.scrub` for drop/mask/hash/custom rules; `fake` columns are removed), then calls
+`spark.fit_database.fit_database`. `Synthesizer.sample` calls `spark.sample_database.sample_database`,
 adds the faked columns back with fresh locale-aware fakes and writes the tables with
 `io.writers.write_tables`. `validate=True` runs `validation.validate` on the written tables and
 writes its HTML report. The accessors (`spark.synth.fit`, `spark.synth.sample`, ...) call the same
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
     from pyspark_synth.io.registry import ModelRegistry
-    from pyspark_synth.relational.fit import FitReport
+    from pyspark_synth.spark.fit_database import FitReport
     from pyspark_synth.validation import ValidationResult
 
 __all__ = ["SAMPLING_STRATEGIES", "Synthesizer"]
@@ -153,7 +153,7 @@ class Synthesizer:
             DataError: A table has no data, the database does not exist, or the strategy is unknown.
             PrivacyError: A rule is invalid, or hash/fake rules have no key (before any training).
         """
-        from pyspark_synth.relational.fit import fit_database, read_tables
+        from pyspark_synth.spark.fit_database import fit_database, read_tables
 
         if sampling_strategy not in SAMPLING_STRATEGIES:
             raise DataError(f"Synthesizer.fit: unknown sampling_strategy {sampling_strategy!r}. "
@@ -222,7 +222,7 @@ class Synthesizer:
     # ------------------------------------------------------------------ privacy
     def _apply_privacy(self, cfg: PrivacyConfig, frames: dict[str, DataFrame], metadata: Metadata, seed: int) -> tuple:
         """Scrub the frames, remove faked columns, and adapt the metadata; nothing is learned yet."""
-        from pyspark_synth.spark.scrub import detect_pii, scrub
+        from pyspark_synth.spark.pii import detect_pii, scrub
 
         cfg.check_tables(metadata.tables)
         plans: dict[str, TablePrivacy] = {}
@@ -319,7 +319,7 @@ class Synthesizer:
             WriteError: Unknown format, or the output exists and mode is "error".
         """
         from pyspark_synth.io.writers import write_tables
-        from pyspark_synth.relational.generate import sample_database
+        from pyspark_synth.spark.sample_database import sample_database
 
         self._check_fitted()
         if output_format not in ("delta", "parquet"):
@@ -359,7 +359,7 @@ class Synthesizer:
         Returns:
             The ValidationResult, also kept as `validation_` (and the report path as `report_path_`).
         """
-        from pyspark_synth.relational.fit import read_tables
+        from pyspark_synth.spark.fit_database import read_tables
         from pyspark_synth.validation import validate
 
         self._check_fitted()

@@ -22,6 +22,8 @@ __all__ = [
     "PIIRule",
     "Table",
     "format_validation_error",
+    "generated_key_columns",
+    "register_detector",
     "type_family",
 ]
 
@@ -32,6 +34,15 @@ SEMANTIC_TYPES: tuple[str, ...] = SemanticType.__args__  # type: ignore[attr-def
 PII_ACTIONS: tuple[str, ...] = PIIAction.__args__  # type: ignore[attr-defined]
 
 _NAME = re.compile(r"^[^\s.`][^.`]*$")
+# The function `Metadata.detect` calls: set by the Spark layer when it is imported, so this pure
+# module never imports Spark (the dependency points from the Spark layer to the core).
+_DETECTOR: Any = None
+
+
+def register_detector(detector: Any) -> None:
+    """Set the function `Metadata.detect` delegates to (`detect_metadata` of the Spark layer)."""
+    global _DETECTOR
+    _DETECTOR = detector
 
 
 def format_validation_error(exc: Exception) -> str:
@@ -198,7 +209,7 @@ class Table(_Frozen):
     at fit time. `parent_context_cols` names columns of the driving parent that the child's model is
     conditioned on: the parent named by `driving_parent`, else the first foreign key's. With neither
     set and several parents, fitting chooses the driving key from the data (see
-    `relational.fit.choose_driving`).
+    `spark.fit_database.choose_driving`).
     """
 
     name: str
@@ -291,9 +302,7 @@ class Table(_Frozen):
 
     @property
     def generated_key_columns(self) -> tuple[str, ...]:
-        """Primary-key columns made from row ids (see `relational.keys.generated_key_columns`)."""
-        from pyspark_synth.relational.keys import generated_key_columns
-
+        """Primary-key columns made from row ids (see `generated_key_columns`)."""
         fk_cols = {c for fk in self.foreign_keys if fk.parent_table != self.name for c in fk.columns}
         return generated_key_columns(self.primary_key, fk_cols)
 
@@ -303,6 +312,14 @@ class Table(_Frozen):
         columns made from row ids. The other columns of a composite key (weather's origin, year,
         month, day of a key ending in hour) are learned like any attribute."""
         return {c for fk in self.foreign_keys for c in fk.columns} | set(self.generated_key_columns)
+
+
+def generated_key_columns(primary_key: Sequence[str], fk_columns: set[str]) -> tuple[str, ...]:
+    """Primary-key columns made from row ids: those not in a foreign key, and of a composite
+    key only the last such column (the others are modelled like any attribute; one unique
+    component is enough to make the whole key unique)."""
+    free = [c for c in primary_key if c not in fk_columns]
+    return tuple(free[-1:]) if len(primary_key) > 1 else tuple(free)
 
 
 def _as_tuple(value: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -573,13 +590,17 @@ class Metadata(BaseModel):
     def detect(cls, tables: Mapping[str, Any], **kwargs: Any) -> Metadata:
         """Infer a first draft of the metadata from Spark DataFrames (types, keys, foreign keys).
 
-        See `pyspark_synth.spark.detect.detect_metadata` for the options. Problems found in the
-        data (foreign keys that do not all resolve) are logged as warnings with counts and kept on
-        the returned object's `detect_report` attribute of the function's result.
-        """
-        from pyspark_synth.spark.detect import detect_metadata
+        A shortcut for `pyspark_synth.detect_metadata(tables, **kwargs).metadata` (see it for the
+        options; its report also lists the foreign keys that do not all resolve, with counts).
 
-        return detect_metadata(tables, **kwargs).metadata
+        Raises:
+            MetadataError: No detector is registered (import `pyspark_synth`, which registers
+                the Spark one).
+        """
+        if _DETECTOR is None:
+            raise MetadataError("Metadata.detect needs the Spark detector: import pyspark_synth first "
+                                "(or call pyspark_synth.detect_metadata directly)")
+        return _DETECTOR(tables, **kwargs).metadata
 
     def summary(self) -> str:
         """A human-readable multi-line description of the tables and keys."""

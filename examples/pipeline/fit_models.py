@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pyspark_synth import Metadata
-from pyspark_synth.relational.fit import fit_database
+from pyspark_synth.spark.fit_database import fit_database
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

@@ -11,7 +11,16 @@ import pandas as pd
 from pyspark_synth.errors import NotFittedError, SynthError
 from pyspark_synth.models._archive import read_archive, write_archive
 
-__all__ = ["SynthModel", "register_backend", "get_backend", "list_backends", "load_model_bytes", "shippable_backend"]
+__all__ = [
+    "SynthModel",
+    "backend_arguments",
+    "get_backend",
+    "list_backends",
+    "load_model_bytes",
+    "register_backend",
+    "shippable_backend",
+    "user_backends",
+]
 
 
 class SynthModel(ABC):
@@ -134,6 +143,50 @@ def shippable_backend(name: str) -> type[SynthModel] | None:
     if cls is None or cls.__module__ in _BUILTIN_MODULES:
         return None
     return cls
+
+
+def backend_arguments(name: str, cls: type, arguments: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The constructor arguments for backend `cls` (named `name`), checked before any training.
+
+    `epochs` and `batch_size` are given to every backend by the fit functions; a backend whose
+    constructor does not take them (the copula does not train in epochs) does not get them, and
+    the returned notes say so when they were set. Any other argument the constructor does not take
+    is an error, so a misspelt hyper-parameter is never ignored silently.
+
+    Returns:
+        (arguments to pass, notes for the fit report).
+
+    Raises:
+        SynthError: An argument is not a parameter of the backend (the error lists its parameters).
+    """
+    import difflib
+    import inspect
+
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return dict(arguments), []
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return dict(arguments), []
+    accepted = {n for n, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and n != "metadata"}
+    out, notes = {}, []
+    for key, value in arguments.items():
+        if key in accepted:
+            out[key] = value
+        elif key in ("epochs", "batch_size"):
+            if value is not None:
+                notes.append(f"{key}={value!r} not used: the '{name}' backend does not train in epochs or batches")
+        else:
+            close = difflib.get_close_matches(key, sorted(accepted), n=2)
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            raise SynthError(f"Backend '{name}' has no parameter '{key}'.{hint} Its parameters: {sorted(accepted)}")
+    return out, notes
+
+
+def user_backends() -> dict[str, type[SynthModel]]:
+    """The registered backends that are not built in (`{name: class}`), to ship to executors."""
+    _load_builtins()
+    return {name: cls for name, cls in _BACKENDS.items() if cls.__module__ not in _BUILTIN_MODULES}
 
 
 def _load_builtins() -> None:

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pyspark_synth.relational.linkage import CountLaw
+from pyspark_synth.models.laws import CountLaw
 from pyspark_synth.seeds import hash_uniform
 
-__all__ = ["TextModel", "fill_text", "text_specs"]
+__all__ = ["TextModel", "text_specs"]
 
 
 class TextModel:
@@ -96,13 +96,6 @@ class TextModel:
         m.cumprobs_ = np.asarray(d["cumprobs"], dtype=np.float64)
         m.lengths_ = CountLaw.from_dict(d["lengths"])
         return m
-
-
-def fill_text(rows: pd.DataFrame, ids: Any, models: list[TextModel], *, seed: int, table: str) -> None:
-    """Write generated values into the text columns of `rows` (in place)."""
-    for model in models:
-        if model.column in rows.columns:
-            rows[model.column] = model.sample(np.asarray(ids), seed=seed, label=f"{table}/{model.column}/text").to_numpy()
 
 
 def text_specs(table: Any, data: pd.DataFrame) -> list[dict[str, Any]]:

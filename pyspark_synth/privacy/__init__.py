@@ -1,7 +1,8 @@
 """PII detection and scrubbing (mask, HMAC hash, locale-aware fakes).
 
-Pure pandas functions live here; the Spark ones (`detect_pii`, `scrub`, `scan_leaks`, from
-`pyspark_synth.spark.scrub`) are importable from this package too, loaded on first use.
+Pure pandas functions live here; the Spark ones (`detect_pii`, `scrub`, `scan_leaks`) are in
+`pyspark_synth.spark.pii` (reading `detect_pii` or `scan_leaks` from this package still works, with
+a DeprecationWarning).
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ __all__ = [
     "SecretKey",
     "apply_rules_to_metadata",
     "apply_scrub",
-    "detect_pii",
     "detect_pii_pandas",
     "detections_to_pandas",
     "fake_value",
@@ -54,8 +54,6 @@ __all__ = [
     "plan_scrub",
     "resolve_key",
     "rules_from_detection",
-    "scan_leaks",
-    "scrub",
     "scrub_pandas",
 ]
 
@@ -64,7 +62,12 @@ _SPARK_FUNCTIONS = {"detect_pii", "scrub", "scan_leaks", "LeakReport"}
 
 def __getattr__(name: str) -> Any:
     if name in _SPARK_FUNCTIONS:
-        from pyspark_synth.spark import scrub as _spark_scrub
+        import warnings
 
-        return getattr(_spark_scrub, name)
+        # deprecated path, kept for compatibility: the core never imports the Spark layer otherwise
+        from pyspark_synth.spark import pii
+
+        warnings.warn(f"pyspark_synth.privacy.{name} is deprecated: import it from pyspark_synth.spark.pii",
+                      DeprecationWarning, stacklevel=2)
+        return getattr(pii, name)
     raise AttributeError(f"module 'pyspark_synth.privacy' has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """PII detection on a bounded sample: per column the kind, the evidence, a confidence and an action.
 
-The core (`detect_pii_pandas`) is pure pandas; `pyspark_synth.spark.scrub.detect_pii` takes a bounded
+The core (`detect_pii_pandas`) is pure pandas; `pyspark_synth.spark.pii.detect_pii` takes a bounded
 Spark sample and calls it. Each column is judged by its name (a cue such as "email" or "geburtsdatum")
 and by the share of sampled values that match the kind's recogniser (checksums for cards and IBANs,
 Faker's locale name lists for people and places). Look-alikes are kept out by the recognisers

@@ -5,30 +5,22 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
 
-from pyspark_synth.metadata import type_family
+from pyspark_synth.metadata import generated_key_columns, type_family
 
 __all__ = ["KeySpec", "generated_key_columns", "learn_key_spec", "make_keys"]
 
+KeyKind = Literal["int", "prefixed", "uuid", "string", "timestamp", "date"]
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _PREFIXED = re.compile(r"^([^0-9]*)([0-9]+)$")
 
 
-def generated_key_columns(primary_key: tuple[str, ...] | list[str], fk_columns: set[str]) -> tuple[str, ...]:
-    """Primary-key columns made from row ids: those not in a foreign key, and of a composite
-    key only the last such column (the others are modelled like any attribute; one unique
-    component is enough to make the whole key unique)."""
-    free = [c for c in primary_key if c not in fk_columns]
-    return tuple(free[-1:]) if len(primary_key) > 1 else tuple(free)
-
-
-@dataclass(frozen=True)
-class KeySpec:
+class KeySpec(BaseModel):
     """How to turn a row id into a key value of one column.
 
     Attributes:
@@ -43,22 +35,24 @@ class KeySpec:
         salt: Mixed into uuid keys so different tables get different UUIDs.
     """
 
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     column: str
-    kind: str
+    kind: KeyKind
     offset: int = 1
     prefix: str = ""
-    width: int = 0
+    width: int = Field(default=0, ge=0)
     step: int = 1
     salt: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dictionary (for manifests)."""
-        return asdict(self)
+        return self.model_dump()
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> KeySpec:
         """Inverse of to_dict."""
-        return cls(**d)
+        return cls.model_validate(d)
 
 
 def learn_key_spec(column: str, sql_type: str | None, sample: pd.Series, salt: str = "",

@@ -15,42 +15,9 @@ import numpy as np
 import pandas as pd
 
 from pyspark_synth.errors import NotFittedError
+from pyspark_synth.models.laws import CountLaw
 
 __all__ = ["LinkageModel", "CountLaw"]
-
-
-class CountLaw:
-    """An empirical distribution of non-negative integer counts (the secondary-parent law)."""
-
-    def __init__(self, values: np.ndarray, cumprobs: np.ndarray) -> None:
-        self.values = np.asarray(values, dtype=np.int64)
-        self.cumprobs = np.asarray(cumprobs, dtype=np.float64)
-
-    @classmethod
-    def fit(cls, counts: np.ndarray) -> CountLaw:
-        """The law of `counts`."""
-        vals, freq = np.unique(np.asarray(counts, dtype=np.int64), return_counts=True)
-        return cls(vals, np.cumsum(freq) / freq.sum())
-
-    def draw(self, u: np.ndarray) -> np.ndarray:
-        """Counts for uniforms `u` by inverse CDF."""
-        idx = np.minimum(np.searchsorted(self.cumprobs, u, side="right"), len(self.values) - 1)
-        return self.values[idx]
-
-    @property
-    def mean(self) -> float:
-        """Expected count."""
-        p = np.diff(np.concatenate([[0.0], self.cumprobs]))
-        return float((self.values * p).sum())
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form."""
-        return {"values": self.values.tolist(), "cumprobs": self.cumprobs.tolist()}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> CountLaw:
-        """Inverse of to_dict."""
-        return cls(np.array(d["values"]), np.array(d["cumprobs"]))
 
 
 class LinkageModel:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pyspark_synth.errors import CycleError, MetadataError
 from pyspark_synth.metadata import ForeignKey, Metadata, Table
 
-__all__ = ["TablePlan", "Plan", "build_plan", "context_columns", "nulled_columns"]
+__all__ = ["TablePlan", "Plan", "build_plan", "context_columns", "nulled_columns", "unique_pair_key"]
 
 _MAX_AUTO_CONTEXT = 5
 
@@ -65,6 +65,24 @@ def nulled_columns(columns: Sequence[str], other_keys: Iterable[Sequence[str]]) 
     shared = {c for key in other_keys for c in key}
     own = [c for c in columns if c not in shared]
     return own or list(columns)
+
+
+def unique_pair_key(tp: TablePlan) -> ForeignKey | None:
+    """The secondary key whose pairs with the driving key must be unique, or None.
+
+    A table whose primary key is made of foreign keys only (a link table such as PlaylistTrack or
+    film_actor) has no key column made from row ids; its rows stay unique when no two share
+    (driving key, one other key inside the primary key). Of several such keys, the one sampling
+    draws first (the widest) is returned.
+    """
+    pk = set(tp.table.primary_key)
+    if not pk or tp.driving is None or tp.generated_keys or not set(tp.driving.columns) <= pk:
+        return None
+    drive = set(tp.driving.columns)
+    for fk in sorted(tp.secondary, key=lambda f: -len(f.columns)):
+        if set(fk.columns) <= pk and not set(fk.columns) & drive:
+            return fk
+    return None
 
 
 def context_columns(child: Table, parent: Table, limit: int = _MAX_AUTO_CONTEXT) -> tuple[str, ...]:

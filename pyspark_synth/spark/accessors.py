@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
     from pyspark_synth.metadata import Metadata
-    from pyspark_synth.spark.detect import DetectionReport
+    from pyspark_synth.spark.metadata_detection import DetectionReport
 
 __all__ = ["DataFrameSynth", "SessionSynth", "register_accessor", "register_all"]
 
@@ -57,25 +57,25 @@ class DataFrameSynth:
 
     def detect_metadata(self, name: str = "table", **kwargs: Any) -> Metadata:
         """Detect the metadata of this DataFrame as a one-table database called `name`."""
-        from pyspark_synth.spark.detect import detect_metadata
+        from pyspark_synth.spark.metadata_detection import detect_metadata
 
         return detect_metadata({name: self._df}, **kwargs).metadata
 
     def fit(self, **kwargs: Any) -> Any:
-        """Fit this table's model and store it in the registry; see spark.fit.fit_table."""
-        from pyspark_synth.spark.fit import fit_table
+        """Fit this table's model and store it in the registry; see spark.fit_table.fit_table."""
+        from pyspark_synth.spark.fit_table import fit_table
 
         return fit_table(self._df, **kwargs)
 
     def detect_pii(self, **kwargs: Any) -> Any:
-        """Detect PII columns on a bounded sample; see spark.scrub.detect_pii."""
-        from pyspark_synth.spark.scrub import detect_pii
+        """Detect PII columns on a bounded sample; see spark.pii.detect_pii."""
+        from pyspark_synth.spark.pii import detect_pii
 
         return detect_pii(self._df, **kwargs)
 
     def scrub(self, rules: Any, **kwargs: Any) -> DataFrame:
-        """Drop, mask, hash or fake PII columns by their rules; see spark.scrub.scrub."""
-        from pyspark_synth.spark.scrub import scrub
+        """Drop, mask, hash or fake PII columns by their rules; see spark.pii.scrub."""
+        from pyspark_synth.spark.pii import scrub
 
         return scrub(self._df, rules, **kwargs)
 
@@ -87,8 +87,8 @@ class SessionSynth:
         self._spark = spark
 
     def detect_metadata(self, tables: Mapping[str, Any], **kwargs: Any) -> DetectionReport:
-        """Detect metadata for `{name: DataFrame or table name}`; see spark.detect.detect_metadata."""
-        from pyspark_synth.spark.detect import detect_metadata
+        """Detect metadata for `{name: DataFrame or table name}`; see spark.metadata_detection.detect_metadata."""
+        from pyspark_synth.spark.metadata_detection import detect_metadata
 
         return detect_metadata(tables, spark=self._spark, **kwargs)
 
@@ -105,26 +105,32 @@ class SessionSynth:
         return load_metadata(self._spark, table, name=name)
 
     def sample(self, table: str | None = None, num_rows: Any = None, **kwargs: Any) -> Any:
-        """Generate one fitted table (`table` given) as a lazy DataFrame (see spark.sample.sample_table),
+        """Generate one fitted table (`table` given) as a lazy DataFrame (see spark.sample_table.sample_table),
         or a whole database (`num_rows={root: n}`, `scale=` or `metadata=`) as `{table: DataFrame}`
-        (see relational.generate.sample_database)."""
+        (see spark.sample_database.sample_database)."""
         if table is None or isinstance(num_rows, Mapping):
-            from pyspark_synth.relational.generate import sample_database
+            from pyspark_synth.spark.sample_database import sample_database
 
             return sample_database(self._spark, kwargs.pop("metadata", None), num_rows, **kwargs)
-        from pyspark_synth.spark.sample import sample_table
+        from pyspark_synth.spark.sample_table import sample_table
 
         return sample_table(self._spark, table, num_rows, **kwargs)
 
     def fit(self, metadata: Metadata, tables: Mapping[str, Any], **kwargs: Any) -> Any:
-        """Fit every table of a database; see relational.fit.fit_database."""
-        from pyspark_synth.relational.fit import fit_database
+        """Fit every table of a database; see spark.fit_database.fit_database."""
+        from pyspark_synth.spark.fit_database import fit_database
 
         return fit_database(self._spark, metadata, tables, **kwargs)
 
+    def explain(self, metadata: Metadata | None = None, num_rows: Mapping[str, Any] | None = None, **kwargs: Any) -> str:
+        """What sampling the fitted database will do, as text (no Spark job); see spark.sample_database.explain."""
+        from pyspark_synth.spark.sample_database import explain
+
+        return explain(self._spark, metadata, num_rows, **kwargs)
+
     def sample_children(self, table: str, parents: DataFrame, **kwargs: Any) -> DataFrame:
-        """Generate a child table from generated parent rows; see relational.generate.sample_children."""
-        from pyspark_synth.relational.generate import sample_children
+        """Generate a child table from generated parent rows; see spark.sample_database.sample_children."""
+        from pyspark_synth.spark.sample_database import sample_children
 
         return sample_children(self._spark, table, parents, **kwargs)
 
@@ -135,14 +141,14 @@ class SessionSynth:
         return write_tables(tables, path, **kwargs)
 
     def scan_leaks(self, real: DataFrame, synthetic: DataFrame, **kwargs: Any) -> Any:
-        """Find original PII values that appear verbatim in synthetic data; see spark.scrub.scan_leaks."""
-        from pyspark_synth.spark.scrub import scan_leaks
+        """Find original PII values that appear verbatim in synthetic data; see spark.pii.scan_leaks."""
+        from pyspark_synth.spark.pii import scan_leaks
 
         return scan_leaks(real, synthetic, spark=self._spark, **kwargs)
 
     def check_foreign_keys(self, metadata: Metadata, tables: Mapping[str, DataFrame]) -> list:
-        """Count orphans of every foreign key; see spark.detect.check_metadata_against_data."""
-        from pyspark_synth.spark.detect import check_metadata_against_data
+        """Count orphans of every foreign key; see spark.metadata_detection.check_metadata_against_data."""
+        from pyspark_synth.spark.metadata_detection import check_metadata_against_data
 
         return check_metadata_against_data(metadata, tables)
 

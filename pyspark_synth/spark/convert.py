@@ -1,79 +1,17 @@
-"""Coercion of generated pandas frames to a Spark schema, so Arrow hands Spark the exact types."""
+"""Spark schemas of fitted tables: the StructType of a schema stored as JSON."""
 
 from __future__ import annotations
 
-import decimal
+import json
 from typing import Any
 
-import numpy as np
-import pandas as pd
+from pyspark_synth.coercion import coerce_to_schema
 
 __all__ = ["coerce_to_schema", "schema_from_json"]
 
-_INT_DTYPES = {"byte": "Int8", "short": "Int16", "integer": "Int32", "long": "Int64"}
-
 
 def schema_from_json(text: str) -> Any:
-    """A StructType from its JSON form (as stored in a manifest)."""
-    import json
-
+    """A StructType from its JSON form (as stored in a table spec)."""
     from pyspark.sql.types import StructType
 
     return StructType.fromJson(json.loads(text))
-
-
-def _coerce_strings(s: pd.Series) -> pd.Series:
-    """Strings as Python str objects with None for missing values (vectorised: the common case is all str)."""
-    arr = s.to_numpy(dtype=object, copy=True)
-    mask = pd.isna(arr)
-    if pd.api.types.infer_dtype(arr, skipna=True) not in ("string", "empty"):
-        arr = np.array([None if m else str(v) for v, m in zip(arr, mask, strict=True)], dtype=object)
-    elif mask.any():
-        arr[mask] = None
-    return pd.Series(arr, dtype=object)
-
-
-def _coerce_series(s: pd.Series, type_name: str, n: int) -> pd.Series:
-    if s is None:
-        return pd.Series([None] * n, dtype=object)
-    if type_name in _INT_DTYPES:
-        num = pd.to_numeric(s, errors="coerce")
-        if num.dtype.kind == "f":
-            num = num.round()
-        return num.astype(_INT_DTYPES[type_name])
-    if type_name in {"float", "double"}:
-        return pd.to_numeric(s, errors="coerce").astype("float64")
-    if type_name == "boolean":
-        if s.dtype == bool:
-            return s
-        return s.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else bool(v)).astype("boolean")
-    if type_name == "string":
-        return _coerce_strings(s)
-    if type_name in {"timestamp", "timestamp_ntz"}:
-        ts = pd.to_datetime(s, errors="coerce", utc=type_name == "timestamp")
-        if getattr(ts.dt, "tz", None) is not None:
-            ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
-        return ts.astype("datetime64[us]")
-    if type_name == "date":
-        ts = pd.to_datetime(s, errors="coerce")
-        return ts.map(lambda v: None if pd.isna(v) else v.date()).astype(object)
-    if type_name.startswith("decimal"):
-        return s.map(lambda v: None if v is None or pd.isna(v) else decimal.Decimal(str(v))).astype(object)
-    return s
-
-
-def coerce_to_schema(pdf: pd.DataFrame, schema: Any) -> pd.DataFrame:
-    """Return a frame with exactly the schema's columns, in order, in dtypes Arrow maps to its types.
-
-    Missing columns become nulls; integers are rounded and become nullable integer dtypes.
-    """
-    n = len(pdf)
-    out = {}
-    for f in schema.fields:
-        tname = f.dataType.typeName()
-        s = pdf[f.name] if f.name in pdf.columns else None
-        if s is not None:
-            s = s.reset_index(drop=True)
-        out[f.name] = _coerce_series(s, tname, n)
-    return pd.DataFrame(out, index=pd.RangeIndex(n))
-

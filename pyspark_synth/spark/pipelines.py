@@ -107,7 +107,7 @@ def prepare_table(
         registry: Registry or root; defaults to the session's.
         version: Model version; the latest when None.
     """
-    from pyspark_synth.spark.sample import sample_table
+    from pyspark_synth.spark.sample_table import sample_table
 
     seed = resolve_seed(seed)
     rows = _once(lambda: sample_table(spark, table, num_rows, seed=seed, registry=registry, version=version))
@@ -145,29 +145,29 @@ def prepare_children(
     from pyspark.sql import functions as F
 
     from pyspark_synth.io.registry import registry_for
-    from pyspark_synth.relational.generate import sample_children
+    from pyspark_synth.spark.checkpoints import plans_only
+    from pyspark_synth.spark.sample_database import sample_children
 
     reg = registry_for(spark, registry)
-    rel = reg.get(table).extra.get("relational") or {}
-    driving = rel.get("driving")
-    if not driving:
+    spec = reg.get(table).spec
+    driving = spec.driving
+    if driving is None:
         raise MetadataError(f"Table '{table}' was fitted without a driving parent; generate it with prepare_table().")
-    if driving["parent_table"] != parent.table:
-        raise MetadataError(f"Table '{table}' is generated from '{driving['parent_table']}', but the parent step "
-                            f"generates '{parent.table}'. Pass the step of '{driving['parent_table']}'.")
-    needed = [s["parent_table"] for s in rel.get("secondary", []) if s["parent_table"] != parent.table]
+    if driving.parent_table != parent.table:
+        raise MetadataError(f"Table '{table}' is generated from '{driving.parent_table}', but the parent step "
+                            f"generates '{parent.table}'. Pass the step of '{driving.parent_table}'.")
+    needed = [s.parent_table for s in spec.secondary if s.parent_table != parent.table]
     missing = [t for t in needed if t not in (secondary or {})]
     if missing:
         raise MetadataError(f"Table '{table}' also references {missing}: pass their steps in secondary={{...}}")
-    fk_cols, parent_cols = list(driving["columns"]), list(driving["parent_columns"])
-    from pyspark_synth.spark.convert import schema_from_json
-
-    columns = schema_from_json(reg.get(table).spark_schema).names
+    fk_cols, parent_cols = list(driving.columns), list(driving.parent_columns)
+    columns = spec.columns
 
     def rows() -> DataFrame:
         others = {t: (secondary or {})[t].rows() for t in needed}
-        return sample_children(spark, table, parent.rows(), seed=parent.seed, registry=reg,
-                               secondary_parents=others or None)
+        with plans_only():  # a pipeline's definitions may not run jobs
+            return sample_children(spark, table, parent.rows(), seed=parent.seed, registry=reg,
+                                   secondary_parents=others or None)
 
     def output() -> DataFrame:
         keys = spark.read.table(parent.dataset).select(

@@ -113,19 +113,6 @@ def _int(value: Any, name: str) -> int | None:
     return int(value)
 
 
-def _need(module: str, purpose: str) -> Any:
-    """Import a module of the package that may not be there yet, with a readable error."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            raise SynthError(f"{purpose} needs {module}, which this installation of pyspark_synth does not have. "
-                             "Upgrade pyspark-synth.") from exc
-        raise
-
-
 # --------------------------------------------------------------------------------------------
 # synth.sample
 
@@ -192,7 +179,7 @@ def sample(
     if output_schema is not None:
         raise DataError("output_schema is for whole databases (tables => ...); for one table use output => 'schema.table'")
     from pyspark_synth.io.writers import write_table
-    from pyspark_synth.spark.sample import sample_table
+    from pyspark_synth.spark.sample_table import sample_table
 
     entry = reg.get(table, _int(version, "version"))
     if num_rows is None and scale is not None:
@@ -232,14 +219,14 @@ def _sample_database(spark: SparkSession, name: str, *, num_rows: int | None, sc
             f"synth.sample(tables => '{name}') writes every table: give output_schema => '<schema>' "
             "(tables become <schema>.<table>) or path => '/dir', exactly one of them"
         )
-    gen = _need("pyspark_synth.relational.generate", "Sampling a whole database (tables => ...)")
+    from pyspark_synth.spark.sample_database import sample_database
     metadata = load_metadata(spark, name=name)
     sizes = None
     if num_rows is not None:  # one size for every root table (children get theirs from their parents)
         from pyspark_synth.relational.plan import build_plan
 
         sizes = dict.fromkeys(build_plan(metadata).roots, num_rows)
-    frames = gen.sample_database(spark, metadata, sizes, scale=scale, seed=seed, registry=registry)
+    frames = sample_database(spark, metadata, sizes, scale=scale, seed=seed, registry=registry)
     if output_schema is not None:
         _ensure_namespace(spark, f"{output_schema}.x")
     written = write_tables(frames, path, catalog_schema=output_schema, format=fmt, mode=mode)
@@ -321,7 +308,7 @@ def fit(
         kwargs["sample_rows"] = _int(sample_rows, "sample_rows")
     if tables is not None:
         return _fit_database(spark, tables, source_schema, kwargs)
-    from pyspark_synth.spark.fit import fit_table
+    from pyspark_synth.spark.fit_table import fit_table
 
     parts = _split_identifier(table)
     model_table = name or parts[-1]
@@ -341,12 +328,11 @@ def fit(
 
 def _fit_database(spark: SparkSession, name: str, source_schema: str | None, kwargs: dict[str, Any]) -> DataFrame:
     from pyspark_synth.io.catalog import load_metadata
-
-    rel = _need("pyspark_synth.relational.fit", "Fitting a whole database (tables => ...)")
+    from pyspark_synth.spark.fit_database import fit_database
     md = load_metadata(spark, name=name)
     schema = source_schema or name
     sources = {t: f"{_quote(_split_identifier(schema))}.{_quote([t])}" for t in md.tables}
-    report = rel.fit_database(spark, md, {t: spark.read.table(src) for t, src in sources.items()}, **kwargs)
+    report = fit_database(spark, md, {t: spark.read.table(src) for t, src in sources.items()}, **kwargs)
     rows = [(e.table, sources[t], name, e.backend, e.version, e.row_count, e.training_rows, e.seed, e.path)
             for t, e in report.entries.items()]
     return spark.createDataFrame(rows, FIT_RESULT)
@@ -373,8 +359,8 @@ def validate(
     metadata set `metadata` (table `table`, default: the real table's last name part) when
     given. A database: `tables => '<metadata name>', real_schema => ..., synthetic_schema => ...`.
     """
-    vmod = _need("pyspark_synth.validation.validate", "Validation (CALL synth.validate)")
     from pyspark_synth.io.catalog import load_metadata
+    from pyspark_synth.validation.validate import validate as run_validation
 
     if tables is not None:
         if not (real_schema and synthetic_schema):
@@ -382,7 +368,7 @@ def validate(
         md = load_metadata(spark, name=tables)
         real_frames = {t: spark.read.table(f"{_quote(_split_identifier(real_schema))}.`{t}`") for t in md.tables}
         synth_frames = {t: spark.read.table(f"{_quote(_split_identifier(synthetic_schema))}.`{t}`") for t in md.tables}
-        result = vmod.validate(real_frames, synth_frames, md)
+        result = run_validation(real_frames, synth_frames, md)
         return result.to_dataframe(spark)
     if not (real and synthetic):
         raise DataError("synth.validate needs real => '<table>' and synthetic => '<table>' (or tables => '<metadata name>')")
@@ -394,9 +380,9 @@ def validate(
             raise MetadataError(f"Metadata '{metadata}' has no table '{name}'. Its tables: {sorted(full.tables)}. "
                                 "Pass table => '<table in the metadata>'.")
         md = full.model_copy(update={"tables": {name: full.tables[name]}}) if len(full.tables) > 1 else full
-        result = vmod.validate({name: spark.read.table(real)}, {name: spark.read.table(synthetic)}, md)
+        result = run_validation({name: spark.read.table(real)}, {name: spark.read.table(synthetic)}, md)
     else:
-        result = vmod.validate(spark.read.table(real), spark.read.table(synthetic))
+        result = run_validation(spark.read.table(real), spark.read.table(synthetic))
     return result.to_dataframe(spark)
 
 

@@ -322,7 +322,7 @@ def activate(
         raise SynthError(
             "CALL synth.* procedures call back into the Python driver through py4j, which a Spark Connect "
             "client does not have. Activate them in a classic session (the one that owns the server), "
-            "or use the Python API (pyspark_synth.spark.sample.sample_table) and synth_sample(...) here."
+            "or use the Python API (pyspark_synth.sample_table) and synth_sample(...) here."
         )
     used_jar = None
     names: tuple[str, ...] = ()

@@ -20,9 +20,18 @@ if TYPE_CHECKING:
 __all__ = ["register_table_functions", "sample_udtf"]
 
 
-def sample_udtf(root: str, namespace: str = "default") -> UserDefinedTableFunction:
-    """The `synth_sample(table, num_rows, seed, version)` UDTF over the registry at `root`."""
+def sample_udtf(root: str, namespace: str = "default", backends: dict[str, type] | None = None) -> UserDefinedTableFunction:
+    """The `synth_sample(table, num_rows, seed, version)` UDTF over the registry at `root`.
+
+    `backends` are the user-registered model classes (`{name: class}`) the function carries to the
+    Python workers, which never ran the driver's `register_backend`; by default those registered
+    when this is called.
+    """
     from pyspark.sql.functions import udtf
+
+    from pyspark_synth.models.base import user_backends
+
+    shipped = dict(user_backends() if backends is None else backends)
 
     class SynthSample:
         """synth_sample(table, num_rows = original size, seed = random, version = latest)."""
@@ -56,27 +65,27 @@ def sample_udtf(root: str, namespace: str = "default") -> UserDefinedTableFuncti
             from pyspark import TaskContext
             from pyspark.sql.types import TimestampType
 
-            from pyspark_synth.errors import DataError
             from pyspark_synth.seeds import resolve_seed
             from pyspark_synth.spark.convert import schema_from_json
-            from pyspark_synth.spark.generate import block_generator
-            from pyspark_synth.spark.sample import DEFAULT_BLOCK_SIZE
+            from pyspark_synth.spark.sample_table import DEFAULT_BLOCK_SIZE
+            from pyspark_synth.spark.udfs import table_blocks
+            from pyspark_synth.spec import check_num_rows
 
             entry = SynthSample._entry(table, version)
-            n = entry.row_count if num_rows is None else int(num_rows)
-            if n < 0:
-                raise DataError(f"synth_sample: num_rows must be 0 or more, got {n}")
-            fn = block_generator(
-                entry.model_bytes(), entry.spark_schema, entry.extra.get("keys", []), table=table,
-                seed=resolve_seed(None if seed is None else int(seed)), num_rows=n, block_size=DEFAULT_BLOCK_SIZE,
-                self_refs=entry.extra.get("relational", {}).get("self_refs", []),
-                text_specs=entry.extra.get("text", []),
-            )
+            spec = entry.spec
+            n = spec.row_count if num_rows is None else check_num_rows(num_rows, "synth_sample: num_rows")
+            if n == 0 or spec.is_empty:
+                if n > 0:
+                    from pyspark_synth.errors import DataError
+
+                    raise DataError(f"synth_sample: table '{table}' had no rows when it was fitted; ask for 0 rows")
+                return
+            fn = table_blocks(spec.to_json(), entry.model_bytes(), seed=resolve_seed(None if seed is None else int(seed)),
+                              num_rows=n, block_size=DEFAULT_BLOCK_SIZE, backend=shipped.get(spec.backend))
             # mapInPandas reads naive timestamps in the session time zone; do the same (Spark
             # propagates SQL confs to tasks as local properties), so the rows equal sample_table's
             tz = TaskContext.get().getLocalProperty("spark.sql.session.timeZone") if TaskContext.get() else None
-            ts_cols = [f.name for f in schema_from_json(entry.spark_schema).fields
-                       if isinstance(f.dataType, TimestampType)]
+            ts_cols = [f.name for f in schema_from_json(spec.spark_schema).fields if isinstance(f.dataType, TimestampType)]
             blocks = pd.DataFrame({"block": range(math.ceil(n / DEFAULT_BLOCK_SIZE))})
             for pdf in fn(iter([blocks])):
                 for c in ts_cols:
@@ -90,6 +99,9 @@ def sample_udtf(root: str, namespace: str = "default") -> UserDefinedTableFuncti
 
 def register_table_functions(spark: SparkSession, *, registry: str | None = None) -> list[str]:
     """Register `synth_sample` as a temporary function of `spark`; returns the names registered.
+
+    The function carries the model backends registered (`register_backend`) at this point: call
+    it again after registering another one.
 
     Args:
         spark: The session (classic or Spark Connect).

@@ -23,7 +23,7 @@ def _example(name: str):
 
 @pytest.mark.parametrize("name", ["seed_api", "accessor_api"])
 def test_example_runs_small(spark, tmp_path, name):
-    from pyspark_synth.relational.fit import read_tables
+    from pyspark_synth.spark.fit_database import read_tables
 
     paths = _example(name).main(spark, max_flights=150, airlines=4, backend="copula", epochs=1,
                                 output=str(tmp_path), validate=False)

@@ -18,8 +18,8 @@ import pytest
 import yaml
 from chispa import assert_df_equality
 
-from pyspark_synth.relational.generate import sample_children
-from pyspark_synth.spark.sample import sample_table
+from pyspark_synth.spark.sample_database import sample_children
+from pyspark_synth.spark.sample_table import sample_table
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

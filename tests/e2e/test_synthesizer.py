@@ -65,7 +65,7 @@ def _privacy() -> PrivacyConfig:
 
 
 def _read(spark, path: str):
-    from pyspark_synth.relational.fit import read_tables
+    from pyspark_synth.spark.fit_database import read_tables
 
     return read_tables(spark, {"t": path})["t"]
 

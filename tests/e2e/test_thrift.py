@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pyspark_synth.spark.fit import fit_table
+from pyspark_synth.spark.fit_table import fit_table
 from pyspark_synth.spark.thrift import start_thrift_server
 
 pytestmark = pytest.mark.filterwarnings("ignore")

@@ -15,7 +15,7 @@ from chispa import assert_df_equality
 from pyspark_synth.errors import DataError, NotFittedError, WriteError
 from pyspark_synth.io.registry import ModelRegistry
 from pyspark_synth.io.writers import write_table
-from pyspark_synth.spark.sample import sample_table
+from pyspark_synth.spark.sample_table import sample_table
 
 
 def people_frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
@@ -165,8 +165,8 @@ def test_registry_round_trip_in_a_new_session(tmp_path):
     code = textwrap.dedent(f"""
         import pandas as pd
         from pyspark_synth.spark.session import get_or_create_session
-        from pyspark_synth.spark.fit import fit_table
-        from pyspark_synth.spark.sample import sample_table
+        from pyspark_synth.spark.fit_table import fit_table
+        from pyspark_synth.spark.sample_table import sample_table
         s1 = get_or_create_session(master="local[1]", warehouse={str(tmp_path / 'wh')!r})
         s1.conf.set("spark.synth.registryRoot", {str(tmp_path / 'models')!r})
         df = s1.createDataFrame(pd.DataFrame({{"k": range(200), "x": [i % 7 * 1.5 for i in range(200)], "c": ["a", "b"] * 100}}))

@@ -10,7 +10,7 @@ import pytest
 
 from pyspark_synth import Metadata, PIIRule, PrivacyError
 from pyspark_synth.privacy import ENV_VAR, apply_rules_to_metadata, hmac_hex, rules_from_detection
-from pyspark_synth.spark.scrub import scan_leaks, scrub
+from pyspark_synth.spark.pii import scan_leaks, scrub
 
 KEY = "spark-test-secret-0123456789abcdef"
 CJK = re.compile(r"[\u3040-\u30FF\u4E00-\u9FFF]")

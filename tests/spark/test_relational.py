@@ -10,9 +10,11 @@ from scipy import stats
 
 from pyspark_synth import CycleError, DataError, Metadata, MetadataError
 from pyspark_synth.io.registry import ModelRegistry
-from pyspark_synth.relational.fit import FitReport, choose_driving, fit_database
-from pyspark_synth.relational.generate import sample_children, sample_database
 from pyspark_synth.relational.plan import build_plan
+from pyspark_synth.spark.fit_database import FitReport, choose_driving, fit_database
+from pyspark_synth.spark.sample_database import sample_children, sample_database
+from pyspark_synth.spark.secondary_keys import assign_secondary
+from pyspark_synth.spec import CountLawSpec, SecondaryRelation
 from pyspark_synth.validation.integrity import duplicate_key_count, orphan_rows
 
 
@@ -127,13 +129,9 @@ def test_secondary_parent_follows_its_law(real, synthetic):
 
 def test_determinism_for_a_seed(spark, fitted, synthetic):
     report, reg = fitted
-    tracker = spark.sparkContext.statusTracker()
-    spark.sparkContext.setJobGroup("relational-lazy", "sampling a database must not run jobs")
-    try:
-        again = sample_database(spark, report.metadata, seed=5, registry=reg)
-    finally:
-        spark.sparkContext.setJobGroup("", "")
-    assert list(tracker.getJobIdsForGroup("relational-lazy")) == []  # lazy: nothing ran yet
+    before = dict(spark.conf.getAll)
+    again = sample_database(spark, report.metadata, seed=5, registry=reg)
+    assert dict(spark.conf.getAll) == before  # sampling leaves the session's conf as it was
     for name in ("customers", "orders"):
         assert_df_equality(synthetic[name], again[name], ignore_row_order=True)
     # a pipeline step generating children from materialized parents gives the same rows
@@ -157,7 +155,7 @@ def test_sizes_and_errors(spark, fitted):
 
 
 def test_relational_stratified_sample_is_consistent(real):
-    from pyspark_synth.relational.sampling import _sample_points, relational_sample
+    from pyspark_synth.spark.subset import _sample_points, relational_sample
 
     plan = build_plan(shop_metadata())
     sub = relational_sample(plan, dict(real), 500, stratify_by="segment", seed=3)
@@ -198,9 +196,10 @@ def test_link_table_is_driven_by_the_parent_that_fixes_its_total(spark, tmp_path
 
     reg = ModelRegistry(tmp_path / "reg")
     report = fit_database(spark, metadata(), real, backend="copula", seed=1, registry=reg)
-    rel = reg.get("playlist_track").extra["relational"]
-    assert rel["driving"]["parent_table"] == "tracks"
-    assert [s["parent_table"] for s in rel["secondary"]] == ["playlists"]
+    spec = reg.get("playlist_track").spec
+    assert spec.driving.parent_table == "tracks"
+    assert [s.parent_table for s in spec.secondary] == ["playlists"]
+    assert spec.secondary[0].unique_pairs  # its primary key is the two keys
     assert any("'playlist_track': driven by 'track_id -> tracks.track_id'" in n for n in report.notes)
     out = sample_database(spark, report.metadata, seed=3, registry=reg)
     per_track = out["playlist_track"].groupBy("track_id").count().toPandas()["count"]
@@ -230,18 +229,21 @@ def test_composite_key_columns_other_than_the_generated_one_are_learned(spark, t
     assert not out.duplicated(["site", "day", "hour"]).any()
 
 
+def _secondary(columns: list[str], **kw) -> SecondaryRelation:
+    """A secondary key to `parents` whose parents have 1..5 children each (mean 3)."""
+    law = CountLawSpec(values=(1, 2, 3, 4, 5), cumprobs=(0.2, 0.4, 0.6, 0.8, 1.0))
+    return SecondaryRelation(columns=tuple(columns), parent_columns=tuple(columns), parent_table="parents", law=law, **kw)
+
+
 @pytest.mark.parametrize("n_children", [240, 400])
 def test_secondary_children_above_the_drawn_capacities_stay_within_the_law(spark, n_children):
     # 60 secondary parents with 1..5 children each (mean 3): their drawn capacities hold ~180
     # children, but the driving key brings more. The excess goes to parents below the real
     # maximum of 5; only when even 5 each cannot hold them (400 > 300) may a parent pass it.
-    from pyspark_synth.relational.generate import _assign_secondary
-
     rows = spark.range(n_children).selectExpr("id AS __rid", "id div 4 AS __k0", "CAST(id % 4 AS INT) AS __idx")
     parents = spark.range(60).selectExpr("id AS parent_id", "id * 2 AS size")
-    law = {"values": [1, 2, 3, 4, 5], "cumprobs": [0.2, 0.4, 0.6, 0.8, 1.0]}
-    sec = {"columns": ["parent_id"], "parent_columns": ["parent_id"], "parent_table": "parents", "law": law}
-    out = _assign_secondary(rows, parents, sec, seed=7, table="children").toPandas()
+    sec = _secondary(["parent_id"])
+    out = assign_secondary(rows, parents, sec, seed=7, table="children").toPandas()
     assert len(out) == n_children and out["parent_id"].notna().all()
     per_parent = out.groupby("parent_id").size().reindex(range(60), fill_value=0)
     if n_children <= 60 * 5:
@@ -254,14 +256,9 @@ def test_secondary_children_above_the_drawn_capacities_stay_within_the_law(spark
 def test_rows_with_a_null_secondary_key_take_no_parent_slot(spark):
     # 30% of the children have no secondary parent: the other 70% are dealt, so every parent
     # still gets 1..5 children (mean 3) instead of slots stretched by the rows nulled later
-    from pyspark_synth.relational.generate import _assign_secondary
-
     rows = spark.range(257).selectExpr("id AS __rid", "id div 4 AS __k0", "CAST(id % 4 AS INT) AS __idx")
     parents = spark.range(60).selectExpr("id AS parent_id")
-    law = {"values": [1, 2, 3, 4, 5], "cumprobs": [0.2, 0.4, 0.6, 0.8, 1.0]}
-    sec = {"columns": ["parent_id"], "parent_columns": ["parent_id"], "parent_table": "parents", "law": law,
-           "null_rate": 0.3}
-    out = _assign_secondary(rows, parents, sec, seed=7, table="children").toPandas()
+    out = assign_secondary(rows, parents, _secondary(["parent_id"], null_rate=0.3), seed=7, table="children").toPandas()
     assert len(out) == 257 and out["__rid"].is_unique
     assert 0.2 < out["parent_id"].isna().mean() < 0.4
     per_parent = out.groupby("parent_id").size().reindex(range(60), fill_value=0)
@@ -293,8 +290,8 @@ def test_a_key_inside_a_wider_key_is_filled_through_the_wider_key(spark, tmp_pat
     reg = ModelRegistry(tmp_path / "reg")
     report = fit_database(spark, md, {k: spark.createDataFrame(v) for k, v in real.items()}, backend="copula", seed=1,
                           registry=reg)
-    drives = reg.get("flights").extra["relational"]["driving"]["columns"]
-    assert drives == ["carrier"] if driving_parent else drives != ["origin"]
+    drives = reg.get("flights").spec.driving.columns
+    assert drives == ("carrier",) if driving_parent else drives != ("origin",)
     out = sample_database(spark, report.metadata, seed=4, registry=reg)
     assert out["flights"].where("origin IS NULL OR carrier IS NULL").count() == 0
     real_null = (flights.hour == 23).mean()
@@ -331,8 +328,8 @@ def test_child_total_aims_at_the_real_children_per_parent(spark, tmp_path):
 def test_empty_tables_stay_empty(spark, tmp_path):
     # northwind ships customer_demographics and its link table customer_customer_demo with no rows:
     # the database is still fitted and generated, the empty tables come out empty with their schema
-    from pyspark_synth.spark.fit import fit_table
-    from pyspark_synth.spark.sample import sample_table
+    from pyspark_synth.spark.fit_table import fit_table
+    from pyspark_synth.spark.sample_table import sample_table
 
     rng = np.random.default_rng(5)
     customers = pd.DataFrame({"customer_id": np.arange(50), "city": rng.choice(["Lyon", "Oslo", "Kyiv"], 50)})

@@ -13,7 +13,7 @@ from chispa import assert_df_equality
 from pyspark_synth import Metadata, SynthError
 from pyspark_synth.io.catalog import CATALOG_SCHEMA, save_metadata
 from pyspark_synth.spark import sql as synth_sql
-from pyspark_synth.spark.sample import sample_table
+from pyspark_synth.spark.sample_table import sample_table
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 ROOT = Path(__file__).resolve().parents[2]

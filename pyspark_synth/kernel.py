@@ -1,0 +1,158 @@
+"""The generation kernel: (table spec, model, row ids, parent rows) -> one block in the table's schema.
+
+Every way of generating rows ends here, on the executors: `sample_table` (one table, blocks of
+row ids), child tables of `sample_database` (buckets of children with their parents' keys and
+context), the SQL table function, the `CALL synth.sample` procedure and pipeline steps. A block
+is made in one fixed order of steps:
+
+1. the model draws the rows, conditioned on the parents' context columns when there are any;
+2. the driving foreign key takes its parent's key values (null at the key's real rate);
+3. primary-key columns are made from the global row ids;
+4. self-references point at earlier rows;
+5. free-text columns are drawn from their word models;
+6. the block is coerced to the table's Spark schema.
+
+Every random choice is a pure function of (seed, table, row id or block id), so the rows do not
+depend on partitioning. Pure pandas/numpy; no Spark.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pyspark_synth.coercion import coerce_to_schema
+from pyspark_synth.models.base import SynthModel, load_model_bytes
+from pyspark_synth.models.text import TextModel
+from pyspark_synth.relational.keys import make_keys
+from pyspark_synth.seeds import derive_seed, hash_uniform
+from pyspark_synth.spec import TableSpec
+
+__all__ = [
+    "block_seed",
+    "driving_null_label",
+    "fill_self_refs",
+    "TableKernel",
+    "fill_text",
+    "key_null_mask",
+    "load_model",
+    "secondary_null_label",
+]
+
+
+def load_model(model_bytes: bytes, backend: type | None = None) -> SynthModel:
+    """The fitted model in `model_bytes` (a user's backend class loads it when given)."""
+    return load_model_bytes(model_bytes, backend)
+
+
+def block_seed(seed: int, table: str, kind: str, index: int) -> int:
+    """The model's seed for one block ("block" of a table, "bucket" of a child table)."""
+    return derive_seed(seed, table, kind, int(index))
+
+
+def key_null_mask(seed: int, label: str, row_ids: Any, rate: float) -> np.ndarray:
+    """Which rows get a null foreign key: the one null draw of every key, a keyed hash of the row id.
+
+    A row's draw depends only on (seed, label, row id), with 53 bits of resolution, so the same
+    rows are null whatever the partitioning (the Spark side calls this too, in `mapInPandas`).
+    """
+    ids = np.asarray(row_ids, dtype=np.int64)
+    if rate <= 0 or len(ids) == 0:
+        return np.zeros(len(ids), dtype=bool)
+    return hash_uniform(seed, label, pd.Series(ids)) < rate
+
+
+def driving_null_label(table: str) -> str:
+    """The stream of the driving key's null draw."""
+    return f"{table}/fknull"
+
+
+def secondary_null_label(table: str, columns: tuple[str, ...] | list[str]) -> str:
+    """The stream of a secondary key's null draw."""
+    return f"{table}/{','.join(columns)}/null"
+
+
+class TableKernel:
+    """A fitted table ready to generate blocks: its spec, its loaded model and text models.
+
+    Built once per partition iterator on an executor (loading the model is the costly part), then
+    `generate` is called for each block.
+
+    Args:
+        spec: The table's spec.
+        model_bytes: Its model archive (ignored for an empty table).
+        backend: A user's model class to load the archive with (built-in ones are found by name).
+    """
+
+    def __init__(self, spec: TableSpec, model_bytes: bytes | None, backend: type | None = None) -> None:
+        self.spec = spec
+        self.model = None if spec.is_empty or model_bytes is None else load_model(model_bytes, backend)
+        self.texts = [TextModel.from_dict(t.model_dump()) for t in spec.text]
+
+    def generate(self, row_ids: Any, *, seed: int, model_seed: int, context: pd.DataFrame | None = None,
+                 parent_keys: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Generate the rows with global ids `row_ids`.
+
+        Args:
+            row_ids: Global row ids (keys are made from them).
+            seed: The root seed of the sampling run (keys, nulls and text are keyed by it).
+            model_seed: The model's seed for this block (see `block_seed`).
+            context: The parents' context columns, one row per output row (named as in
+                `spec.context`), or None.
+            parent_keys: The driving parents' key values, one row per output row, one column per
+                column of `spec.driving.columns`, or None for a table without a driving parent.
+
+        Returns:
+            The block, with exactly the table's columns in its Spark types.
+        """
+        spec = self.spec
+        ids = np.asarray(row_ids, dtype=np.int64)
+        n = len(ids)
+        if self.model is None:
+            return coerce_to_schema(pd.DataFrame(index=pd.RangeIndex(n)), spec.fields)
+        ctx = context if context is not None and spec.context else None
+        rows = self.model.sample(n, context=ctx, seed=model_seed) if ctx is not None else self.model.sample(n, seed=model_seed)
+        rows = rows.reset_index(drop=True)
+        if spec.driving is not None and parent_keys is not None:
+            drv = spec.driving
+            null = key_null_mask(seed, driving_null_label(spec.name), ids, drv.null_rate)
+            for col, src in zip(drv.columns, parent_keys.columns, strict=True):
+                vals = parent_keys[src].reset_index(drop=True).astype(object)
+                if col in drv.nulled_columns:
+                    vals[null] = None
+                rows[col] = vals.to_numpy()
+        for key in spec.keys:
+            rows[key.column] = make_keys(key, ids).to_numpy()
+        fill_self_refs(rows, ids, spec, seed=seed)
+        fill_text(rows, ids, spec, seed=seed, models=self.texts)
+        return coerce_to_schema(rows, spec.fields)
+
+
+def fill_self_refs(rows: pd.DataFrame, ids: Any, spec: TableSpec, *, seed: int) -> None:
+    """Point each self-referencing key at an earlier generated row of the same table (in place).
+
+    Row `i` references a row id drawn uniformly from `[0, i)` (so references never dangle and the
+    graph has no cycles); the first row and a share `null_rate` of rows get null, all by keyed
+    hashes of the row id.
+    """
+    if not spec.self_refs:
+        return
+    ids = np.asarray(ids, dtype=np.int64)
+    (key,) = spec.keys
+    id_frame = pd.Series(ids)
+    for ref in spec.self_refs:
+        (col,) = ref.columns
+        u = hash_uniform(seed, f"{spec.name}/self/{col}", id_frame)
+        null = key_null_mask(seed, f"{spec.name}/selfnull/{col}", ids, ref.null_rate) | (ids == 0)
+        target = np.floor(u * ids).astype(np.int64)
+        values = make_keys(key, target).astype(object)
+        values[null] = None
+        rows[col] = values.to_numpy()
+
+
+def fill_text(rows: pd.DataFrame, ids: Any, spec: TableSpec, *, seed: int, models: list[TextModel] | None = None) -> None:
+    """Write generated values into the table's free-text columns (in place)."""
+    for model in models if models is not None else [TextModel.from_dict(t.model_dump()) for t in spec.text]:
+        rows[model.column] = model.sample(np.asarray(ids), seed=seed, label=f"{spec.name}/{model.column}/text").to_numpy()

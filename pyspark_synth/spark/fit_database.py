@@ -1,0 +1,372 @@
+"""Fitting a whole database on Spark: orphan policies, subsets, context joins, linkage and key laws."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from pyspark_synth._log import get_logger
+from pyspark_synth.errors import DataError
+from pyspark_synth.io.registry import ModelEntry, ModelRegistry, registry_for
+from pyspark_synth.metadata import ForeignKey, Metadata
+from pyspark_synth.models.laws import CountLaw
+from pyspark_synth.relational.linkage import LinkageModel
+from pyspark_synth.relational.plan import (
+    Plan,
+    TablePlan,
+    build_plan,
+    context_columns,
+    nulled_columns,
+    unique_pair_key,
+)
+from pyspark_synth.seeds import derive_seed, resolve_seed
+from pyspark_synth.spec import (
+    CountLawSpec,
+    DatabaseSpec,
+    DrivingRelation,
+    SecondaryRelation,
+    SelfReference,
+)
+from pyspark_synth.validation.integrity import FKCheck, check_foreign_key
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+__all__ = ["CTX_PREFIX", "FitReport", "fit_database", "choose_driving", "read_tables", "fill_columns", "apply_orphan_policies"]
+
+_log = get_logger("fit_database")
+CTX_PREFIX = "__ctx__"
+_LINKAGE_ROWS = 200_000
+
+
+@dataclass
+class FitReport:
+    """What `fit_database` did: the model entries, foreign-key checks, orphan handling and choices.
+
+    Attributes:
+        entries: The registry entry of each table's new model version.
+        fk_checks: Each foreign key's check against the real data (orphans counted).
+        notes: What fitting found or chose (orphan policies applied, driving keys chosen, ...).
+        metadata: The metadata as fitted (columns filled from the data).
+        spec: The fitted database (each table's spec, in generation order).
+    """
+
+    entries: dict[str, ModelEntry] = field(default_factory=dict)
+    fk_checks: list[FKCheck] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    metadata: Metadata | None = None
+    spec: DatabaseSpec | None = None
+
+    def explain(self, num_rows: Mapping[str, Any] | None = None, *, scale: float | None = None) -> str:
+        """What sampling the fitted database will do (see `DatabaseSpec.explain`)."""
+        if self.spec is None:
+            raise DataError("This FitReport has no database spec (the fit did not finish)")
+        return self.spec.explain(num_rows, scale=scale)
+
+
+def read_tables(spark: SparkSession, tables: Mapping[str, Any]) -> dict[str, DataFrame]:
+    """DataFrames for `{name: DataFrame | catalog table name | path or file:// URI}`.
+
+    Paths ending in .csv are read with a header and inferred types; .parquet as Parquet; a
+    directory holding `_delta_log` as Delta (Spark's reader when present, else delta-rs).
+    """
+    import os
+
+    out = {}
+    for name, src in tables.items():
+        if hasattr(src, "schema") and hasattr(src, "agg"):
+            out[name] = src
+            continue
+        if not isinstance(src, str):
+            raise DataError(f"Table '{name}': cannot read {type(src).__name__}; give a DataFrame, a table name or a path")
+        path = src[len("file://"):] if src.startswith("file://") else src
+        if path.endswith(".csv"):
+            out[name] = spark.read.csv(src, header=True, inferSchema=True)
+        elif path.endswith(".parquet"):
+            out[name] = spark.read.parquet(src)
+        elif os.path.isdir(os.path.join(path, "_delta_log")):
+            from pyspark_synth.io.writers import spark_has_delta
+
+            if spark_has_delta(spark):
+                out[name] = spark.read.format("delta").load(src)
+            else:
+                from deltalake import DeltaTable
+
+                files = DeltaTable(path).file_uris()
+                out[name] = spark.read.parquet(*files)
+        elif os.path.isdir(path):
+            out[name] = spark.read.parquet(src)
+        else:
+            try:
+                out[name] = spark.read.table(src)
+            except Exception as exc:  # noqa: BLE001 - report what was tried
+                raise DataError(f"Table '{name}': '{src}' is not a readable path or a catalog table ({exc})") from exc
+    return out
+
+
+def fill_columns(metadata: Metadata, frames: Mapping[str, DataFrame]) -> Metadata:
+    """Metadata whose tables all have columns (taken from the data where the metadata has none)."""
+    from pyspark_synth.spark.fit_table import resolve_table
+
+    missing = [t for t in metadata.tables if t not in frames]
+    if missing:
+        raise DataError(f"No data given for tables {missing}. Known data: {sorted(frames)}")
+    md = Metadata()
+    for name, t in metadata.tables.items():
+        md.tables = {**md.tables, name: resolve_table(frames[name], name, t)}
+    return md.validate()
+
+
+def apply_orphan_policies(plan: Plan, frames: dict[str, DataFrame], report: FitReport) -> dict[str, DataFrame]:
+    """Count each FK's orphans and apply its policy (null the key, drop the row, or keep it).
+
+    Nulling keeps the columns another foreign key of the table shares (see `nulled_columns`).
+    """
+    from pyspark.sql import functions as F
+
+    out = dict(frames)
+    for name in plan.order:
+        t = plan.tables[name].table
+        for fk in t.foreign_keys:
+            parent = out[fk.parent_table]
+            chk = check_foreign_key(name, out[name], parent, fk)
+            report.fk_checks.append(chk)
+            if chk.ok:
+                continue
+            _log.warning("foreign key does not fully resolve", policy=fk.on_orphan, **chk.to_dict())
+            report.notes.append(f"{chk.message()}; policy '{fk.on_orphan}' applied")
+            keys = parent.select(*[F.col(p).alias(f"__pk{i}") for i, p in enumerate(fk.parent_columns)]).distinct()
+            cond = None
+            for i, c in enumerate(fk.columns):
+                e = out[name][c] == keys[f"__pk{i}"]
+                cond = e if cond is None else cond & e
+            if fk.on_orphan == "drop":
+                nulls = out[name].where(" OR ".join(f"`{c}` IS NULL" for c in fk.columns))
+                out[name] = out[name].join(keys, on=cond, how="left_semi").unionByName(nulls)
+            elif fk.on_orphan == "null":
+                marked = out[name].join(keys.withColumn("__hit", F.lit(True)), on=cond, how="left")
+                nulled = nulled_columns(fk.columns, [o.columns for o in t.foreign_keys if o is not fk])
+                cols = [F.when(F.col("__hit"), F.col(f"`{c}`")).otherwise(F.lit(None).cast(out[name].schema[c].dataType)).alias(c)
+                        if c in nulled else F.col(f"`{c}`") for c in out[name].columns]
+                out[name] = marked.select(*cols)
+    return out
+
+
+def _fk_key_frame(fk: ForeignKey, df: DataFrame) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    return df.select(*[F.col(f"`{c}`").alias(f"__k{i}") for i, c in enumerate(fk.columns)])
+
+
+def _child_counts(parent: DataFrame, child: DataFrame, fk: ForeignKey, context: tuple[str, ...]) -> DataFrame:
+    """One row per parent: its context columns and its number of children (zeros included)."""
+    from pyspark.sql import functions as F
+
+    counts = _fk_key_frame(fk, child).where(" AND ".join(f"__k{i} IS NOT NULL" for i in range(len(fk.columns)))) \
+        .groupBy(*[f"__k{i}" for i in range(len(fk.columns))]).count()
+    p = parent.select(*[F.col(f"`{c}`").alias(f"__k{i}") for i, c in enumerate(fk.parent_columns)],
+                      *[F.col(f"`{c}`") for c in context])
+    return p.join(counts, on=[f"__k{i}" for i in range(len(fk.columns))], how="left") \
+        .select(*[F.col(f"`{c}`") for c in context], F.coalesce(F.col("count"), F.lit(0)).alias("__count"))
+
+
+def _total_spread(parent: DataFrame, child: DataFrame, fk: ForeignKey) -> float:
+    """How uncertain the child total is when every parent draws its count from this key's law.
+
+    The relative standard deviation of a sum of n independent counts: sd / (mean * sqrt(n)).
+    Infinite when the key has no children.
+    """
+    from pyspark.sql import functions as F
+
+    row = _child_counts(parent, child, fk, ()).agg(
+        F.count(F.lit(1)).alias("n"), F.avg("__count").alias("m"), F.stddev_pop("__count").alias("sd")).first()
+    if not row["n"] or not row["m"]:
+        return math.inf
+    return float(row["sd"] or 0.0) / (float(row["m"]) * math.sqrt(row["n"]))
+
+
+def choose_driving(plan: Plan, name: str, frames: Mapping[str, DataFrame], report: FitReport) -> TablePlan:
+    """The table's plan, driven by the foreign key whose parents best determine the child total.
+
+    A table with several parents is generated from one of them: each generated parent of that
+    key draws its number of children, so the child total is a sum over those parents, and the
+    other keys are filled in from their own laws of children per parent. When the metadata does
+    not name the driving parent (`driving_parent`, or `parent_context_cols` which belong to it),
+    the key without nulls whose sum has the smallest relative spread is chosen (never a key whose
+    columns are part of a wider key, which could then not be filled): a link table
+    such as PlaylistTrack (18 playlists of 0..3,290 tracks, every track in 2..5 playlists) is then
+    driven by its 3,503 tracks, whose total is stable, and the playlists' law still holds, instead
+    of a total from 18 wild draws that leaves tracks short of the real minimum.
+    """
+    tp = plan.tables[name]
+    t = tp.table
+    candidates = [fk for fk in t.foreign_keys if fk.parent_table != name]
+    if len(candidates) < 2 or t.driving_parent is not None or t.parent_context_cols is not None:
+        return tp
+    scored = []
+    for fk in candidates:
+        nulls = _null_rate(frames[name], fk.columns)
+        spread = _total_spread(frames[fk.parent_table], frames[name], fk)
+        # a key sharing columns with a wider key (flights.origin inside flights.(origin, year, month,
+        # day, hour) -> weather) cannot drive: the wider key's other columns would stay unfilled
+        partial = any(set(fk.columns) & set(o.columns) and not set(o.columns) <= set(fk.columns)
+                      for o in candidates if o is not fk)
+        scored.append(((partial, nulls > 0, spread), fk))
+        _log.info("driving candidate", table=name, key=fk.label, null_rate=round(nulls, 4), total_spread=spread)
+    best = min(scored, key=lambda s: s[0])[1]
+    if best is tp.driving:
+        return tp
+    report.notes.append(f"table '{name}': driven by '{best.label}' (its parents determine the child total best); "
+                        f"set driving_parent to choose another")
+    secondary = tuple(fk for fk in candidates if fk is not best)
+    return replace(tp, driving=best, secondary=secondary,
+                   context=context_columns(t, plan.metadata.tables[best.parent_table]))
+
+
+def _null_rate(df: DataFrame, cols: tuple[str, ...]) -> float:
+    from pyspark.sql import functions as F
+
+    cond = " OR ".join(f"`{c}` IS NULL" for c in cols)
+    row = df.agg(F.count(F.lit(1)).alias("n"), F.sum(F.when(F.expr(cond), 1).otherwise(0)).alias("z")).first()
+    return float(row["z"] or 0) / row["n"] if row["n"] else 0.0
+
+
+def fit_database(
+    spark: SparkSession,
+    metadata: Metadata,
+    tables: Mapping[str, Any],
+    *,
+    backend: str = "ctgan",
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    sample_size: int | None = None,
+    stratify_by: str | None = None,
+    sample_rows: int | None = None,
+    seed: int | None = None,
+    registry: ModelRegistry | str | None = None,
+    catalog_table: str | None = None,
+    **model_kwargs: Any,
+) -> FitReport:
+    """Fit every table of a database, parents first, and store the models in the registry.
+
+    A child's model is conditioned on its driving parent's context columns (joined in Spark);
+    a linkage model learns how many children each parent has given its context (zeros included);
+    secondary foreign keys keep their law of children per parent; nullable keys their null rate.
+    Foreign keys that do not resolve are reported and handled by their `on_orphan` policy.
+
+    Args:
+        spark: The session.
+        metadata: The database metadata (columns may be left empty: taken from the data).
+        tables: `{table: DataFrame | catalog table name | path}`.
+        backend: Model backend for every table.
+        epochs: Training epochs (the backend's default when None).
+        batch_size: Training batch size (the backend's default when None).
+        sample_size: Fit from a relational stratified sample of about this many root rows
+            (all descendants kept, see `spark.subset`).
+        stratify_by: Root column to stratify the root sample by.
+        sample_rows: Most rows per table brought to the driver for training.
+        seed: Root seed.
+        registry: Registry or root directory.
+        catalog_table: Catalog metadata table listing the model versions.
+        **model_kwargs: Passed to the backend.
+
+    Returns:
+        A FitReport with the entries per table, the foreign-key checks and notes.
+    """
+    from pyspark.sql import functions as F
+
+    from pyspark_synth.spark.fit_table import DEFAULT_SAMPLE_ROWS, fit_table, model_arguments
+
+    model_arguments(backend, epochs, batch_size, model_kwargs)  # unknown backends and arguments fail here
+    seed = resolve_seed(seed)
+    frames = read_tables(spark, tables)
+    metadata = fill_columns(metadata, frames)
+    plan = build_plan(metadata)
+    reg = registry_for(spark, registry)
+    report = FitReport(metadata=metadata)
+    frames = apply_orphan_policies(plan, {n: frames[n] for n in plan.order}, report)
+    if sample_size is not None:
+        from pyspark_synth.spark.subset import relational_sample
+
+        frames = relational_sample(plan, frames, sample_size, stratify_by=stratify_by, seed=derive_seed(seed, "sample"))
+    persisted = [df.persist() for df in frames.values()]
+    try:
+        for name in plan.order:
+            df = frames[name]
+            if not df.take(1):
+                # an empty table stays empty: no model, no links to learn (its children get no rows from it)
+                report.notes.append(f"Table '{name}' has no rows: its synthetic copy is empty")
+                report.entries[name] = fit_table(df, table=name, metadata=plan.tables[name].table, backend=backend,
+                                                 seed=derive_seed(seed, name), registry=reg, catalog_table=catalog_table,
+                                                 empty_ok=True)
+                continue
+            tp = choose_driving(plan, name, frames, report)
+            relations, ctx_map = _relations(tp, frames, seed=seed)
+            if tp.driving is not None:
+                fk = tp.driving
+                pctx = frames[fk.parent_table].select(
+                    *[F.col(f"`{p}`").alias(f"__k{i}") for i, p in enumerate(fk.parent_columns)],
+                    *[F.col(f"`{c}`").alias(a) for a, c in ctx_map.items()])
+                keyed = df.select("*", *[F.col(f"`{c}`").alias(f"__k{i}") for i, c in enumerate(fk.columns)])
+                df = keyed.join(pctx, on=[f"__k{i}" for i in range(len(fk.columns))], how="left") \
+                    .drop(*[f"__k{i}" for i in range(len(fk.columns))])
+            report.entries[name] = fit_table(
+                df, table=name, metadata=tp.table, backend=backend, epochs=epochs, batch_size=batch_size,
+                sample_rows=sample_rows or DEFAULT_SAMPLE_ROWS, seed=derive_seed(seed, name), registry=reg,
+                context_columns=ctx_map or None, catalog_table=catalog_table, relations=relations, **model_kwargs,
+            )
+    finally:
+        for df in persisted:
+            df.unpersist()
+    report.spec = DatabaseSpec.from_tables(metadata, {t: e.spec for t, e in report.entries.items()})
+    reg.save_database(report.spec)
+    return report
+
+
+def _relations(tp: TablePlan, frames: Mapping[str, DataFrame], *, seed: int) -> tuple[dict[str, Any], dict[str, str]]:
+    """What a table's foreign keys look like in the data, as `TableSpec` fields, and its context map.
+
+    The driving key's linkage model is fitted on a bounded uniform sample of its parents (one row
+    per parent, with its context and its number of children); the other keys' laws of children per
+    parent come from a Spark aggregation (a histogram of the counts), so no step brings one row per
+    parent of an unbounded table to the driver.
+    """
+    from pyspark_synth.spark.fit_table import uniform_sample
+
+    name = tp.name
+    df = frames[name]
+    others = [k.columns for k in tp.table.foreign_keys]
+    relations: dict[str, Any] = {}
+    ctx_map: dict[str, str] = {}
+    if tp.driving is not None:
+        fk = tp.driving
+        ctx_map = {f"{CTX_PREFIX}{i}": c for i, c in enumerate(tp.context)}
+        counts = _child_counts(frames[fk.parent_table], df, fk, tp.context)
+        n_parents = counts.count()
+        if n_parents == 0:
+            raise DataError(f"Table '{name}' is driven by '{fk.label}', but '{fk.parent_table}' has no rows, so "
+                            f"its children cannot be generated. Fill '{fk.parent_table}', or drop that foreign key "
+                            f"from the metadata (or name another parent with driving_parent).")
+        cpdf = uniform_sample(counts, _LINKAGE_ROWS, n_parents, derive_seed(seed, name, "link")).toPandas()
+        link = LinkageModel().fit(cpdf[list(tp.context)] if tp.context else None, cpdf["__count"].to_numpy())
+        relations["context"] = tuple(tp.context)
+        relations["driving"] = DrivingRelation(
+            columns=fk.columns, parent_table=fk.parent_table, parent_columns=fk.parent_columns, linkage=link.to_dict(),
+            null_rate=_null_rate(df, fk.columns),
+            nulled_columns=tuple(nulled_columns(fk.columns, [o for o in others if o != fk.columns])))
+    unique = unique_pair_key(tp)
+    secondary = []
+    for fk in tp.secondary:
+        hist = _child_counts(frames[fk.parent_table], df, fk, ()).groupBy("__count").count().collect()
+        law = CountLaw.from_histogram([r["__count"] for r in hist], [r["count"] for r in hist])
+        secondary.append(SecondaryRelation(
+            columns=fk.columns, parent_table=fk.parent_table, parent_columns=fk.parent_columns,
+            law=CountLawSpec(**law.to_dict()), null_rate=_null_rate(df, fk.columns),
+            nulled_columns=tuple(nulled_columns(fk.columns, [o for o in others if o != fk.columns])),
+            unique_pairs=unique is fk))
+    relations["secondary"] = tuple(secondary)
+    relations["self_refs"] = tuple(SelfReference(columns=fk.columns, null_rate=_null_rate(df, fk.columns))
+                                   for fk in tp.self_refs)
+    return relations, ctx_map

@@ -1,0 +1,97 @@
+"""Sampling one fitted table as a lazy Spark DataFrame generated on the executors."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from pyspark_synth._log import get_logger
+from pyspark_synth.errors import DataError
+from pyspark_synth.io.registry import ModelEntry, ModelRegistry, registry_for
+from pyspark_synth.seeds import resolve_seed
+from pyspark_synth.spec import check_num_rows
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+__all__ = ["DEFAULT_BLOCK_SIZE", "default_parallelism", "sample_table", "shipped_backend"]
+
+_log = get_logger("sample")
+DEFAULT_BLOCK_SIZE = 4096
+_ROWS_PER_PARTITION = 500_000
+
+
+def default_parallelism(spark: SparkSession) -> int:
+    """Cores available to the session (works on classic and Spark Connect sessions)."""
+    try:
+        return int(spark.sparkContext.defaultParallelism)
+    except Exception:  # noqa: BLE001 - Spark Connect has no SparkContext
+        return int(spark.conf.get("spark.default.parallelism", None) or spark.conf.get("spark.sql.shuffle.partitions", "8"))
+
+
+def shipped_backend(entry: ModelEntry) -> type | None:
+    """The user's model class to send with the generation closure (None for built-in backends)."""
+    from pyspark_synth.models.base import shippable_backend
+
+    return shippable_backend(entry.backend)
+
+
+def sample_table(
+    spark: SparkSession,
+    table: str,
+    num_rows: Any = None,
+    *,
+    seed: int | None = None,
+    registry: ModelRegistry | str | None = None,
+    version: int | None = None,
+    block_size: int = DEFAULT_BLOCK_SIZE,
+    num_partitions: int | None = None,
+    entry: ModelEntry | None = None,
+) -> DataFrame:
+    """Generate `num_rows` rows of a fitted table as a lazy DataFrame with the training schema.
+
+    Nothing runs until an action: rows are made on the executors by `mapInPandas`, block by
+    block, with seeds derived from (seed, table, block id), so the same (seed, table, num_rows)
+    gives the same rows whatever the number of partitions or executors. The driver never holds
+    the rows, so tens of millions of rows are fine.
+
+    Args:
+        spark: The session.
+        table: A table fitted with `fit_table` (in `registry`).
+        num_rows: Rows to generate (a Python or numpy integer); defaults to the original row count.
+        seed: Root seed; a random one (logged) when None.
+        registry: Registry or registry root; defaults to the session's.
+        version: Model version; the latest when None.
+        block_size: Rows per deterministic block (changing it changes the rows).
+        num_partitions: Spark partitions; by default enough for the cores and ≤ 500k rows each.
+        entry: A registry entry to use directly (skips the registry look-up).
+
+    Raises:
+        NotFittedError: The table has no fitted model.
+        SerializationError: The model or its spec is damaged (before any Spark job).
+        DataError: `num_rows` is negative or not an integer.
+    """
+    from pyspark_synth.spark.convert import schema_from_json
+    from pyspark_synth.spark.udfs import table_blocks
+
+    entry = entry or registry_for(spark, registry).get(table, version)
+    spec = entry.spec
+    n = spec.row_count if num_rows is None else check_num_rows(num_rows, f"num_rows for table '{table}'")
+    block_size = check_num_rows(block_size, "block_size")
+    if block_size < 1:
+        raise DataError(f"block_size must be at least 1, got {block_size}")
+    schema = schema_from_json(spec.spark_schema)
+    if spec.is_empty:
+        if n > 0:
+            raise DataError(f"Table '{table}' had no rows when it was fitted (model version {entry.version}): there is "
+                            f"nothing to generate {n} rows from. Ask for 0 rows, or refit the table with data.")
+        return spark.createDataFrame([], schema)
+    seed = resolve_seed(seed)
+    model_bytes = entry.model_bytes()
+    n_blocks = math.ceil(n / block_size)
+    parts = num_partitions or max(1, min(n_blocks, max(default_parallelism(spark), math.ceil(n / _ROWS_PER_PARTITION))))
+    _log.info("sampling table", table=table, rows=n, seed=seed, blocks=n_blocks, partitions=parts, version=entry.version)
+    blocks = spark.range(0, n_blocks, 1, numPartitions=max(1, min(parts, max(n_blocks, 1)))).withColumnRenamed("id", "block")
+    fn = table_blocks(spec.to_json(), model_bytes, seed=seed, num_rows=n, block_size=block_size,
+                      backend=shipped_backend(entry))
+    return blocks.mapInPandas(fn, schema)

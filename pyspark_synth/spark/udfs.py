@@ -1,0 +1,177 @@
+"""mapInPandas factories: the functions Spark runs on executors, each a thin loop around the kernel.
+
+Each factory closes over plain data only (a spec's JSON, model bytes, seeds), so it travels to
+executors of classic and Spark Connect sessions alike; the model is loaded once per partition
+iterator. `backend` is a user's model class to load with (see `models.base.shippable_backend`);
+built-in backends are found by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "BUCKET",
+    "ROW_ID",
+    "child_blocks",
+    "drawn_capacities",
+    "drawn_counts",
+    "null_flags",
+    "set_executor_threads",
+    "table_blocks",
+]
+
+ROW_ID = "__rid"
+BUCKET = "__bucket"
+
+Batches = Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]
+
+
+def set_executor_threads(threads: int) -> None:
+    """Limit torch's intra-op threads on an executor so Python workers do not oversubscribe cores."""
+    try:
+        import torch
+    except ImportError:  # a backend without torch
+        return
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
+def table_blocks(spec_json: str, model_bytes: bytes | None, *, seed: int, num_rows: int, block_size: int,
+                 threads: int = 1, backend: type | None = None) -> Batches:
+    """The function given to `mapInPandas` over a frame of block ids (column `block`).
+
+    Block `b` holds global rows `[b * block_size, min((b + 1) * block_size, num_rows))`; its rows
+    come from the model with seed `block_seed(seed, table, "block", b)` and its keys from the
+    global row ids, so the output does not depend on partitioning or batch sizes.
+    """
+
+    def generate(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        import numpy as np
+
+        from pyspark_synth.kernel import TableKernel, block_seed
+        from pyspark_synth.spec import TableSpec
+
+        set_executor_threads(threads)
+        spec = TableSpec.from_json(spec_json)
+        kernel = TableKernel(spec, model_bytes, backend)
+        for batch in batches:
+            for b in batch["block"].tolist():
+                start = int(b) * block_size
+                n = min(block_size, num_rows - start)
+                if n <= 0:
+                    continue
+                ids = np.arange(start, start + n, dtype=np.int64)
+                yield kernel.generate(ids, seed=seed, model_seed=block_seed(seed, spec.name, "block", int(b)))
+
+    return generate
+
+
+def child_blocks(spec_json: str, model_bytes: bytes, *, seed: int, backend: type | None = None) -> Batches:
+    """The function given to `mapInPandas` over the expanded child rows of a table.
+
+    Its input holds, per child row, the row id (`__rid`), the bucket (`__bucket`), the driving
+    parent's key (`__k0..`) and context (`__ctx__0..`), partitioned by bucket and sorted by
+    (bucket, row id). Each bucket is one block: the model draws its rows with the bucket's seed,
+    conditioned on the parents' context. The output is the table's columns plus `__rid`.
+    """
+
+    def generate(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        import numpy as np
+
+        from pyspark_synth.kernel import TableKernel, block_seed
+        from pyspark_synth.spec import TableSpec
+
+        set_executor_threads(1)
+        spec = TableSpec.from_json(spec_json)
+        kernel = TableKernel(spec, model_bytes, backend)
+        n_keys = len(spec.driving.columns) if spec.driving else 0
+        keys = [f"__k{i}" for i in range(n_keys)]
+        ctx_cols = [f"__ctx__{i}" for i in range(len(spec.context))]
+
+        def block(parts: list[pd.DataFrame]) -> pd.DataFrame:
+            pdf = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+            pdf = pdf.sort_values(ROW_ID, kind="mergesort").reset_index(drop=True)
+            ids = pdf[ROW_ID].to_numpy(dtype=np.int64)
+            ctx = pdf[ctx_cols].set_axis(list(spec.context), axis=1) if ctx_cols else None
+            out = kernel.generate(ids, seed=seed, model_seed=block_seed(seed, spec.name, "bucket", int(pdf[BUCKET].iat[0])),
+                                  context=ctx, parent_keys=pdf[keys])
+            out[ROW_ID] = ids
+            return out
+
+        pending: list[pd.DataFrame] = []
+        current = None
+        for batch in batches:
+            if batch.empty:
+                continue
+            b = batch[BUCKET].to_numpy()
+            starts = np.concatenate([[0], np.flatnonzero(b[1:] != b[:-1]) + 1, [len(b)]])
+            for lo, hi in zip(starts[:-1], starts[1:], strict=True):
+                if current is not None and b[lo] != current:
+                    yield block(pending)
+                    pending = []
+                current = b[lo]
+                pending.append(batch.iloc[lo:hi])
+        if pending:
+            yield block(pending)
+
+    return generate
+
+
+def drawn_counts(linkage: dict[str, Any], ctx_names: list[str], n_keys: int, *, seed: int, table: str,
+                 tries: int) -> Batches:
+    """The function given to `mapInPandas` over parent rows (`__k*` key, `__ctx__*` context): each
+    parent draws `tries` child counts (`__count0..`) from the linkage model, keyed by its key."""
+
+    def fn(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        import numpy as np
+
+        from pyspark_synth.relational.linkage import LinkageModel
+        from pyspark_synth.seeds import hash_uniform
+
+        model = LinkageModel.from_dict(linkage)
+        for pdf in batches:
+            keys = pdf[[f"__k{i}" for i in range(n_keys)]]
+            u = np.column_stack([hash_uniform(seed, f"{table}/count/{a}", keys) for a in range(tries)])
+            ctx = pdf[[f"__ctx__{i}" for i in range(len(ctx_names))]].set_axis(ctx_names, axis=1) if ctx_names else None
+            counts = model.draw(ctx, u).astype("int32")
+            for a in range(tries):
+                pdf[f"__count{a}"] = counts[:, a]
+            yield pdf
+
+    return fn
+
+
+def drawn_capacities(law: dict[str, Any], keys: list[str], *, seed: int, label: str, tries: int) -> Batches:
+    """The function given to `mapInPandas` over secondary parents (`keys`): each draws `tries`
+    capacities (`__cap0..`, its number of children) from the key's count law."""
+
+    def fn(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        from pyspark_synth.models.laws import CountLaw
+        from pyspark_synth.seeds import hash_uniform
+
+        count_law = CountLaw.from_dict(law)
+        for pdf in batches:
+            k = pdf[keys]
+            for a in range(tries):
+                pdf[f"__cap{a}"] = count_law.draw(hash_uniform(seed, f"{label}/cap/{a}", k)).astype("int32")
+            yield pdf
+
+    return fn
+
+
+def null_flags(*, seed: int, label: str, rate: float, column: str) -> Batches:
+    """The function given to `mapInPandas` over rows with `__rid`: adds `column`, true where the
+    row's foreign key is null (`kernel.key_null_mask`, the same draw as everywhere else)."""
+
+    def fn(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        from pyspark_synth.kernel import key_null_mask
+
+        for pdf in batches:
+            pdf[column] = key_null_mask(seed, label, pdf[ROW_ID].to_numpy(), rate)
+            yield pdf
+
+    return fn

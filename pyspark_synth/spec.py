@@ -1,0 +1,511 @@
+"""The typed, versioned spec of a fitted table and database: everything sampling does, as JSON.
+
+What fitting learned about a table besides its model (how its keys are made, which parent drives
+it and with which law of children, the laws of its other foreign keys, self-references, free-text
+models, the parent columns its model is conditioned on, its schema and statistics) is one frozen
+`TableSpec`, written beside the model as JSON and validated when it is read. A `DatabaseSpec`
+holds the specs of a database's tables in generation order and explains, before any Spark job,
+what sampling will do (`DatabaseSpec.explain`).
+
+Specs are versioned (`SPEC_VERSION`): a spec from a newer library is refused with a message that
+says what to do, an older one is migrated when it is read (`migrate_manifest` reads the untyped
+manifests written before specs existed).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pyspark_synth._version import __version__
+from pyspark_synth.errors import DataError, ModelVersionError, SerializationError
+from pyspark_synth.metadata import Metadata, Table, format_validation_error
+from pyspark_synth.relational.keys import KeySpec
+
+__all__ = [
+    "EMPTY_BACKEND",
+    "SPEC_VERSION",
+    "ColumnStats",
+    "CountLawSpec",
+    "DatabaseSpec",
+    "DrivingRelation",
+    "ModelReference",
+    "SecondaryRelation",
+    "SelfReference",
+    "TableSpec",
+    "TextColumnSpec",
+    "check_num_rows",
+    "migrate_manifest",
+    "schema_fields",
+]
+
+SPEC_VERSION = 1
+# the backend of a table that had no rows when it was fitted: no model, an empty synthetic copy
+EMPTY_BACKEND = "empty"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CountLawSpec(_Frozen):
+    """An empirical law of non-negative counts (see `models.laws.CountLaw`)."""
+
+    values: tuple[int, ...]
+    cumprobs: tuple[float, ...]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CountLawSpec:
+        if not self.values or len(self.values) != len(self.cumprobs):
+            raise ValueError(f"a count law needs as many cumulative probabilities as values, got "
+                             f"{len(self.values)} values and {len(self.cumprobs)} probabilities")
+        if any(v < 0 for v in self.values) or list(self.values) != sorted(set(self.values)):
+            raise ValueError("a count law's values must be distinct non-negative counts in ascending order")
+        if any(b < a for a, b in zip(self.cumprobs, self.cumprobs[1:], strict=False)) or not math.isclose(
+                self.cumprobs[-1], 1.0, abs_tol=1e-9):
+            raise ValueError("a count law's cumulative probabilities must rise to 1")
+        return self
+
+    def law(self) -> Any:
+        """The `CountLaw` to draw from."""
+        from pyspark_synth.models.laws import CountLaw
+
+        return CountLaw.from_dict(self.model_dump())
+
+    @property
+    def mean(self) -> float:
+        """Expected count."""
+        prev = 0.0
+        total = 0.0
+        for v, c in zip(self.values, self.cumprobs, strict=True):
+            total += v * (c - prev)
+            prev = c
+        return total
+
+
+class DrivingRelation(_Frozen):
+    """The foreign key whose parent drives the table: each parent draws its number of children.
+
+    Attributes:
+        columns: The child's key columns.
+        parent_table: The driving parent.
+        parent_columns: The parent's key columns.
+        linkage: The fitted `LinkageModel` state (children per parent given the parent's context).
+        null_rate: Share of real rows whose key is null.
+        nulled_columns: The key columns set to null at that rate (columns another key shares keep
+            their values).
+    """
+
+    columns: tuple[str, ...]
+    parent_table: str
+    parent_columns: tuple[str, ...]
+    linkage: dict[str, Any]
+    null_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    nulled_columns: tuple[str, ...] = ()
+
+    @field_validator("linkage")
+    @classmethod
+    def _loadable(cls, v: dict[str, Any]) -> dict[str, Any]:
+        from pyspark_synth.relational.linkage import LinkageModel
+
+        try:
+            LinkageModel.from_dict(v)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"the linkage model state is not valid ({type(exc).__name__}: {exc})") from None
+        return v
+
+    def linkage_model(self) -> Any:
+        """The `LinkageModel` to draw child counts from."""
+        from pyspark_synth.relational.linkage import LinkageModel
+
+        return LinkageModel.from_dict(self.linkage)
+
+    @property
+    def mean_children(self) -> float:
+        """Average children per parent in the training data."""
+        return float(self.linkage_model().mean_count)
+
+    @property
+    def label(self) -> str:
+        """A readable name such as "origin -> airports.faa"."""
+        return _key_label(self.columns, self.parent_table, self.parent_columns)
+
+
+class SecondaryRelation(_Frozen):
+    """Another foreign key to a parent: its children per parent follow `law`.
+
+    Attributes:
+        unique_pairs: The table's primary key is made of this key and the driving key (a link
+            table): no two rows may share both keys.
+    """
+
+    columns: tuple[str, ...]
+    parent_table: str
+    parent_columns: tuple[str, ...]
+    law: CountLawSpec
+    null_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    nulled_columns: tuple[str, ...] = ()
+    unique_pairs: bool = False
+
+    @property
+    def label(self) -> str:
+        """A readable name such as "tailnum -> planes.tailnum"."""
+        return _key_label(self.columns, self.parent_table, self.parent_columns)
+
+
+class SelfReference(_Frozen):
+    """A foreign key to the table itself, filled with earlier generated rows."""
+
+    columns: tuple[str, ...]
+    null_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+
+
+class TextColumnSpec(_Frozen):
+    """A free-text column's word model (see `models.text.TextModel`)."""
+
+    column: str
+    min_rows: int
+    max_words: int
+    null_rate: float
+    words: tuple[str, ...]
+    cumprobs: tuple[float, ...]
+    lengths: CountLawSpec
+
+
+class ColumnStats(_Frozen):
+    """Full-data statistics of a column (from one Spark aggregation)."""
+
+    null_rate: float = 0.0
+    min: float | int | str | None = None
+    max: float | int | str | None = None
+
+
+class ModelReference(_Frozen):
+    """Where the table's model archive is and what it must hold (checked before it is used)."""
+
+    file: str = "model.synth"
+    size: int = Field(ge=0)
+    sha256: str
+
+
+def schema_fields(spark_schema: str) -> tuple[tuple[str, str], ...]:
+    """`(name, type name)` of each field of a Spark schema in its JSON form, without pyspark.
+
+    Type names are those of `DataType.typeName()` ('integer', 'long', 'string', 'decimal', ...).
+
+    Raises:
+        ValueError: The text is not the JSON of a Spark struct type.
+    """
+    try:
+        data = json.loads(spark_schema)
+    except (TypeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"the Spark schema is not JSON ({exc})") from None
+    if not isinstance(data, dict) or data.get("type") != "struct" or not isinstance(data.get("fields"), list):
+        raise ValueError("the Spark schema is not a struct type's JSON (expected {'type': 'struct', 'fields': [...]})")
+    out = []
+    for f in data["fields"]:
+        if not isinstance(f, dict) or not isinstance(f.get("name"), str) or "type" not in f:
+            raise ValueError(f"the Spark schema has a field without a name or a type: {f!r}")
+        t = f["type"]
+        name = t.get("type") if isinstance(t, dict) else str(t).split("(")[0]
+        out.append((f["name"], str(name)))
+    return tuple(out)
+
+
+class TableSpec(_Frozen):
+    """Everything needed to generate one fitted table, besides the model's own weights.
+
+    Attributes:
+        spec_version: Format of this spec (`SPEC_VERSION` when written by this library).
+        name: The table.
+        backend: The model backend ("copula", "ctgan", a user's, or "empty").
+        library_version: The pyspark_synth version that fitted it.
+        seed: The root seed of the fit.
+        table: The table's metadata as fitted (columns, semantic types, keys, constraints).
+        spark_schema: The output schema (a Spark StructType's JSON).
+        row_count: Rows of the real table.
+        training_rows: Rows the model was trained on.
+        stats: Full-data statistics per column.
+        keys: How primary-key columns are made from row ids.
+        context: Parent columns the model is conditioned on (of the driving parent).
+        driving: The driving relation, None for a root table.
+        secondary: The other foreign keys to parents.
+        self_refs: Foreign keys to the table itself.
+        text: Free-text column models.
+        model: The model archive, None for an empty table.
+        notes: What fitting chose or found for this table.
+    """
+
+    spec_version: int = SPEC_VERSION
+    name: str
+    backend: str
+    library_version: str = __version__
+    seed: int
+    table: Table
+    spark_schema: str
+    row_count: int = Field(ge=0)
+    training_rows: int = Field(ge=0)
+    stats: dict[str, ColumnStats] = Field(default_factory=dict)
+    keys: tuple[KeySpec, ...] = ()
+    context: tuple[str, ...] = ()
+    driving: DrivingRelation | None = None
+    secondary: tuple[SecondaryRelation, ...] = ()
+    self_refs: tuple[SelfReference, ...] = ()
+    text: tuple[TextColumnSpec, ...] = ()
+    model: ModelReference | None = None
+    notes: tuple[str, ...] = ()
+
+    @field_validator("spark_schema")
+    @classmethod
+    def _schema(cls, v: str) -> str:
+        schema_fields(v)
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TableSpec:
+        names = [n for n, _ in self.fields]
+        if self.table.columns and names != self.table.column_names:
+            raise ValueError(f"the schema's columns {names} differ from the table's columns {self.table.column_names}")
+        known = set(names)
+        used = [k.column for k in self.keys] + [c for r in self.relations for c in r.columns] + [t.column for t in self.text]
+        missing = sorted({c for c in used if c not in known})
+        if missing:
+            raise ValueError(f"keys, relations or text models name columns {missing} that the schema does not have")
+        if self.driving is not None:
+            linked = list(self.driving.linkage.get("columns", []))
+            if linked != list(self.context):
+                raise ValueError(f"the context columns {list(self.context)} differ from the linkage model's {linked}")
+        if self.backend != EMPTY_BACKEND and self.model is None:
+            raise ValueError(f"backend '{self.backend}' needs a model reference")
+        return self
+
+    @property
+    def fields(self) -> tuple[tuple[str, str], ...]:
+        """`(column, Spark type name)` of the output, in order."""
+        return schema_fields(self.spark_schema)
+
+    @property
+    def columns(self) -> list[str]:
+        """The output columns, in order."""
+        return [n for n, _ in self.fields]
+
+    @property
+    def relations(self) -> list[DrivingRelation | SecondaryRelation | SelfReference]:
+        """Every foreign key the spec fills: driving, secondary, self-references."""
+        return ([self.driving] if self.driving is not None else []) + [*self.secondary, *self.self_refs]
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the table had no rows when fitted (its synthetic copy is empty)."""
+        return self.backend == EMPTY_BACKEND
+
+    # ------------------------------------------------------------------------- JSON
+    def to_json(self, *, indent: int | None = None) -> str:
+        """The spec as JSON text (what is written beside the model)."""
+        return self.model_dump_json(indent=indent)
+
+    @classmethod
+    def from_json(cls, text: str | bytes, *, where: str = "table spec") -> TableSpec:
+        """Read and validate a spec written by `to_json` (or by an older library version).
+
+        Raises:
+            ModelVersionError: The spec is newer than this library understands.
+            SerializationError: The text is not a valid spec (says what is wrong, and where).
+        """
+        try:
+            data = json.loads(text)
+        except (TypeError, ValueError) as exc:
+            raise SerializationError(f"{where} is not JSON ({exc}). Refit the table, or load an earlier version.") from None
+        return cls.from_dict(data, where=where)
+
+    @classmethod
+    def from_dict(cls, data: Any, *, where: str = "table spec") -> TableSpec:
+        """Validate a spec from its JSON dictionary (see `from_json`)."""
+        if not isinstance(data, dict):
+            raise SerializationError(f"{where} is not a JSON object. Refit the table, or load an earlier version.")
+        version = data.get("spec_version", SPEC_VERSION)
+        if not isinstance(version, int) or version > SPEC_VERSION:
+            raise ModelVersionError(
+                f"{where} has spec version {version!r} (written by pyspark_synth {data.get('library_version')}); this is "
+                f"pyspark_synth {__version__}, which reads spec versions up to {SPEC_VERSION}. Upgrade pyspark_synth to "
+                "sample it, or refit the table with this version.")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise SerializationError(f"{where} is not a valid table spec: {format_validation_error(exc)}. Refit the "
+                                     "table, or load an earlier version.") from None
+
+
+def _key_label(columns: tuple[str, ...], parent: str, parent_columns: tuple[str, ...]) -> str:
+    cols = columns[0] if len(columns) == 1 else "(" + ", ".join(columns) + ")"
+    pcols = parent_columns[0] if len(parent_columns) == 1 else "(" + ", ".join(parent_columns) + ")"
+    return f"{cols} -> {parent}.{pcols}"
+
+
+def check_num_rows(value: Any, what: str) -> int:
+    """A row count as an int: Python and numpy integers are accepted; floats, booleans and
+    negative numbers are refused with the same message everywhere.
+
+    Raises:
+        DataError: `value` is not a whole number of rows.
+    """
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise DataError(f"{what} must be an integer number of rows, got {type(value).__name__}: {value!r}")
+    if value < 0:
+        raise DataError(f"{what} must be 0 or more, got {value}")
+    return int(value)
+
+
+class DatabaseSpec(_Frozen):
+    """The specs of a fitted database's tables, in generation order (every parent first)."""
+
+    spec_version: int = SPEC_VERSION
+    order: tuple[str, ...]
+    tables: dict[str, TableSpec]
+
+    @model_validator(mode="after")
+    def _complete(self) -> DatabaseSpec:
+        if set(self.order) != set(self.tables) or len(set(self.order)) != len(self.order):
+            raise ValueError(f"the generation order {list(self.order)} must name each table once: {sorted(self.tables)}")
+        seen: set[str] = set()
+        for name in self.order:
+            spec = self.tables[name]
+            for rel in [*([spec.driving] if spec.driving else []), *spec.secondary]:
+                if rel.parent_table not in seen:
+                    raise ValueError(f"table '{name}' comes before its parent '{rel.parent_table}' in the order")
+            seen.add(name)
+        return self
+
+    @classmethod
+    def from_tables(cls, metadata: Metadata, specs: Mapping[str, TableSpec]) -> DatabaseSpec:
+        """The database of `metadata` with each table's fitted spec, in the metadata's generation order."""
+        from pyspark_synth.relational.plan import build_plan
+
+        plan = build_plan(metadata)
+        try:
+            return cls(order=plan.order, tables={t: specs[t] for t in plan.order})
+        except ValidationError as exc:
+            raise SerializationError(f"The fitted tables do not form the database: {format_validation_error(exc)}. "
+                                     "Refit the database with fit_database().") from None
+
+    @property
+    def roots(self) -> list[str]:
+        """Tables generated without a driving parent."""
+        return [t for t in self.order if self.tables[t].driving is None]
+
+    def expected_rows(self, num_rows: Mapping[str, Any] | None = None, *, scale: float | None = None) -> dict[str, float]:
+        """Expected rows per table: roots as asked (else their real size times `scale`), children
+        the expected parents times their mean children per parent.
+
+        Raises:
+            DataError: `num_rows` names unknown or child tables, or a size or `scale` is invalid.
+        """
+        sizes = dict(num_rows or {})
+        unknown = [t for t in sizes if t not in self.tables]
+        if unknown:
+            raise DataError(f"num_rows names unknown tables {unknown}. Tables: {list(self.order)}")
+        children = [t for t in sizes if self.tables[t].driving is not None]
+        if children:
+            raise DataError(f"num_rows can only set root tables; {children} get their size from their parents. "
+                            f"Roots: {self.roots}. Use scale= to grow or shrink everything.")
+        for t, n in sizes.items():
+            sizes[t] = check_num_rows(n, f"num_rows for table '{t}'")
+        if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale >= 0):
+            raise DataError(f"scale must be a number of 0 or more, got {scale!r}")
+        factor = 1.0 if scale is None else float(scale)
+        out: dict[str, float] = {}
+        for name in self.order:
+            spec = self.tables[name]
+            if spec.is_empty and name not in sizes:
+                out[name] = 0.0
+            elif spec.driving is None:
+                out[name] = float(sizes.get(name, round(spec.row_count * factor)))
+            else:
+                out[name] = out[spec.driving.parent_table] * spec.driving.mean_children
+        return out
+
+    def explain(self, num_rows: Mapping[str, Any] | None = None, *, scale: float | None = None) -> str:
+        """What `sample_database` will do, as text: tables in order, from which parents, with
+        which expected row counts, models and key laws. Runs no Spark job."""
+        expected = self.expected_rows(num_rows, scale=scale)
+        lines = [f"{len(self.order)} tables, generated in this order:"]
+        for i, name in enumerate(self.order, 1):
+            spec = self.tables[name]
+            model = "no model: empty when fitted" if spec.is_empty else f"{spec.backend} model"
+            head = f"{i:>3}. {name}: ~{expected[name]:,.0f} rows ({spec.row_count:,} real; {model})"
+            lines.append(head)
+            if spec.driving is None:
+                lines.append("       root: its size is asked for (num_rows) or its real size times scale")
+            else:
+                d = spec.driving
+                ctx = f", conditioned on {list(spec.context)}" if spec.context else ""
+                lines.append(f"       driven by {d.label}: each of ~{expected[d.parent_table]:,.0f} parents draws its "
+                             f"children (mean {d.mean_children:.3g}){ctx}")
+            for s in spec.secondary:
+                law = s.law
+                lines.append(f"       key {s.label}: {law.values[0]}..{law.values[-1]} children per parent "
+                             f"(mean {law.mean:.3g}), {s.null_rate:.1%} null" + (", unique pairs" if s.unique_pairs else ""))
+            for r in spec.self_refs:
+                lines.append(f"       self-reference {', '.join(r.columns)}: an earlier row, {r.null_rate:.1%} null")
+            if spec.keys:
+                lines.append("       keys from row ids: " + ", ".join(f"{k.column} ({k.kind})" for k in spec.keys))
+            if spec.text:
+                lines.append("       free text: " + ", ".join(t.column for t in spec.text))
+        return "\n".join(lines)
+
+
+def migrate_manifest(manifest: Mapping[str, Any], *, model_size: int | None = None,
+                     model_sha256: str | None = None) -> TableSpec:
+    """The spec of a model saved before specs existed (an untyped manifest with an `extra` dict).
+
+    Raises:
+        SerializationError: The manifest lacks what a spec needs.
+    """
+    where = f"manifest of table '{manifest.get('table')}' v{manifest.get('version')}"
+    try:
+        extra = dict(manifest.get("extra") or {})
+        rel = dict(extra.get("relational") or {})
+        table = extra.get("table") or {"name": manifest["table"]}
+        drv = rel.get("driving")
+        spec = {
+            "spec_version": SPEC_VERSION,
+            "name": manifest["table"],
+            "backend": manifest["backend"],
+            "library_version": manifest.get("library_version", "unknown"),
+            "seed": manifest["seed"],
+            "table": table,
+            "spark_schema": manifest["spark_schema"],
+            "row_count": manifest["row_count"],
+            "training_rows": manifest["training_rows"],
+            "stats": (extra.get("stats") or {}).get("columns", {}),
+            "keys": extra.get("keys", []),
+            "context": rel.get("context", []),
+            "driving": None if not drv else {
+                "columns": drv["columns"], "parent_table": drv["parent_table"], "parent_columns": drv["parent_columns"],
+                "linkage": drv["linkage"], "null_rate": drv.get("null_rate", 0.0),
+                "nulled_columns": _legacy_nulled(drv, rel)},
+            "secondary": [{"columns": s["columns"], "parent_table": s["parent_table"],
+                           "parent_columns": s["parent_columns"], "law": s["law"], "null_rate": s.get("null_rate", 0.0),
+                           "nulled_columns": _legacy_nulled(s, rel)} for s in rel.get("secondary", [])],
+            "self_refs": [{"columns": r["columns"], "null_rate": r.get("null_rate", 0.0)} for r in rel.get("self_refs", [])],
+            "text": extra.get("text", []),
+            "model": None if manifest["backend"] == EMPTY_BACKEND else {
+                "file": "model.synth", "size": model_size or 0, "sha256": model_sha256 or ""},
+        }
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise SerializationError(f"The {where} lacks {exc} and cannot be read as a table spec. Refit the table.") from None
+    return TableSpec.from_dict(spec, where=where)
+
+
+def _legacy_nulled(key: Mapping[str, Any], rel: Mapping[str, Any]) -> list[str]:
+    from pyspark_synth.relational.plan import nulled_columns
+
+    others = [k["columns"] for k in [rel.get("driving"), *rel.get("secondary", []), *rel.get("self_refs", [])]
+              if k and k is not key]
+    return nulled_columns(key["columns"], others)
