@@ -149,8 +149,8 @@ def backend_arguments(name: str, cls: type, arguments: dict[str, Any]) -> tuple[
     """The constructor arguments for backend `cls` (named `name`), checked before any training.
 
     `epochs` and `batch_size` are given to every backend by the fit functions; a backend whose
-    constructor does not take them (the copula does not train in epochs) does not get them, and
-    the returned notes say so when they were set. Any other argument the constructor does not take
+    constructor does not take them, or that says `trains_in_epochs = False` (the copula), does not
+    get them, and the returned notes say so when they were set. Any other argument the constructor does not take
     is an error, so a misspelt hyper-parameter is never ignored silently.
 
     Returns:
@@ -169,9 +169,10 @@ def backend_arguments(name: str, cls: type, arguments: dict[str, Any]) -> tuple[
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return dict(arguments), []
     accepted = {n for n, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and n != "metadata"}
+    epochless = not getattr(cls, "trains_in_epochs", True)
     out, notes = {}, []
     for key, value in arguments.items():
-        if key in accepted:
+        if key in accepted and not (epochless and key in ("epochs", "batch_size")):
             out[key] = value
         elif key in ("epochs", "batch_size"):
             if value is not None:

@@ -23,11 +23,13 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
-from pyspark_synth.errors import DataError, MetadataError
+from pyspark_synth.errors import DataError, MetadataError, SerializationError
 from pyspark_synth.metadata import Table
 from pyspark_synth.models import constraints as _constraints
 from pyspark_synth.models._archive import pack, unpack
 from pyspark_synth.models.base import SynthModel, register_backend
+from pyspark_synth.transformers.dtypes import read_values, restore_datetimes, restore_numbers, restore_values, text_format
+from pyspark_synth.transformers.table import infer_semantic_type
 
 __all__ = ["GaussianCopula"]
 
@@ -46,27 +48,43 @@ class GaussianCopula(SynthModel):
         metadata: The table's metadata (column types, keys, constraints) or None to infer types.
             Columns of type 'id' or 'text' and key columns are not modelled: they are emitted as
             nulls of their dtype (nullable Int/boolean for int/bool columns) for the caller to fill.
-        batch_size: Accepted for contract compatibility; unused.
-        epochs: Accepted for contract compatibility; unused.
         seed: Seed of the row sample used for fitting and of the tie-breaking in the encoders.
-        **kwargs: `max_fit_rows` (default 100_000) bounds the rows used to fit; `n_quantiles`
-            (default 1000) is the resolution of the numerical marginals; `latent_sweeps`
-            (default 10) and `latent_rows` (default 5000) set the Gibbs sweeps and rows that
-            estimate the latent correlation of categories, ties and nulls (0 sweeps: pairwise
-            correlation of interval-uniform scores, as SDV's GaussianCopula does);
-            `context_ridge` (default 0.05) is added to the context variables' variances when
-            conditioning, so parent contexts unlike the training ones are not extrapolated.
+        max_fit_rows: Most rows used to fit (a uniform sample of them beyond that).
+        n_quantiles: Resolution of the numerical and datetime marginals.
+        latent_sweeps: Gibbs sweeps that estimate the latent correlation of categories, ties and
+            nulls (0: the pairwise correlation of interval-uniform scores, as SDV's GaussianCopula).
+        latent_rows: Rows those sweeps run on.
+        context_ridge: Added to the context variables' variances when conditioning, so parent
+            contexts unlike the training ones are not extrapolated.
+
+        epochs: Deprecated and ignored (the copula does not train in epochs).
+        batch_size: Deprecated and ignored (nor in batches).
     """
 
     name = "copula"
+    trains_in_epochs = False
 
-    def __init__(self, metadata: Table | None = None, *, batch_size: int = 500, epochs: int = 300,
-                 seed: int | None = None, **kwargs: Any) -> None:
+    def __init__(self, metadata: Table | None = None, *, seed: int | None = None, max_fit_rows: int = 100_000,
+                 n_quantiles: int = 1000, latent_sweeps: int = 10, latent_rows: int = 5_000,
+                 context_ridge: float = 0.05, epochs: int | None = None, batch_size: int | None = None) -> None:
+        if epochs is not None or batch_size is not None:
+            import warnings
+
+            warnings.warn("GaussianCopula ignores epochs and batch_size (it does not train in epochs); the "
+                          "arguments will be removed", DeprecationWarning, stacklevel=2)
         self.metadata = metadata
-        self.batch_size = batch_size
-        self.epochs = epochs
         self.seed = seed
-        self.kwargs = kwargs
+        self.max_fit_rows = max_fit_rows
+        self.n_quantiles = n_quantiles
+        self.latent_sweeps = latent_sweeps
+        self.latent_rows = latent_rows
+        self.context_ridge = context_ridge
+
+    _PARAMS = ("seed", "max_fit_rows", "n_quantiles", "latent_sweeps", "latent_rows", "context_ridge")
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor arguments (except metadata)."""
+        return {k: getattr(self, k) for k in self._PARAMS}
 
     # ------------------------------------------------------------------------------ fitting
     def fit(self, data: pd.DataFrame, context: pd.DataFrame | None = None, **kwargs: Any) -> GaussianCopula:
@@ -86,12 +104,12 @@ class GaussianCopula(SynthModel):
             raise DataError(f"{self._where()}: context has {len(context)} rows but data has {len(data)}; "
                             "context must be aligned row-wise with data (one parent row per table row)")
         rng = np.random.default_rng(self.seed)
-        max_rows = int(self.kwargs.get("max_fit_rows", 100_000))
+        max_rows = int(self.max_fit_rows)
         if len(data) > max_rows:
             take = np.sort(rng.choice(len(data), size=max_rows, replace=False))
             data = data.iloc[take]
             context = context.iloc[take] if context is not None else None
-        n_q = int(self.kwargs.get("n_quantiles", 1000))
+        n_q = int(self.n_quantiles)
         self.vars_: list[dict[str, Any]] = []
         self.var_arrays_: list[np.ndarray] = []
         scores: list[tuple[np.ndarray, np.ndarray | None, np.ndarray | None]] = []
@@ -104,8 +122,7 @@ class GaussianCopula(SynthModel):
             self.context_ = [self._fit_column(context[c], None, False, n_q, rng, scores, "context")
                              for c in context.columns]
         self.corr_ = _latent_correlation(
-            scores, self.vars_, rng, sweeps=int(self.kwargs.get("latent_sweeps", 10)),
-            max_rows=int(self.kwargs.get("latent_rows", 5_000)))
+            scores, self.vars_, rng, sweeps=int(self.latent_sweeps), max_rows=int(self.latent_rows))
         self.n_fit_rows_ = len(data)
         self.fitted_ = True
         return self
@@ -143,9 +160,10 @@ class GaussianCopula(SynthModel):
         if isinstance(s.dtype, pd.CategoricalDtype):
             spec["categories"] = [_tag(v) for v in s.dtype.categories]
             spec["ordered"] = bool(s.dtype.ordered)
-        if skip:
+        kind = infer_semantic_type(s, semantic)
+        if skip or kind in ("id", "text"):
             return {**spec, "kind": "skip", "null_rate": 1.0}
-        kind, x, null, value_type = _classify(s, semantic)
+        x, null, value_type = read_values(s, kind)
         spec.update(kind=kind, value_type=value_type, null_rate=float(null.mean()))
         n_present = int((~null).sum())
         if n_present == 0:
@@ -186,6 +204,8 @@ class GaussianCopula(SynthModel):
             xs = (ints - offset).astype(np.float64)
             spec["offset"] = offset
             spec["step"] = next((st for st in _DT_STEPS if not np.any(ints % st)), 1)
+            if value_type == "string":
+                spec["format"] = text_format(spec["step"])
         else:
             spec["is_int"] = bool(pd.api.types.is_integer_dtype(s.dtype))
             spec["decimals"] = None if spec["is_int"] else _decimals(xs, rng)
@@ -331,8 +351,9 @@ class GaussianCopula(SynthModel):
             raise DataError(f"{self._where()}: the context lacks column(s) {missing} the model was fitted with. "
                             f"Context columns given: {list(context.columns)}")
         for spec in self.context_:
-            semantic = "categorical" if spec["kind"] == "categorical" else None
-            kind, x, null, _ = _classify(context[spec["name"]], semantic)
+            col = context[spec["name"]]
+            kind = infer_semantic_type(col, "categorical" if spec["kind"] == "categorical" else None)
+            x, null, _ = read_values(col, kind)
             nv, vv = spec.get("null_var"), spec.get("value_var")
             if nv is not None:
                 known[:, nv], zk[:, nv] = True, _binary_scores(null, self.var_arrays_[nv])
@@ -384,7 +405,7 @@ class GaussianCopula(SynthModel):
             # Ridge on the context variables: contexts unlike any training parent (a combination of
             # parent attributes never seen together, as when a table has only a few distinct parents)
             # would otherwise be extrapolated through near-singular directions to extreme values.
-            ridge = np.where(kidx >= t, float(self.kwargs.get("context_ridge", 0.05)), 1e-9)
+            ridge = np.where(kidx >= t, float(self.context_ridge), 1e-9)
             s_kk = self.corr_[np.ix_(kidx, kidx)] + np.diag(ridge)
             s_tk = self.corr_[np.ix_(tidx, kidx)]
             a = np.linalg.solve(s_kk, s_tk.T).T
@@ -419,9 +440,8 @@ class GaussianCopula(SynthModel):
     def to_bytes(self) -> bytes:
         """The fitted model as a pickle-free archive (JSON config and float arrays)."""
         self._check_fitted()
-        extra = {k: v for k, v in self.kwargs.items() if _jsonable(v)}
         config = {
-            "params": {"batch_size": self.batch_size, "epochs": self.epochs, "seed": self.seed, "kwargs": extra},
+            "params": self.get_params(),
             "metadata": self.metadata.model_dump(mode="json") if isinstance(self.metadata, Table) else None,
             "columns": self.columns_,
             "context": self.context_,
@@ -443,9 +463,17 @@ class GaussianCopula(SynthModel):
                 table = Table.model_validate(cfg["metadata"])
             except ValueError as exc:
                 raise MetadataError(f"The copula archive holds invalid table metadata: {exc}") from exc
-        params = cfg["params"]
-        model = cls(table, batch_size=params["batch_size"], epochs=params["epochs"], seed=params["seed"],
-                    **params.get("kwargs", {}))
+        params = dict(cfg["params"])
+        # archives written before the hyper-parameters were explicit keep them in "kwargs" (and
+        # carry the unused epochs / batch_size)
+        params.update(params.pop("kwargs", None) or {})
+        params.pop("epochs", None)
+        params.pop("batch_size", None)
+        unknown = sorted(set(params) - set(cls._PARAMS))
+        if unknown:
+            raise SerializationError(f"The copula archive holds unknown hyper-parameters {unknown}; it was written by "
+                                     "another version of pyspark_synth. Refit the model.")
+        model = cls(table, **params)
         model.columns_, model.context_, model.vars_ = cfg["columns"], cfg["context"], cfg["vars"]
         model.n_table_vars_, model.n_fit_rows_ = cfg["n_table_vars"], cfg["n_fit_rows"]
         model.corr_ = arrays["corr"]
@@ -654,48 +682,6 @@ def _decimals(x: np.ndarray, rng: np.random.Generator) -> int | None:
     return None
 
 
-# ------------------------------------------------------------------------------ column typing
-def _classify(s: pd.Series, semantic: str | None) -> tuple[str, Any, np.ndarray, str | None]:
-    """(kind, values, null mask, value_type) of a column.
-
-    Values: float64 for numerical (non-finite values count as null), int64 ns since the epoch
-    (UTC) for datetimes, an object Series for categorical and boolean columns.
-    """
-    dtype = s.dtype
-    null = s.isna().to_numpy()
-    is_dt = isinstance(dtype, pd.DatetimeTZDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "M")
-    if semantic == "categorical" or (semantic is None and isinstance(dtype, pd.CategoricalDtype)):
-        return "categorical", s.astype(object), null, None
-    if pd.api.types.is_bool_dtype(dtype) and semantic in (None, "boolean", "numerical"):
-        return "boolean", s.astype(object), null, None
-    if is_dt and semantic in (None, "datetime", "numerical"):
-        naive = s.dt.tz_convert("UTC").dt.tz_localize(None) if getattr(dtype, "tz", None) is not None else s
-        return "datetime", _ns(naive), null, None
-    if pd.api.types.is_numeric_dtype(dtype) and semantic in (None, "numerical", "datetime"):
-        x = s.to_numpy(dtype=np.float64, na_value=np.nan)
-        return "numerical", x, null | ~np.isfinite(x), None
-    if pd.api.types.is_object_dtype(dtype):
-        present = s[~null]
-        if len(present) and semantic in (None, "datetime", "numerical"):
-            if all(isinstance(v, _dt.date) for v in present):
-                only_dates = all(type(v) is _dt.date for v in present)
-                conv = pd.to_datetime(s, utc=True).dt.tz_localize(None)
-                return "datetime", _ns(conv), null, "date" if only_dates else "pydatetime"
-            if all(isinstance(v, decimal.Decimal) for v in present):
-                x = pd.to_numeric(s).to_numpy(dtype=np.float64, na_value=np.nan)
-                return "numerical", x, null | ~np.isfinite(x), "decimal"
-        if len(present) and semantic in (None, "boolean") and all(isinstance(v, (bool, np.bool_)) for v in present):
-            return "boolean", s, null, None
-    return "categorical", s.astype(object), null, None
-
-
-def _ns(naive: pd.Series) -> np.ndarray:
-    """Naive datetimes as int64 nanoseconds (0 where null)."""
-    ns = naive.astype("datetime64[ns]").to_numpy().view(np.int64).copy()
-    ns[naive.isna().to_numpy()] = 0
-    return ns
-
-
 def _tag(v: Any) -> list[Any]:
     """A value as a JSON-able [type, value] pair."""
     if isinstance(v, (bool, np.bool_)):
@@ -730,14 +716,6 @@ def _is_null(value: Any) -> bool:
     return value is None or (not isinstance(value, (str, bytes)) and np.ndim(value) == 0 and bool(pd.isna(value)))
 
 
-def _jsonable(v: Any) -> bool:
-    try:
-        json.dumps(v)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
 def _raw_number(spec: dict[str, Any], value: Any, where: str) -> float:
     """A numerical or datetime condition value on the scale of the column's quantiles."""
     try:
@@ -752,17 +730,8 @@ def _raw_number(spec: dict[str, Any], value: Any, where: str) -> float:
 
 
 # ------------------------------------------------------------------------------ restoring dtypes
-def _target_dtype(spec: dict[str, Any], has_null: bool) -> Any:
-    if spec["dtype"] == "category":
-        cats = [_untag(v) for v in spec.get("categories", [])]
-        return pd.CategoricalDtype(categories=cats, ordered=spec.get("ordered", False))
-    dtype = pd.api.types.pandas_dtype(spec["dtype"])
-    if has_null and isinstance(dtype, np.dtype):
-        if dtype.kind in "iu":
-            return pd.api.types.pandas_dtype(str(dtype).replace("u", "U").replace("i", "I"))
-        if dtype.kind == "b":
-            return pd.BooleanDtype()
-    return dtype
+def _categories(spec: dict[str, Any]) -> list[Any] | None:
+    return [_untag(v) for v in spec.get("categories", [])] if spec["dtype"] == "category" else None
 
 
 def _restore_number(x: np.ndarray, null: np.ndarray, spec: dict[str, Any], *, exact: bool = False) -> Any:
@@ -770,67 +739,17 @@ def _restore_number(x: np.ndarray, null: np.ndarray, spec: dict[str, Any], *, ex
 
     `exact` keeps the values as given (no rounding to the column's decimals or datetime step).
     """
-    has_null = bool(null.any())
-    dtype = _target_dtype(spec, has_null)
     if spec["kind"] == "datetime" or (spec["kind"] == "constant" and "offset" in spec):
         step = 1 if exact else spec.get("step", 1)
         ns = spec["offset"] + (np.rint(x / step) * step).astype(np.int64)
-        ts = pd.Series(np.where(null, np.iinfo(np.int64).min, ns).view("datetime64[ns]"))
-        vt = spec.get("value_type")
-        if vt in ("date", "pydatetime"):
-            out = np.empty(len(ts), dtype=object)
-            out[:] = list(ts.dt.date) if vt == "date" else list(ts.dt.to_pydatetime())
-            out[null] = None
-            return out
-        if getattr(dtype, "tz", None) is not None:
-            ts = ts.dt.tz_localize("UTC").dt.tz_convert(dtype.tz)
-        return ts.astype(dtype).array
-    if spec.get("is_int"):
-        x = np.rint(x)
-    elif spec.get("decimals") is not None and not exact:
-        x = np.round(x, spec["decimals"])
-    if spec.get("value_type") == "decimal":
-        d = spec.get("decimals")
-        uniq, inverse = np.unique(x, return_inverse=True)
-        decs = np.empty(len(uniq), dtype=object)
-        decs[:] = [decimal.Decimal(f"{v:.{d}f}") if d is not None else decimal.Decimal(repr(float(v))) for v in uniq]
-        out = decs[inverse.ravel()]
-        out[null] = None
-        return out
-    if isinstance(dtype, np.dtype) and dtype.kind in "iufb":
-        x = np.where(null, np.nan, x) if dtype.kind == "f" else x
-        return x.astype(dtype)
-    if isinstance(dtype, np.dtype):  # object column of numbers
-        out = np.empty(len(x), dtype=object)
-        out[:] = list(x.astype(np.int64)) if spec.get("is_int") else list(x)
-        out[null] = None
-        return out
-    arr = pd.array(x.astype(np.int64) if spec.get("is_int") else x, dtype=dtype)
-    arr[null] = pd.NA
-    return arr
+        return restore_datetimes(ns, null, spec["dtype"], value_type=spec.get("value_type"), fmt=spec.get("format"))
+    return restore_numbers(x, null, spec["dtype"], is_int=bool(spec.get("is_int")),
+                           decimals=None if exact else spec.get("decimals"), value_type=spec.get("value_type"))
 
 
 def _restore(values: np.ndarray, null: np.ndarray, spec: dict[str, Any]) -> Any:
     """Decoded object values (categories, constants, all-null columns) back to the column's dtype."""
-    has_null = bool(null.any())
-    dtype = _target_dtype(spec, has_null)
-    if isinstance(dtype, pd.CategoricalDtype):
-        vals = values.copy()
-        vals[null] = None
-        return pd.Categorical(vals, dtype=dtype)
-    if pd.api.types.is_object_dtype(dtype):
-        vals = values.copy()
-        vals[null] = None
-        return vals
-    if isinstance(dtype, np.dtype) and dtype.kind in "iub" and not has_null:
-        return values.astype(dtype)
-    if isinstance(dtype, np.dtype) and dtype.kind == "f":
-        vals = values.copy()
-        vals[null] = np.nan
-        return vals.astype(dtype)
-    vals = values.copy()
-    vals[null] = None
-    return pd.Series(vals, dtype=object).astype(dtype).array
+    return restore_values(values, null, spec["dtype"], _categories(spec), bool(spec.get("ordered", False)))
 
 
 def _fill_like(current: Any, value: Any) -> Any:

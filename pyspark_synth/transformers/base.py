@@ -10,7 +10,7 @@ import pandas as pd
 
 from pyspark_synth.errors import NotFittedError, SerializationError
 
-__all__ = ["Span", "ColumnTransformer", "transformer_from_state", "dtype_to_str", "dtype_from_str", "to_jsonable"]
+__all__ = ["Span", "ColumnTransformer", "transformer_from_state", "dtype_to_str", "to_jsonable"]
 
 _REGISTRY: dict[str, type[ColumnTransformer]] = {}
 
@@ -45,15 +45,8 @@ class Span:
 
 
 def dtype_to_str(dtype: Any) -> str:
-    """The dtype as a string that `dtype_from_str` turns back into the same dtype."""
+    """The dtype as a string that `dtypes.dtype_from_str` turns back into the same dtype."""
     return str(dtype)
-
-
-def dtype_from_str(name: str, categories: list[Any] | None = None) -> Any:
-    """Rebuild a pandas/numpy dtype from `dtype_to_str` output (category dtypes need `categories`)."""
-    if name == "category":
-        return pd.CategoricalDtype(categories=categories)
-    return pd.api.types.pandas_dtype(name)
 
 
 class ColumnTransformer:

@@ -7,27 +7,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pyspark_synth.transformers.base import ColumnTransformer, Span, dtype_from_str, to_jsonable
+from pyspark_synth.transformers import dtypes
+from pyspark_synth.transformers.base import ColumnTransformer, Span, to_jsonable
 
 __all__ = ["OneHotTransformer", "restore_values"]
 
 
-def restore_values(values: np.ndarray, dtype_name: str, dtype_categories: list[Any] | None) -> pd.Series:
+def restore_values(values: np.ndarray, dtype_name: str, dtype_categories: list[Any] | None,
+                   ordered: bool = False) -> pd.Series:
     """Cast an object array of category values (None for null) back to the column's original dtype."""
-    dtype = dtype_from_str(dtype_name, dtype_categories)
-    has_null = bool(pd.isna(values).any())
-    if isinstance(dtype, pd.CategoricalDtype):
-        return pd.Series(pd.Categorical(values, dtype=dtype))
-    if isinstance(dtype, np.dtype) and dtype.kind == "O":
-        s = pd.Series(values, dtype=object)
-        return s.where(~s.isna(), np.nan) if has_null else s
-    if has_null and isinstance(dtype, np.dtype) and dtype.kind in "iub":
-        nullable = {"i": f"Int{dtype.itemsize * 8}", "u": f"UInt{dtype.itemsize * 8}", "b": "boolean"}[dtype.kind]
-        return pd.Series(values, dtype=object).astype(nullable)
-    try:
-        return pd.Series(values, dtype=object).astype(dtype)
-    except (TypeError, ValueError):
-        return pd.Series(values, dtype=object)
+    return dtypes.restore_values(values, None, dtype_name, dtype_categories, ordered)
 
 
 class OneHotTransformer(ColumnTransformer):
@@ -52,6 +41,7 @@ class OneHotTransformer(ColumnTransformer):
         self.dtype_categories_ = (
             [to_jsonable(v) for v in data.dtype.categories] if isinstance(data.dtype, pd.CategoricalDtype) else None
         )
+        self.dtype_ordered_ = bool(isinstance(data.dtype, pd.CategoricalDtype) and data.dtype.ordered)
         self._build_lookup()
 
     def _build_lookup(self) -> None:
@@ -80,7 +70,8 @@ class OneHotTransformer(ColumnTransformer):
 
     def decode_codes(self, codes: np.ndarray) -> pd.Series:
         """Values (original dtype) of category indexes."""
-        return restore_values(self._values[np.asarray(codes, dtype=np.int64)], self.dtype_, self.dtype_categories_)
+        return restore_values(self._values[np.asarray(codes, dtype=np.int64)], self.dtype_, self.dtype_categories_,
+                              self.dtype_ordered_)
 
     def _transform(self, data: pd.Series) -> np.ndarray:
         codes = self.codes(data)
@@ -95,12 +86,13 @@ class OneHotTransformer(ColumnTransformer):
         return [Span(self.n_categories, "softmax", self.column_, self.span_kind)]
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        return ({"categories": self.categories_, "has_null": self.has_null_, "dtype_categories": self.dtype_categories_},
-                {"frequencies": self.frequencies_})
+        return ({"categories": self.categories_, "has_null": self.has_null_, "dtype_categories": self.dtype_categories_,
+                 "dtype_ordered": self.dtype_ordered_}, {"frequencies": self.frequencies_})
 
     def _set_state(self, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.categories_ = list(config["categories"])
         self.has_null_ = bool(config["has_null"])
         self.dtype_categories_ = config.get("dtype_categories")
+        self.dtype_ordered_ = bool(config.get("dtype_ordered", False))
         self.frequencies_ = np.asarray(arrays["frequencies"], dtype=np.float64)
         self._build_lookup()

@@ -9,6 +9,7 @@ import pandas as pd
 
 from pyspark_synth.transformers.base import ColumnTransformer, Span
 from pyspark_synth.transformers.continuous import ModeNormalizer
+from pyspark_synth.transformers.dtypes import text_format
 
 __all__ = ["DatetimeTransformer"]
 
@@ -81,12 +82,7 @@ class DatetimeTransformer(ColumnTransformer):
         self.origin_ = self.min_
         rel = (ticks - self.origin_).astype(np.float64)
         self.normalizer_ = ModeNormalizer(self.max_modes, self.weight_threshold, self.max_fit_rows, self.seed).fit(rel)
-        if self.is_string_:
-            whole_days = self.step_ % (86_400 * per_s) == 0
-            self.format_ = "%Y-%m-%d" if whole_days else ("%Y-%m-%d %H:%M:%S" if self.step_ % per_s == 0
-                                                          else "%Y-%m-%d %H:%M:%S.%f")
-        else:
-            self.format_ = None
+        self.format_ = text_format(self.step_ * (10**9 // per_s)) if self.is_string_ else None
 
     def _transform(self, data: pd.Series) -> np.ndarray:
         ticks, isna = self._ticks(data)

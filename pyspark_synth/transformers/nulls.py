@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from pyspark_synth.transformers.base import ColumnTransformer, Span, transformer_from_state
+from pyspark_synth.transformers.dtypes import nullable
 
 __all__ = ["NullIndicator"]
 
@@ -45,9 +46,7 @@ class NullIndicator(ColumnTransformer):
         isna = data[:, -1] > data[:, -2]
         if not isna.any():
             return values
-        if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iub":
-            values = values.astype({"i": "Int64", "u": "UInt64", "b": "boolean"}[values.dtype.kind])
-        return values.mask(isna)
+        return values.astype(nullable(values.dtype)).mask(isna)
 
     def _spans(self) -> list[Span]:
         return [*self.inner.spans, Span(2, "softmax", self.column_, "null")]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as _dt
+import decimal
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -28,17 +30,30 @@ __all__ = ["TableTransformer", "infer_semantic_type"]
 _NOT_MODELLED = ("id", "text")
 
 
+def _held(data: pd.Series) -> str | None:
+    """What an object column's present values all are: "bool", "date" (datetime.date or
+    datetime.datetime objects), "decimal" (Decimal objects), or None."""
+    if data.dtype != object:
+        return None
+    values = data.dropna()
+    if not len(values):
+        return None
+    for kind, types in (("bool", (bool, np.bool_)), ("date", (_dt.date,)), ("decimal", (decimal.Decimal,))):
+        if all(isinstance(v, types) for v in values):
+            return kind
+    return None
+
+
 def _is_bool_series(data: pd.Series) -> bool:
-    if pd.api.types.is_bool_dtype(data.dtype):
-        return True
-    if data.dtype == object:
-        values = data.dropna()
-        return len(values) > 0 and bool(values.map(lambda v: isinstance(v, (bool, np.bool_))).all())
-    return False
+    return pd.api.types.is_bool_dtype(data.dtype) or _held(data) == "bool"
 
 
 def infer_semantic_type(data: pd.Series, declared: str | None = None) -> str:
-    """The semantic type used to pick a transformer: the declared one when it fits the data.
+    """The semantic type a model learns a column as: the declared one when it fits the data.
+
+    This is the one type inference of the package (every backend uses it). Object columns are
+    read by what they hold: Python booleans, `datetime.date`/`datetime` objects and `Decimal`
+    objects count as boolean, datetime and numerical values.
 
     Args:
         data: The column.
@@ -48,19 +63,21 @@ def infer_semantic_type(data: pd.Series, declared: str | None = None) -> str:
     Returns:
         One of "numerical", "categorical", "datetime", "boolean", "id", "text".
     """
-    numeric = pd.api.types.is_numeric_dtype(data.dtype) and not pd.api.types.is_bool_dtype(data.dtype)
-    is_dt = pd.api.types.is_datetime64_any_dtype(data.dtype)
     if declared in _NOT_MODELLED:
         return declared
-    if declared == "numerical":
-        return "numerical" if numeric else ("datetime" if is_dt else "categorical")
-    if declared == "datetime":
-        return "numerical" if numeric else "datetime"
-    if declared == "boolean":
-        return "boolean" if _is_bool_series(data) else "categorical"
-    if declared == "categorical":
+    held = _held(data)
+    is_bool = _is_bool_series(data)
+    numeric = (pd.api.types.is_numeric_dtype(data.dtype) and not pd.api.types.is_bool_dtype(data.dtype)) or held == "decimal"
+    is_dt = pd.api.types.is_datetime64_any_dtype(data.dtype) or held == "date"
+    if declared == "categorical" or (declared is None and isinstance(data.dtype, pd.CategoricalDtype)):
         return "categorical"
-    if _is_bool_series(data):
+    if declared == "boolean":
+        return "boolean" if is_bool else "categorical"
+    if declared == "numerical":
+        return "boolean" if is_bool else "numerical" if numeric else "datetime" if is_dt else "categorical"
+    if declared == "datetime":
+        return "numerical" if numeric else "datetime"  # text is parsed as dates
+    if is_bool:
         return "boolean"
     if is_dt:
         return "datetime"

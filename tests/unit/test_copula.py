@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy.stats import ks_2samp
 
-from pyspark_synth.errors import DataError, NotFittedError, SerializationError
+from pyspark_synth.errors import DataError, NotFittedError, SerializationError, SynthError
 from pyspark_synth.metadata import Column, Constraint, Table
 from pyspark_synth.models import base
 from pyspark_synth.models._archive import unpack
@@ -72,9 +72,37 @@ def test_registered_under_both_names():
 
 
 def test_init_only_stores_arguments():
-    m = GaussianCopula(None, batch_size=7, epochs=1, seed=3, n_quantiles=50)
-    assert (m.batch_size, m.epochs, m.seed, m.kwargs) == (7, 1, 3, {"n_quantiles": 50})
+    m = GaussianCopula(None, seed=3, n_quantiles=50)
+    assert m.get_params() == {"seed": 3, "max_fit_rows": 100_000, "n_quantiles": 50, "latent_sweeps": 10,
+                              "latent_rows": 5_000, "context_ridge": 0.05}
     assert not m.is_fitted
+
+
+def test_hyper_parameters_are_explicit():
+    # a misspelt hyper-parameter is an error, not silently ignored
+    with pytest.raises(TypeError, match="n_quantile"):
+        GaussianCopula(None, n_quantile=50)
+    from pyspark_synth.models.base import backend_arguments
+
+    with pytest.raises(SynthError, match=r"Backend 'copula' has no parameter 'n_quantile'\. Did you mean 'n_quantiles'"):
+        backend_arguments("copula", GaussianCopula, {"n_quantile": 50})
+    # the fit functions give epochs and batch_size to every backend: the copula does not take them
+    args, notes = backend_arguments("copula", GaussianCopula, {"epochs": 3, "batch_size": None, "latent_rows": 10})
+    assert args == {"latent_rows": 10}
+    assert notes == ["epochs=3 not used: the 'copula' backend does not train in epochs or batches"]
+    with pytest.warns(DeprecationWarning, match="ignores epochs"):
+        GaussianCopula(None, epochs=3)
+
+
+def test_archives_with_the_old_keyword_hyper_parameters_still_load(model):
+    from pyspark_synth.models._archive import pack, unpack
+
+    header, arrays = unpack(model.to_bytes())
+    cfg = header["config"]
+    cfg["params"] = {"batch_size": 500, "epochs": 300, "seed": 5, "kwargs": {"n_quantiles": 77, "latent_rows": 9}}
+    old = GaussianCopula.from_bytes(pack("copula", cfg, arrays))
+    assert (old.seed, old.n_quantiles, old.latent_rows, old.max_fit_rows) == (5, 77, 9, 100_000)
+    pd.testing.assert_frame_equal(old.sample(50, seed=1), model.sample(50, seed=1))
 
 
 def test_columns_dtypes_and_null_rates_round_trip(data, synth):

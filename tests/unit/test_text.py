@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 
 from pyspark_synth.metadata import Column, PIIRule, Table
-from pyspark_synth.models.text import TextModel, fill_text, text_specs
+from pyspark_synth.models.text import TextModel, text_specs
 
 
 def _titles(n: int = 2000) -> pd.Series:
@@ -48,8 +50,13 @@ def test_specs_skip_pii_and_fill_in_place():
     data = pd.DataFrame({"title": _titles(500), "bio": ["x y"] * 500, "n": range(500)})
     specs = text_specs(table, data)
     assert [s["column"] for s in specs] == ["title"]
+    # the kernel writes the title's text and leaves the PII column to the privacy rules
+    from pyspark_synth.kernel import fill_text
+    from pyspark_synth.spec import TextColumnSpec
+
     rows = pd.DataFrame({"title": [None] * 10, "bio": [None] * 10})
-    fill_text(rows, np.arange(10), [TextModel.from_dict(s) for s in specs], seed=0, table="t")
+    spec = SimpleNamespace(name="t", text=[TextColumnSpec.model_validate(s) for s in specs])
+    fill_text(rows, np.arange(10), spec, seed=0)
     assert rows["title"].notna().sum() >= 7 and rows["bio"].isna().all()
     # a column whose every word is unique to one row has no vocabulary: it stays null
     unique = TextModel("u").fit(pd.Series([f"w{i}" for i in range(300)]))

@@ -35,6 +35,11 @@ def _with_nulls(s: pd.Series, rate: float = 0.2) -> pd.Series:
     return s.mask(mask)
 
 
+def _none_for_null(s: pd.Series) -> pd.Series:
+    """Object columns with None for every null (NaN and None are the same null to Spark)."""
+    return s.astype(object).where(s.notna(), None) if s.dtype == object else s
+
+
 def _cases() -> dict[str, tuple[pd.Series, object]]:
     rng = _rng()
     bimodal = np.concatenate([rng.normal(-5, 1, N // 2), rng.normal(20, 3, N - N // 2)])
@@ -91,7 +96,8 @@ def test_transformer_contract(name):
         assert back.isna().mean() == pytest.approx(data.isna().mean())
         present = ~data.isna().to_numpy()
         if isinstance(transformer, (OneHotTransformer, ConstantTransformer)):
-            pd.testing.assert_series_equal(back, data.reset_index(drop=True), check_names=False)
+            pd.testing.assert_series_equal(_none_for_null(back), _none_for_null(data.reset_index(drop=True)),
+                                           check_names=False)
         elif "datetime" in name:
             # The encoded matrix is float32, so a datetime comes back to within seconds, in its format.
             if name == "datetime_str":
@@ -198,3 +204,63 @@ def test_not_fitted():
         OneHotTransformer().transform(pd.Series(["a"]))
     with pytest.raises(NotFittedError, match="Call fit\\(\\) first"):
         TableTransformer().spans  # noqa: B018
+
+
+# ------------------------------------------------------------------ shared dtype layer (every backend)
+def _dtype_cases() -> dict[str, pd.Series]:
+    import datetime as dt
+    import decimal
+
+    rng = _rng()
+    out = {name: data for name, (data, t) in CASES.items() if not isinstance(t, ExcludedTransformer)}
+    out.update({
+        "ordered_category": pd.Series(pd.Categorical(rng.choice(["lo", "mid"], N), categories=["lo", "mid", "hi"],
+                                                     ordered=True)),
+        "Int32_nulls": _with_nulls(pd.Series(rng.integers(0, 9, N))).astype("Int32"),
+        "dates": pd.Series([dt.date(2020, 1, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 900, N)], dtype=object),
+        "decimals": pd.Series([decimal.Decimal(f"{v:.2f}") for v in rng.uniform(0, 99, N)], dtype=object),
+        "py_bools": pd.Series([bool(v) for v in rng.random(N) < 0.4], dtype=object),
+    })
+    return out
+
+
+DTYPE_CASES = _dtype_cases()
+
+
+@pytest.mark.parametrize("name", sorted(DTYPE_CASES))
+def test_values_read_and_restored_in_their_dtype(name):
+    # what the copula uses: one semantic type inference, the values read, then restored unchanged
+    from pyspark_synth.transformers.dtypes import read_values, restore_datetimes, restore_numbers, restore_values
+    from pyspark_synth.transformers.table import infer_semantic_type
+
+    data = DTYPE_CASES[name].rename(name)
+    stype = infer_semantic_type(data)
+    expected = {"dates": "datetime", "decimals": "numerical", "py_bools": "boolean", "ordered_category": "categorical",
+                "datetime_str": "categorical"}
+    if name in expected:
+        assert stype == expected[name]
+    values, null, value_type = read_values(data, stype)
+    assert np.array_equal(null, data.isna().to_numpy()) or stype == "numerical"
+    if stype == "numerical":
+        back = restore_numbers(values, null, str(data.dtype), is_int=pd.api.types.is_integer_dtype(data.dtype),
+                               value_type=value_type, decimals=2 if value_type == "decimal" else None)
+    elif stype == "datetime":
+        back = restore_datetimes(values, null, str(data.dtype), value_type=value_type)
+    else:
+        cats = list(data.dtype.categories) if isinstance(data.dtype, pd.CategoricalDtype) else None
+        ordered = bool(getattr(data.dtype, "ordered", False))
+        back = restore_values(values.to_numpy(), null, str(data.dtype), cats, ordered)
+    assert back.dtype == data.dtype, (back.dtype, data.dtype)
+    pd.testing.assert_series_equal(_none_for_null(back), _none_for_null(data.reset_index(drop=True)), check_names=False)
+
+
+def test_declared_types_win_where_the_data_allow_them():
+    from pyspark_synth.transformers.table import infer_semantic_type
+
+    strings = pd.Series(["2021-01-02", "2021-03-04", None], dtype=object)
+    assert infer_semantic_type(strings, "datetime") == "datetime"  # parsed as dates
+    assert infer_semantic_type(pd.Series([1.5, 2.5]), "datetime") == "numerical"
+    assert infer_semantic_type(pd.Series([True, False]), "numerical") == "boolean"
+    assert infer_semantic_type(pd.Series([1, 2]), "categorical") == "categorical"
+    assert infer_semantic_type(pd.Series(["a", "b"]), "boolean") == "categorical"
+    assert infer_semantic_type(pd.Series([1, 2]), "id") == "id"
