@@ -26,7 +26,7 @@ import pandas as pd
 from pyspark_synth.coercion import coerce_to_schema
 from pyspark_synth.models.base import SynthModel, load_model_bytes
 from pyspark_synth.models.text import TextModel
-from pyspark_synth.relational.keys import make_keys
+from pyspark_synth.relational.primary_keys import make_keys
 from pyspark_synth.seeds import derive_seed, hash_uniform
 from pyspark_synth.spec import TableSpec
 

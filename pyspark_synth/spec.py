@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pyspark_synth._version import __version__
 from pyspark_synth.errors import DataError, ModelVersionError, SerializationError
 from pyspark_synth.metadata import Metadata, Table, format_validation_error
-from pyspark_synth.relational.keys import KeySpec
+from pyspark_synth.relational.primary_keys import KeySpec
 
 __all__ = [
     "EMPTY_BACKEND",

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
-import json
 from typing import Any
 
 import numpy as np
@@ -28,7 +27,13 @@ from pyspark_synth.metadata import Table
 from pyspark_synth.models import constraints as _constraints
 from pyspark_synth.models._archive import pack, unpack
 from pyspark_synth.models.base import SynthModel, register_backend
-from pyspark_synth.transformers.dtypes import read_values, restore_datetimes, restore_numbers, restore_values, text_format
+from pyspark_synth.transformers.dtypes import (
+    read_values,
+    restore_datetimes,
+    restore_numbers,
+    restore_values,
+    text_format,
+)
 from pyspark_synth.transformers.table import infer_semantic_type
 
 __all__ = ["GaussianCopula"]

@@ -12,7 +12,7 @@ from pyspark_synth._log import get_logger
 from pyspark_synth.errors import DataError, MetadataError
 from pyspark_synth.io.registry import ModelEntry, ModelRegistry, registry_for
 from pyspark_synth.metadata import Metadata, Table, type_family
-from pyspark_synth.relational.keys import learn_key_spec
+from pyspark_synth.relational.primary_keys import learn_key_spec
 from pyspark_synth.seeds import derive_seed, resolve_seed
 from pyspark_synth.spec import EMPTY_BACKEND, ColumnStats, TableSpec, TextColumnSpec
 

@@ -230,7 +230,12 @@ DTYPE_CASES = _dtype_cases()
 @pytest.mark.parametrize("name", sorted(DTYPE_CASES))
 def test_values_read_and_restored_in_their_dtype(name):
     # what the copula uses: one semantic type inference, the values read, then restored unchanged
-    from pyspark_synth.transformers.dtypes import read_values, restore_datetimes, restore_numbers, restore_values
+    from pyspark_synth.transformers.dtypes import (
+        read_values,
+        restore_datetimes,
+        restore_numbers,
+        restore_values,
+    )
     from pyspark_synth.transformers.table import infer_semantic_type
 
     data = DTYPE_CASES[name].rename(name)
