@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from pyspark_synth.errors import PrivacyError
-from pyspark_synth.metadata import PIIRule, Table
+from pyspark_synth.metadata import PII_ACTIONS, PIIRule, Table
 from pyspark_synth.privacy.keys import CONF_KEY, ENV_VAR, SecretKey, missing_key_error, resolve_key
 from pyspark_synth.privacy.scrub import normalize_rules
 
@@ -100,13 +100,66 @@ class PrivacyConfig:
     hash_length: int | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "rules", self._parse_rules(self.rules))
+        object.__setattr__(self, "rules", self._complete_rules(self._parse_rules(self.rules), self.auto_detect))
         if self.key is not None and not isinstance(self.key, SecretKey):
             object.__setattr__(self, "key", SecretKey(self.key, "PrivacyConfig(key=...)"))
-        if self.detect_sample_rows < 1:
-            raise PrivacyError(f"PrivacyConfig: detect_sample_rows must be at least 1, got {self.detect_sample_rows}")
-        if self.hash_length is not None and not 8 <= self.hash_length <= 64:
-            raise PrivacyError(f"PrivacyConfig: hash_length must be between 8 and 64, got {self.hash_length}")
+        self._check_settings()
+
+    def _check_settings(self) -> None:
+        """Refuse settings that would otherwise fail later, during fitting or on an executor."""
+        from pyspark_synth.privacy.locales import available_locales
+
+        if not isinstance(self.auto_detect, bool):
+            raise PrivacyError(f"PrivacyConfig: auto_detect must be True or False, got {self.auto_detect!r}")
+        if isinstance(self.detect_sample_rows, bool) or not isinstance(self.detect_sample_rows, int) \
+                or self.detect_sample_rows < 1:
+            raise PrivacyError(f"PrivacyConfig: detect_sample_rows must be an integer of at least 1, got "
+                               f"{self.detect_sample_rows!r}")
+        if self.hash_length is not None and (isinstance(self.hash_length, bool) or not isinstance(self.hash_length, int)
+                                             or not 8 <= self.hash_length <= 64):
+            raise PrivacyError(f"PrivacyConfig: hash_length must be an integer between 8 and 64, got {self.hash_length!r}")
+        if isinstance(self.min_confidence, bool) or not isinstance(self.min_confidence, (int, float)) \
+                or not 0.0 <= float(self.min_confidence) <= 1.0:
+            raise PrivacyError(f"PrivacyConfig: min_confidence must be a number between 0 and 1, got {self.min_confidence!r}")
+        if self.locale is not None and self.locale not in available_locales():
+            raise PrivacyError(f"PrivacyConfig: locale {self.locale!r} is not a Faker locale. Use a locale such as "
+                               "'ja_JP', 'de_DE' or 'pt_BR', or None to take each row's country column.")
+        if self.detect_actions is not None:
+            if not isinstance(self.detect_actions, Mapping):
+                raise PrivacyError(f"PrivacyConfig: detect_actions must be {{kind or column: action}}, got "
+                                   f"{type(self.detect_actions).__name__}")
+            usable = [a for a in PII_ACTIONS if a != "custom"]
+            bad = {k: v for k, v in self.detect_actions.items() if v not in usable}
+            if bad:
+                raise PrivacyError(f"PrivacyConfig: detect_actions {bad} name unknown actions. Use one of {usable} "
+                                   "('custom' needs a function: write a rule for that column instead).")
+
+    @staticmethod
+    def _complete_rules(rules: dict[str, dict[str, PIIRule]], auto_detect: bool) -> dict[str, dict[str, PIIRule]]:
+        """Fill in the kind of fake rules from the column name; refuse unknown kinds and locales now.
+
+        A fake rule whose kind neither it nor its column name gives is kept kind-less only when
+        `auto_detect` is on (`plan_table` then takes the kind detection found); otherwise it is refused.
+        """
+        from pyspark_synth.privacy.fake import fake_kind_from_name, resolve_fake_rule
+        from pyspark_synth.privacy.locales import available_locales
+
+        hint = ", or set auto_detect=True to take the kind from the data"
+        out: dict[str, dict[str, PIIRule]] = {}
+        for table, cols in rules.items():
+            where = f"PrivacyConfig table '{table}'"
+            done: dict[str, PIIRule] = {}
+            for col, rule in cols.items():
+                if rule.action == "fake":
+                    if rule.kind is not None or fake_kind_from_name(col) is not None or not auto_detect:
+                        rule = resolve_fake_rule(col, rule, where=where, hint=hint)
+                    if rule.locale is not None and rule.locale not in available_locales():
+                        raise PrivacyError(f"{where}: the fake rule of column '{col}' uses locale {rule.locale!r}, "
+                                           "which Faker does not know. Use a locale such as 'ja_JP', 'de_DE' or "
+                                           "'pt_BR'.")
+                done[col] = rule
+            out[table] = done
+        return out
 
     @staticmethod
     def _parse_rules(rules: Any) -> dict[str, dict[str, PIIRule]]:
@@ -168,6 +221,10 @@ class PrivacyConfig:
         Raises:
             PrivacyError: A rule names a missing column, or drops, masks or fakes a key column.
         """
+        from pyspark_synth.privacy.fake import resolve_fake_rule
+        from pyspark_synth.privacy.locales import available_locales
+        from pyspark_synth.privacy.scrub import _import_function
+
         from_meta = {c.name: c.pii for c in table.columns if c.pii is not None}
         explicit = {**from_meta, **self.rules.get(table.name, {})}
         auto = {c: r for c, r in (detected or {}).items() if c not in explicit and c not in table.key_columns}
@@ -176,6 +233,19 @@ class PrivacyConfig:
         if missing:
             raise PrivacyError(f"PrivacyConfig: table '{table.name}' has rules for column(s) {missing}, which the data "
                                f"does not have. Known columns: {columns}")
+        where = f"PrivacyConfig table '{table.name}'"
+        for c, r in list(merged.items()):
+            if r.action == "fake":
+                found = (detected or {}).get(c)
+                merged[c] = r = resolve_fake_rule(
+                    c, r, where=where, detected_kind=found.kind if found is not None else None,
+                    detection_ran=detected is not None,
+                    hint="" if detected is not None else ", or set auto_detect=True to take the kind from the data")
+                if r.locale is not None and r.locale not in available_locales():
+                    raise PrivacyError(f"{where}: the fake rule of column '{c}' uses locale {r.locale!r}, which "
+                                       "Faker does not know. Use a locale such as 'ja_JP', 'de_DE' or 'pt_BR'.")
+            elif r.action == "custom":
+                _import_function(r.function or "", f"{table.name}.{c}")
         bad = sorted(c for c, r in merged.items() if c in table.key_columns and r.action not in {"keep", "hash"})
         if bad:
             raise PrivacyError(

@@ -15,7 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["FAKE_KINDS", "fake_seed", "fake_value", "fake_series"]
+from pyspark_synth.errors import PrivacyError
+from pyspark_synth.metadata import PIIRule
+
+__all__ = ["FAKE_KINDS", "fake_kind_from_name", "fake_seed", "fake_value", "fake_series", "resolve_fake_rule"]
 
 _FAKERS: dict[str, Any] = {}
 _MAX_RETRIES = 8
@@ -67,6 +70,70 @@ _GENERATORS: dict[str, Callable[[Any, str, str], str]] = {
 # Kinds that are US-only: always generated with en_US whatever the row's locale.
 _FIXED_LOCALE = {"us_ssn": "en_US"}
 FAKE_KINDS: tuple[str, ...] = tuple(_GENERATORS)
+
+# Column names (lower-case, tokens joined by "_") that ask for a narrower fake than their PII kind.
+_NAMED_FAKES: dict[str, str] = {
+    **dict.fromkeys(("first_name", "firstname", "given_name", "forename", "vorname", "prenom", "prénom",
+                     "primeiro_nome", "nombre_pila", "imie", "imię", "имя"), "first_name"),
+    **dict.fromkeys(("last_name", "lastname", "surname", "family_name", "nachname", "sobrenome", "apellido",
+                     "apellidos", "nazwisko", "фамилия"), "last_name"),
+    **dict.fromkeys(("company", "company_name", "employer", "firm", "firma"), "company"),
+    **dict.fromkeys(("username", "user_name", "login", "login_name", "screen_name", "nickname"), "user_name"),
+}
+# When a column name hints at several kinds ("contact_phone": phone and person_name), the first wins.
+_NAME_KIND_ORDER = ("iban", "credit_card", "us_ssn", "email", "ip_address", "date_of_birth", "postcode", "phone",
+                    "street_address", "city", "person_name", "free_text_with_pii")
+
+
+def fake_kind_from_name(column: str) -> str | None:
+    """The fake kind a column name asks for ("full_name" -> person_name, "vorname" -> first_name), or None.
+
+    Uses the detector's column-name cues (`privacy._kinds.name_cues`); a name whose cues are vetoed by an
+    owner word ("product_name") gives None.
+    """
+    from pyspark_synth.privacy._kinds import _name_tokens, name_cues
+
+    joined = "_".join(_name_tokens(column))
+    if joined in _NAMED_FAKES:
+        return _NAMED_FAKES[joined]
+    cues, _ = name_cues(column)
+    return next((k for k in _NAME_KIND_ORDER if k in cues), None)
+
+
+def resolve_fake_rule(column: str, rule: PIIRule, *, where: str, detected_kind: str | None = None,
+                      detection_ran: bool = False, hint: str = "") -> PIIRule:
+    """A fake rule with its kind checked, or filled in from the column name, else from detection.
+
+    Args:
+        column: The column the rule is for.
+        rule: The rule (returned unchanged unless it is a fake rule).
+        where: Where the rule comes from, for the error message ("PrivacyConfig table 'users'").
+        detected_kind: The kind detection found in the column's data, if any (used after the name).
+        detection_ran: Whether detection looked at the column's data (said in the error).
+        hint: Extra advice appended to the error (e.g. ", or set auto_detect=True ...").
+
+    Raises:
+        PrivacyError: The kind is unknown, or missing and neither the name nor detection gives one;
+            the message lists the kinds that can be faked.
+    """
+    if rule.action != "fake":
+        return rule
+    if rule.kind is not None:
+        if rule.kind not in _GENERATORS:
+            raise PrivacyError(
+                f"{where}: the fake rule of column '{column}' fakes kind {rule.kind!r}, which has no generator. "
+                f"Set kind to one of {list(FAKE_KINDS)}, or use action 'hash', 'mask' or 'custom'."
+            )
+        return rule
+    kind = fake_kind_from_name(column) or (detected_kind if detected_kind in _GENERATORS else None)
+    if kind is None:
+        found = " nor did detection find a PII kind in its data" if detection_ran else ""
+        raise PrivacyError(
+            f"{where}: the fake rule of column '{column}' has no kind; its name does not say one{found}. "
+            f"Give it a kind, e.g. {{'action': 'fake', 'kind': 'person_name'}}; the kinds that can be faked are "
+            f"{list(FAKE_KINDS)}{hint}."
+        )
+    return rule.model_copy(update={"kind": kind})
 
 
 def fake_seed(key: bytes, kind: str, locale: str, value: str, attempt: int = 0) -> int:

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from pyspark_synth._log import get_logger
 from pyspark_synth.errors import PrivacyError
 from pyspark_synth.metadata import PII_ACTIONS, PIIRule, Table, format_validation_error
-from pyspark_synth.privacy.fake import FAKE_KINDS, fake_series
+from pyspark_synth.privacy.fake import fake_series, resolve_fake_rule
 from pyspark_synth.privacy.keys import SecretKey, missing_key_error, resolve_key
 from pyspark_synth.privacy.locales import (
     DEFAULT_LOCALE,
@@ -168,7 +168,8 @@ def plan_scrub(
         hash_length: Keep this many hex characters of each hash (8..64); None keeps 64.
 
     Raises:
-        PrivacyError: A rule names a missing column, has an unknown action or fake kind, a custom
+        PrivacyError: A rule names a missing column, has an unknown action or fake kind (a fake rule
+            without a kind takes it from the column name, see `fake.fake_kind_from_name`), a custom
             function cannot be imported, a locale or locale_column is unknown, or hash/fake rules
             have no key.
     """
@@ -193,11 +194,7 @@ def plan_scrub(
                 f"does not have. Known columns: {cols}. Fix locale_column or set a fixed locale."
             )
         if r.action == "fake":
-            if r.kind not in FAKE_KINDS:
-                raise PrivacyError(
-                    f"scrub: PII rule for column '{c}' fakes kind {r.kind!r}, which has no generator. "
-                    f"Set kind to one of {list(FAKE_KINDS)}, or use action 'hash', 'mask' or 'custom'."
-                )
+            parsed[c] = r = resolve_fake_rule(c, r, where="scrub")  # a kind from the name, or refused
             if r.locale is not None and r.locale not in available_locales():
                 raise PrivacyError(
                     f"scrub: PII rule for column '{c}' uses locale {r.locale!r}, which Faker does not know. "
