@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -17,8 +17,24 @@ import pandas as pd
 
 from pyspark_synth.errors import PrivacyError
 from pyspark_synth.metadata import PIIRule
+from pyspark_synth.privacy.locales import (
+    DEFAULT_LOCALE,
+    VOTE_COLUMNS,
+    LocaleSource,
+    row_locales,
+    value_locale_votes,
+)
 
-__all__ = ["FAKE_KINDS", "fake_kind_from_name", "fake_seed", "fake_value", "fake_series", "resolve_fake_rule"]
+__all__ = [
+    "FAKE_KINDS",
+    "consistent_fake_votes",
+    "consistent_fakes",
+    "fake_kind_from_name",
+    "fake_seed",
+    "fake_series",
+    "fake_value",
+    "resolve_fake_rule",
+]
 
 _FAKERS: dict[str, Any] = {}
 _MAX_RETRIES = 8
@@ -155,15 +171,31 @@ def fake_value(key: bytes, kind: str, locale: str, value: str) -> str:
     return out  # pragma: no cover - 8 collisions in a row
 
 
-def fake_series(values: pd.Series, kind: str, locales: pd.Series | str, key: bytes, text: pd.Series) -> pd.Series:
+def fake_series(
+    values: pd.Series,
+    kind: str,
+    locales: pd.Series | str,
+    key: bytes,
+    text: pd.Series,
+    *,
+    value_locales: Mapping[str, str] | None = None,
+    default: str = DEFAULT_LOCALE,
+) -> pd.Series:
     """Fake every non-null value of a column, one Faker call per distinct (value, locale) pair.
+
+    The fake of a value depends on (key, kind, locale, value) only. For the same value to get the
+    same fake in every table, it needs the same locale everywhere: `value_locales` (one locale per
+    value, see `locales.resolve_value_locales`) gives it and wins over the row's own locale.
 
     Args:
         values: The original column (its nulls stay null).
         kind: A kind from `FAKE_KINDS`.
-        locales: One locale for all rows, or a Series of per-row locales.
+        locales: One locale for all rows, or a Series of per-row locales (None: `default`).
         key: The HMAC key bytes.
         text: The values as canonical text (see `scrub.as_text`), same index as `values`.
+        value_locales: `{value text: locale}` resolved over all tables; values not in it keep their
+            row's locale.
+        default: The locale of rows with none.
     """
     out = pd.Series([None] * len(values.index), index=values.index, dtype=object)
     present = values.notna().to_numpy()
@@ -171,6 +203,10 @@ def fake_series(values: pd.Series, kind: str, locales: pd.Series | str, key: byt
         return out
     vals = text[present].astype(str)
     locs = pd.Series(locales, index=values.index)[present] if isinstance(locales, str) else locales[present]
+    locs = locs.astype(object).where(locs.notna(), default)
+    if value_locales:
+        chosen = vals.map(value_locales)
+        locs = chosen.where(chosen.notna(), locs)
     pairs = vals + "\x1f" + locs.astype(str)
     codes, uniques = pd.factorize(pairs)
     fakes = np.empty(len(uniques), dtype=object)
@@ -178,4 +214,96 @@ def fake_series(values: pd.Series, kind: str, locales: pd.Series | str, key: byt
         value, locale = pair.rsplit("\x1f", 1)
         fakes[i] = fake_value(key, kind, locale, value)
     out[present] = fakes[codes]
+    return out
+
+
+# ----------------------------------------------------------------------------- one fake per value across tables
+def _rule(spec: PIIRule | Mapping[str, Any]) -> PIIRule:
+    return spec if isinstance(spec, PIIRule) else PIIRule(**spec)
+
+
+def _source(spec: LocaleSource | Mapping[str, Any] | None) -> LocaleSource:
+    if spec is None:
+        return LocaleSource()
+    return spec if isinstance(spec, LocaleSource) else LocaleSource.from_dict(spec)
+
+
+def _parent_map(source: LocaleSource, parent_maps: Mapping[str, Mapping[str, str]] | None) -> Mapping[str, str] | None:
+    if source.kind != "parent":
+        return None
+    return (parent_maps or {}).get(f"{source.parent_table}.{source.parent_column}", {})
+
+
+def consistent_fake_votes(
+    pdf: pd.DataFrame,
+    fakes: Mapping[str, PIIRule | Mapping[str, Any]],
+    sources: Mapping[str, LocaleSource | Mapping[str, Any]],
+    *,
+    parent_maps: Mapping[str, Mapping[str, str]] | None = None,
+) -> pd.DataFrame:
+    """The locale votes of one batch of one table: columns kind, value, locale, n.
+
+    Step 1 of consistent fakes. Run it over every batch of every table that has fake rules, sum `n`
+    per (kind, value, locale) and resolve each kind's votes with `locales.resolve_value_locales`;
+    step 2 is `consistent_fakes`.
+
+    Args:
+        pdf: One batch of the original table.
+        fakes: `{column: PIIRule}` (or its fields) of the table's fake rules.
+        sources: `{column: LocaleSource}` (or `to_dict()`); a column without one has no locale.
+        parent_maps: `{"parent_table.parent_column": {key text: locale}}` for parent sources
+            (`locales.parent_locales`).
+    """
+    from pyspark_synth.privacy.scrub import as_text
+
+    parts = []
+    for col, spec in fakes.items():
+        rule = _rule(spec)
+        source = _source(sources.get(col))
+        if source.kind == "none":
+            continue
+        votes = value_locale_votes(as_text(pdf[col]), row_locales(pdf, source, _parent_map(source, parent_maps)))
+        if len(votes):
+            parts.append(votes.assign(kind=rule.kind))
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "n" else object) for c in ("kind", *VOTE_COLUMNS)})
+    return pd.concat(parts, ignore_index=True)[["kind", *VOTE_COLUMNS]]
+
+
+def consistent_fakes(
+    pdf: pd.DataFrame,
+    fakes: Mapping[str, PIIRule | Mapping[str, Any]],
+    sources: Mapping[str, LocaleSource | Mapping[str, Any]],
+    *,
+    key: bytes,
+    value_locales: Mapping[str, Mapping[str, str]],
+    parent_maps: Mapping[str, Mapping[str, str]] | None = None,
+    default: str = DEFAULT_LOCALE,
+) -> pd.DataFrame:
+    """Replace the faked columns of one batch by fakes that are the same for a value in every table.
+
+    Step 2 of consistent fakes (step 1: `consistent_fake_votes`). A value's locale is, in order:
+    its entry in `value_locales[kind]` (voted over every table), the row's own locale from its
+    `LocaleSource`, else `default`; the fake depends only on (key, kind, locale, value), so a
+    customer's e-mail becomes the same fake in `customers` (which has a country column) and in
+    `orders` (which has none). Nulls stay null; other columns are returned unchanged.
+
+    Args:
+        pdf: One batch of the original table.
+        fakes: `{column: PIIRule}` (or its fields) of the table's fake rules (kinds resolved).
+        sources: `{column: LocaleSource}` (or `to_dict()`).
+        key: The HMAC key bytes.
+        value_locales: `{kind: {value text: locale}}` from the votes of all tables.
+        parent_maps: As for `consistent_fake_votes`.
+        default: Locale of rows whose value and row give none.
+    """
+    from pyspark_synth.privacy.scrub import as_text
+
+    out = pdf.copy()
+    for col, spec in fakes.items():
+        rule = _rule(spec)
+        source = _source(sources.get(col))
+        locales = row_locales(pdf, source, _parent_map(source, parent_maps))
+        out[col] = fake_series(pdf[col], rule.kind or "", locales, key, as_text(pdf[col]),
+                               value_locales=value_locales.get(rule.kind or "", {}), default=default).to_numpy()
     return out
