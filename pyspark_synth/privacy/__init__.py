@@ -18,9 +18,20 @@ from pyspark_synth.privacy.detect import (
     detections_to_pandas,
     rules_from_detection,
 )
-from pyspark_synth.privacy.fake import FAKE_KINDS, fake_value
+from pyspark_synth.privacy.fake import (
+    FAKE_KINDS,
+    consistent_fake_votes,
+    consistent_fakes,
+    fake_kind_from_name,
+    fake_value,
+)
 from pyspark_synth.privacy.keys import CONF_KEY, ENV_VAR, SecretKey, resolve_key
-from pyspark_synth.privacy.locales import locale_for
+from pyspark_synth.privacy.locales import (
+    LocaleSource,
+    locale_for,
+    resolve_value_locales,
+    value_locale_votes,
+)
 from pyspark_synth.privacy.scrub import (
     ScrubPlan,
     apply_scrub,
@@ -38,13 +49,17 @@ __all__ = [
     "FAKE_KINDS",
     "KINDS",
     "SUGGESTED_ACTIONS",
+    "LocaleSource",
     "PIIDetection",
     "ScrubPlan",
     "SecretKey",
     "apply_rules_to_metadata",
     "apply_scrub",
+    "consistent_fake_votes",
+    "consistent_fakes",
     "detect_pii_pandas",
     "detections_to_pandas",
+    "fake_kind_from_name",
     "fake_value",
     "hash_series",
     "hmac_hex",
@@ -53,8 +68,10 @@ __all__ = [
     "normalize_rules",
     "plan_scrub",
     "resolve_key",
+    "resolve_value_locales",
     "rules_from_detection",
     "scrub_pandas",
+    "value_locale_votes",
 ]
 
 _SPARK_FUNCTIONS = {"detect_pii", "scrub", "scan_leaks", "LeakReport"}

@@ -26,6 +26,9 @@ __all__ = [
     "embedded_pii",
     "luhn_ok",
     "iban_ok",
+    "card_scheme_ok",
+    "ssn_structure_ok",
+    "aba_ok",
 ]
 
 KINDS: tuple[str, ...] = (
@@ -47,32 +50,40 @@ KINDS: tuple[str, ...] = (
 # Column names are split into lower-case tokens ("customerEMail" -> customer, email); a cue matches
 # a whole token or, for the multi-token ones, a run of tokens joined by "_".
 _CUES: dict[str, tuple[str, ...]] = {
-    "email": ("email", "e_mail", "mail", "emailaddress", "correo", "courriel", "メール", "メールアドレス"),
+    "email": ("email", "e_mail", "mail", "emailaddress", "correo", "courriel", "メール", "メールアドレス", "почта",
+              "эл_почта", "емейл", "имейл"),
     "phone": ("phone", "tel", "telephone", "telefon", "telefone", "telefono", "teléfono", "mobile", "mobil",
               "cell", "cellphone", "handy", "portable", "celular", "movil", "móvil", "fax", "msisdn", "電話",
-              "電話番号", "phonenumber"),
+              "電話番号", "phonenumber", "телефон", "тел", "мобильный", "komorka", "komórka", "cellulare",
+              "numer_telefonu"),
     "person_name": ("name", "fullname", "full_name", "first_name", "firstname", "last_name", "lastname",
                     "surname", "given_name", "family_name", "forename", "vorname", "nachname", "nom", "prenom",
                     "prénom", "nome", "sobrenome", "nombre", "apellido", "apellidos", "氏名", "名前", "姓", "名",
-                    "contact", "customer_name", "person"),
+                    "contact", "customer_name", "person", "фио", "имя", "фамилия", "отчество", "imie", "imię",
+                    "nazwisko", "imie_nazwisko", "cognome", "nominativo", "middle_name", "middlename", "patronymic"),
     "street_address": ("address", "addr", "street", "strasse", "straße", "adresse", "anschrift", "rue",
                        "endereco", "endereço", "logradouro", "direccion", "dirección", "domicilio", "calle",
-                       "address1", "address_line", "address_line1", "住所"),
+                       "address1", "address_line", "address_line1", "住所", "адрес", "улица", "adres", "ulica",
+                       "indirizzo"),
     "city": ("city", "town", "stadt", "ort", "wohnort", "ville", "cidade", "ciudad", "municipio", "localidad",
-             "locality", "市区町村", "都市", "市"),
+             "locality", "市区町村", "都市", "市", "город", "населенный_пункт", "miasto", "miejscowosc",
+             "miejscowość", "citta", "città", "comune", "localita", "località"),
     "postcode": ("zip", "zipcode", "zip_code", "postcode", "post_code", "postal", "postal_code", "postalcode",
-                 "plz", "postleitzahl", "cep", "code_postal", "codigo_postal", "cp", "郵便番号"),
+                 "plz", "postleitzahl", "cep", "code_postal", "codigo_postal", "cp", "郵便番号", "индекс",
+                 "почтовый_индекс", "kod_pocztowy", "cap", "codice_postale"),
     "us_ssn": ("ssn", "social_security", "social_security_number", "socialsecurity"),
     "credit_card": ("card", "credit_card", "creditcard", "cc", "cc_number", "pan", "card_number", "kreditkarte",
-                    "carte", "cartao", "cartão", "tarjeta"),
+                    "carte", "cartao", "cartão", "tarjeta", "карта", "номер_карты", "karta", "carta"),
     "iban": ("iban", "bank_account", "konto", "kontonummer", "rib"),
     "ip_address": ("ip", "ip_address", "ipaddress", "ipv4", "ipv6", "client_ip", "remote_addr", "ip_addr"),
     "date_of_birth": ("dob", "birth", "birthday", "birthdate", "birth_date", "date_of_birth", "born", "geburt",
                       "geburtsdatum", "geburtstag", "naissance", "date_naissance", "nascimento",
-                      "data_nascimento", "nacimiento", "fecha_nacimiento", "生年月日", "誕生日"),
+                      "data_nascimento", "nacimiento", "fecha_nacimiento", "生年月日", "誕生日", "рождения",
+                      "дата_рождения", "data_urodzenia", "urodzenia", "nascita", "data_di_nascita"),
     "free_text_with_pii": ("comment", "comments", "note", "notes", "remark", "remarks", "message", "feedback",
                            "bemerkung", "kommentar", "notiz", "commentaire", "observacao", "observação",
-                           "comentario", "comentarios", "body", "text", "free_text", "memo", "備考"),
+                           "comentario", "comentarios", "body", "text", "free_text", "memo", "備考", "комментарий",
+                           "примечание", "uwagi", "komentarz", "commento", "note_cliente"),
 }
 # Tokens that say "this is not personal data" (identifiers, amounts, codes of things).
 _NEGATIVE_CUES = frozenset(
@@ -81,7 +92,7 @@ _NEGATIVE_CUES = frozenset(
     "firma brand country store shop warehouse batch lot serial model file host domain table column category "
     "currency score rating weight size color colour created updated modified shipped shipping delivery "
     "delivered event login timestamp ts hire hired start end joined since expiry expires valid due paid "
-    "opened closed isbn url uri path sha md5 swift bic plate".split()
+    "opened closed isbn url uri path sha md5 swift bic plate imei imsi iccid meid esn iata icao".split()
 )
 # A "name" cue is about a person unless another token says whose name it is.
 _NAME_OWNERS = frozenset(
@@ -91,9 +102,18 @@ _NAME_OWNERS = frozenset(
 )
 
 
+_NAME_SPLIT = re.compile(r"[^0-9A-Za-z\u00C0-\u024F\u0370-\u03FF\u0400-\u04FF\u3040-\u30FF\u4E00-\u9FFF"
+                         r"\uAC00-\uD7AF]+")
+# Short postcode cues ("cp", "cap") count only alone or with these words ("cap_residenza", not "market_cap").
+_POSTCODE_SHORT_OK = frozenset(
+    "code codice postal postale home residenza residence domicilio cliente customer billing mailing addr address "
+    "user client".split()
+)
+
+
 def _name_tokens(name: str) -> list[str]:
     s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(name))
-    return [t for t in re.split(r"[^0-9A-Za-z\u00C0-\u024F\u3040-\u30FF\u4E00-\u9FFF]+", s.lower()) if t]
+    return [t for t in _NAME_SPLIT.split(s.lower()) if t]
 
 
 def name_cues(column: str) -> tuple[dict[str, str], str | None]:
@@ -112,11 +132,11 @@ def name_cues(column: str) -> tuple[dict[str, str], str | None]:
     if "person_name" in found and found["person_name"] in {"name", "nom", "nome", "nombre", "名"}:
         if any(t in _NAME_OWNERS for t in tokens):
             del found["person_name"]
-    if found.get("street_address") in {"address", "addr"} and (
+    if found.get("street_address") in {"address", "addr", "adres", "адрес", "indirizzo"} and (
         len(found) > 1 or any(t in {"mac", "email", "e_mail", "ip", "web", "url"} for t in tokens)
     ):
         del found["street_address"]  # "ip_address", "email_address", "mac_address" are not streets
-    if "postcode" in found and found["postcode"] == "cp" and len(tokens) > 1:
+    if found.get("postcode") in {"cp", "cap"} and any(t not in _POSTCODE_SHORT_OK for t in tokens if t != found["postcode"]):
         del found["postcode"]
     return found, negative
 
@@ -139,6 +159,19 @@ def is_us_ssn(v: str, *, allow_plain: bool = False) -> bool:
     return bool(_SSN.match(v) or (allow_plain and _SSN_PLAIN.match(v)))
 
 
+def ssn_structure_ok(digits: str) -> bool:
+    """Nine digits with a valid SSN area (not 000, 666 or 9xx), group (not 00) and serial (not 0000)."""
+    return bool(_SSN_PLAIN.match(digits))
+
+
+def aba_ok(digits: str) -> bool:
+    """The ABA routing-number checksum (weights 3, 7, 1) of nine digits holds."""
+    if len(digits) != 9 or not digits.isdigit():
+        return False
+    w = (3, 7, 1) * 3
+    return sum(int(d) * k for d, k in zip(digits, w, strict=True)) % 10 == 0
+
+
 def luhn_ok(digits: str) -> bool:
     """The Luhn (mod-10) check digit of a string of digits is right."""
     total = 0
@@ -152,12 +185,49 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+# (first digits, allowed lengths) of the card schemes: Visa, Mastercard, Amex, Discover, Diners, JCB,
+# UnionPay, Mir, Maestro. A Luhn-valid number whose prefix and length match no scheme (a 15-digit IMEI
+# starting 35: JCB numbers starting 35 have 16-19 digits) is not a card.
+_CARD_SCHEMES: tuple[tuple[tuple[int, int], frozenset[int]], ...] = (
+    ((4, 4), frozenset({13, 16, 19})),
+    ((51, 55), frozenset({16})),
+    ((2221, 2720), frozenset({16})),
+    ((34, 34), frozenset({15})),
+    ((37, 37), frozenset({15})),
+    ((6011, 6011), frozenset({16, 17, 18, 19})),
+    ((644, 649), frozenset({16, 17, 18, 19})),
+    ((65, 65), frozenset({16, 17, 18, 19})),
+    ((300, 305), frozenset({14, 15, 16, 17, 18, 19})),
+    ((3095, 3095), frozenset({14, 15, 16, 17, 18, 19})),
+    ((36, 36), frozenset({14, 15, 16, 17, 18, 19})),
+    ((38, 39), frozenset({14, 15, 16, 17, 18, 19})),
+    ((3528, 3589), frozenset({16, 17, 18, 19})),
+    ((35, 35), frozenset({16})),  # JCB as Faker writes it
+    ((2131, 2131), frozenset({15})),
+    ((1800, 1800), frozenset({15})),
+    ((62, 62), frozenset({16, 17, 18, 19})),
+    ((2200, 2204), frozenset({16, 17, 18, 19})),
+    ((50, 50), frozenset(range(12, 20))),
+    ((56, 69), frozenset(range(12, 20))),
+)
+
+
+def card_scheme_ok(digits: str) -> bool:
+    """The number's first digits and its length belong to one card scheme."""
+    n = len(digits)
+    for (lo, hi), lengths in _CARD_SCHEMES:
+        w = len(str(lo))
+        if n in lengths and lo <= int(digits[:w]) <= hi:
+            return True
+    return False
+
+
 def is_credit_card(v: str) -> bool:
-    """12-19 digits (optionally grouped by spaces or dashes) with a card-network prefix and Luhn check."""
+    """12-19 digits (optionally grouped) whose prefix and length fit a card scheme, with a Luhn check."""
     if not _CARD_SHAPE.match(v):
         return False
     digits = re.sub(r"[ -]", "", v)
-    return 12 <= len(digits) <= 19 and luhn_ok(digits)
+    return 12 <= len(digits) <= 19 and card_scheme_ok(digits) and luhn_ok(digits)
 
 
 def iban_ok(iban: str) -> bool:
@@ -224,9 +294,24 @@ _POSTCODE_STRONG = re.compile(
 )
 
 
+_UK_POSTCODE = re.compile(r"^([A-Z]{1,2})\d[A-Z\d]? ?\d[A-Z]{2}$")
+# The 124 UK postcode areas (the letters before the first digit); other letters in that shape are
+# licence plates and references ("CJ952TC" is an Italian plate).
+_UK_AREAS = frozenset(
+    "AB AL B BA BB BD BH BL BN BR BS BT CA CB CF CH CM CO CR CT CV CW DA DD DE DG DH DL DN DT DY E EC EH EN EX FK "
+    "FY G GL GU GY HA HD HG HP HR HS HU HX IG IM IP IV JE KA KT KW KY L LA LD LE LL LN LS LU M ME MK ML N NE NG NN "
+    "NP NR NW OL OX PA PE PH PL PO PR RG RH RM S SA SE SG SK SL SM SN SO SP SR SS ST SW SY TA TD TF TN TQ TR TS TW "
+    "UB W WA WC WD WF WN WR WS WV YO ZE".split()
+)
+
+
 def is_strong_postcode(v: str) -> bool:
-    """A postcode whose format alone says so (UK, Canada, Netherlands)."""
-    return bool(_POSTCODE_STRONG.match(v.strip().upper()))
+    """A postcode whose format alone says so (UK with a real postcode area, Canada, Netherlands)."""
+    s = v.strip().upper()
+    if not _POSTCODE_STRONG.match(s):
+        return False
+    m = _UK_POSTCODE.match(s)
+    return m is None or m.group(1) in _UK_AREAS
 
 
 def is_postcode(v: str) -> bool:
@@ -247,19 +332,30 @@ _PARTICLES = frozenset(
 _TITLES = frozenset(
     "mr mrs ms miss mx dr prof sir madam herr frau fräulein m mme mlle sr sra srta dña don doña dott ing "
     "dipl univ jr sr ii iii iv v md dds phd dvm mba bsc msc ba ma b.sc m.sc b.a m.a b.eng m.eng llm "
-    "univ.prof dipl.-ing mag".split()
+    "univ.prof dipl.-ing mag pan pani panna mgr inż inż. lek dr. г-н г-жа гн гжа тов sig sig. sig.ra sig.na "
+    "dott dott. dott.ssa avv avv. ing. geom rag".split()
 )
 _ORG_WORDS = frozenset(
     "gmbh ag kg kgaa ohg ug mbh co inc llc ltd plc corp corporation group sons company sa s.a sarl s.a.r.l sas "
     "eurl snc ltda s/a sl s.l s.l.l s.coop s.com srl spa s.p.a bv b.v nv n.v ab oy as a/s llp lp gbr ev e.v "
     "holding holdings partners associates asociados hnos industries solutions services systems technologies "
-    "株式会社 有限会社 合同会社 & and und et y".split()
+    "株式会社 有限会社 合同会社 & and und et y ооо оао зао пао ао ип нко нпо тоо чп sp sp. o.o o.o. s.c s.c. "
+    "sp.j sp.j. sp.k s.r.l s.r.l. s.n.c s.a.s".split()
 )
 _GENERIC_STREET_WORDS = frozenset(
     "street st st. avenue ave ave. road rd rd. lane ln boulevard blvd drive dr. way court ct place pl square "
     "highway hwy straße strasse str. weg platz gasse allee ring ufer damm chaussee rue chemin impasse allée "
     "quai cours route voie rua avenida travessa praça alameda rodovia estrada largo calle carrera paseo plaza "
-    "camino ronda via viale piazza corso vicolo straat laan plein gracht ulica aleja".split()
+    "camino ronda via viale piazza corso vicolo straat laan plein gracht ulica aleja al. aleje os. osiedle plac "
+    "pl. rondo skwer ul. ul ул ул. улица пр. пр-т пр-кт просп. проспект пер. переулок ш. шоссе б-р бул. бульвар "
+    "наб. набережная пл. площадь проезд туп. тупик мкр мкр. микрорайон алл. аллея v.le p.za p.zza c.so "
+    "largo strada contrada loc. località fraz. frazione".split()
+)
+# Words that introduce a house, building or flat number ("д. 5", "кв. 12", "m. 3", "Appartamento 6").
+_UNIT_WORDS = frozenset(
+    "д д. дом корп корп. к к. стр стр. строение кв кв. квартира оф оф. офис m m. lok lok. lokal mieszk mieszk. "
+    "apt apt. apartment suite ste flat unit no no. nr nr. int int. interno scala piano appartamento wohnung "
+    "whg whg. app app. bte".split()
 )
 
 
@@ -295,17 +391,28 @@ def _vocab() -> dict[str, frozenset[str]]:
     street: set[str] = set(_GENERIC_STREET_WORDS)
     street_suffix_tails: set[str] = {"straße", "strasse", "str.", "weg", "platz", "gasse", "allee", "ring", "damm"}
     countries: set[str] = set()
+    orgs: set[str] = set(_ORG_WORDS)
+    street_types: set[str] = set(_GENERIC_STREET_WORDS)
     for loc in _VOCAB_LOCALES:
         person = _provider("person", loc)
         if person is not None:
             for attr, val in vars(person).items():
-                if attr.startswith(("first_name", "last_name", "first_romanized", "last_romanized")) or attr in {
-                    "first_names", "last_names", "first_names_male", "first_names_female"
-                }:
+                # first_names*, last_names*, unisex_last_names (pl_PL), middle_names* (patronymics, ru_RU)
+                if any(w in attr for w in ("first_name", "last_name", "middle_name", "romanized")) and "format" not in attr:
                     for s in _strings(val):
+                        if "{{" in s:
+                            continue
                         for tok in s.replace("-", " ").split():
                             names.add(_fold(tok))
                         names.add(_fold(s))
+        company = _provider("company", loc)
+        if company is not None:
+            for attr in ("company_prefixes", "company_suffixes"):
+                for s in _strings(getattr(company, attr, ())):
+                    orgs.update(t for t in (_fold(x).strip(",") for x in s.split())
+                                if len(t) >= 2 and t not in _PARTICLES and not _CJK.search(t)
+                                and not re.fullmatch(r"[^\W\d_]\.", t)
+                                and not (t.isascii() and t.isalpha() and len(t) <= 3))
         addr = _provider("address", loc)
         if addr is None:
             continue
@@ -322,6 +429,8 @@ def _vocab() -> dict[str, frozenset[str]]:
                     street.add(_fold(s).strip())
                     if attr.endswith("short"):
                         street_suffix_tails.add(_fold(s).strip())
+                    if ("suffix" in attr or "prefix" in attr) and len(s.strip()) <= 12 and " " not in s.strip():
+                        street_types.add(_fold(s).strip())
             elif attr == "countries":
                 countries.update(_fold(s) for s in strs)
     names -= _PARTICLES
@@ -333,7 +442,9 @@ def _vocab() -> dict[str, frozenset[str]]:
         "city_suffixes": frozenset(s for s in city_suf if len(s) >= 3),
         "street_words": frozenset(street),
         "street_tails": frozenset(street_suffix_tails),
+        "street_types": frozenset(street_types | street_suffix_tails),
         "countries": frozenset(countries),
+        "orgs": frozenset(orgs - names),
     }
 
 
@@ -342,8 +453,13 @@ _WORDISH = re.compile(r"^[^\W\d_][^\W\d_'’.-]*(?:[-'’][^\W\d_]+)*\.?$")
 
 
 def _is_org(tokens: list[str]) -> bool:
-    lowered = {_fold(t).strip(",.") for t in tokens}
-    return bool(lowered & _ORG_WORDS) or any(t in _fold(" ".join(tokens)) for t in ("株式会社", "有限会社", "合同会社"))
+    orgs = _vocab()["orgs"]
+    for t in tokens:
+        f = _fold(t).strip(",")
+        if f in orgs or f.strip(".") in orgs:
+            return True
+    joined = "".join(tokens)
+    return bool(_CJK.search(joined)) and any(t in joined for t in ("株式会社", "有限会社", "合同会社"))
 
 
 def _cjk_name(s: str, names: frozenset[str]) -> bool:
@@ -360,9 +476,45 @@ def _cjk_name(s: str, names: frozenset[str]) -> bool:
     return False
 
 
+# Patronymics (Russian, Ukrainian, Belarusian; Cyrillic and Latin spelling) say "person" on their own.
+_PATRONYMIC = re.compile(r"(?:ович|евич|ьич|овна|евна|ична|ovich|evich|ovitch|evitch|ovna|evna)$")
+# Family-name endings (Slavic, Baltic, Ukrainian): support a name, never enough alone (Ростов, Kraków).
+_SURNAME_END = re.compile(
+    r"(?:ов|ев|ёв|ин|ын|ова|ева|ёва|ина|ына|ский|ская|цкий|цкая|енко|ук|юк|ski|ska|cki|cka|dzki|dzka|wicz"
+    r"|czyk|czak|owski|owska|ov|ev|ova|eva|sky|skiy|skaya|enko)$"
+)
+_FEMININE = (("ская", "ский"), ("цкая", "цкий"), ("ова", "ов"), ("ева", "ев"), ("ёва", "ёв"), ("ина", "ин"),
+             ("ына", "ын"), ("ska", "ski"), ("cka", "cki"), ("dzka", "dzki"), ("ova", "ov"), ("eva", "ev"),
+             ("skaya", "sky"), ("na", "ny"))
+_INITIAL = re.compile(r"^[^\W\d_]\.$")
+_INITIALS_RUN = re.compile(r"(?<=\b[^\W\d_]\.)(?=[^\W\d_]\.)")
+
+
+def _name_word(w: str, names: frozenset[str]) -> str:
+    """K (a known name), P (patronymic), M (family-name ending), I (initial) or U (unknown)."""
+    f = _fold(w)
+    if f in names:
+        return "K"
+    if _INITIAL.match(w):
+        return "I"
+    if len(f) >= 5 and _PATRONYMIC.search(f):
+        return "P"
+    for fem, masc in _FEMININE:  # Ivanova -> Ivanov, Kowalska -> Kowalski, Narożna -> Narożny
+        if f.endswith(fem) and len(f) > len(fem) + 2 and f[: -len(fem)] + masc in names:
+            return "K"
+    if len(f) >= 4 and _SURNAME_END.search(f):
+        return "M"
+    return "U"
+
+
 def is_person_name(v: str) -> bool:
-    """A personal name (given, family or full, with titles): known name tokens, no digits, no org words."""
-    s = v.strip()
+    """A personal name (given, family or full, with titles): known name tokens, no digits, no org words.
+
+    Beyond Faker's name lists, a name is recognised by its structure: patronymics (-ович, -овна, -ovich),
+    initials ("Иванов И. И."), feminine family-name forms of known names (Kowalska, Ivanova) and
+    family-name endings (-ов, -ski, -wicz) next to a known name or initials.
+    """
+    s = _INITIALS_RUN.sub(" ", v.strip())
     if not s or len(s) > 80 or any(ch.isdigit() for ch in s) or "@" in s:
         return False
     voc = _vocab()
@@ -380,8 +532,13 @@ def is_person_name(v: str) -> bool:
     if _city_marker(s) or _fold(s) in voc["countries"] or _fold(s) in voc["cities"]:
         return False
     words = [w for t in core for w in t.split("-")]
-    known = sum(1 for w in words if _fold(w) in voc["names"])
-    return known >= 1 and known * 2 >= len(words)
+    kinds = [_name_word(w, voc["names"]) for w in words]
+    strong = kinds.count("K") + kinds.count("P")
+    support = strong + kinds.count("M") + kinds.count("I")
+    if strong >= 1 and (kinds.count("K") * 2 >= len(words) or support * 2 >= len(words) + 1):
+        return True
+    # "Курбатов А. Д.", "Nowicki J.": a family-name ending with initials, nothing unknown
+    return "I" in kinds and "M" in kinds and "U" not in kinds
 
 
 def _city_marker(s: str) -> bool:
@@ -394,12 +551,30 @@ def _city_marker(s: str) -> bool:
         return True
     if _CJK.search(s):
         return bool(re.search(r"[市区町村郡]$", s))
-    return any(f.endswith(suf) and len(f) > len(suf) + 1 for suf in voc["city_suffixes"])
+    for n, sufs in _suffixes_by_length():
+        if len(f) > n + 1 and f[-n:] in sufs:
+            return True
+    return False
+
+
+@lru_cache(maxsize=1)
+def _suffixes_by_length() -> tuple[tuple[int, frozenset[str]], ...]:
+    by: dict[int, set[str]] = {}
+    for suf in _vocab()["city_suffixes"]:
+        by.setdefault(len(suf), set()).add(suf)
+    return tuple((n, frozenset(v)) for n, v in sorted(by.items()))
+
+
+_REGION_NOTE = re.compile(r"\s*\([^()]{1,30}\)$")
 
 
 def is_city(v: str) -> bool:
-    """A town or city: a known city, or a name with a city prefix/suffix (Port ..., ...-sur-Mer, ...市)."""
-    s = v.strip()
+    """A town or city: a known city, or a name with a city prefix/suffix (Port ..., ...-sur-Mer, ...市).
+
+    A settlement-type prefix (Faker's `city_prefixes`: "г.", "с.", "пгт") may be lower case, and a
+    trailing region note in brackets ("Белый Яр (Томск.)") is ignored.
+    """
+    s = _REGION_NOTE.sub("", v.strip())
     if not s or len(s) > 60 or any(ch.isdigit() for ch in s) or "@" in s:
         return False
     voc = _vocab()
@@ -413,11 +588,17 @@ def is_city(v: str) -> bool:
         return False
     if _CJK.search(s):
         return bool(re.fullmatch(r"[\u3400-\u9FFF\u3040-\u30FF]{1,8}[市区町村郡]", s.replace(" ", "")))
-    if not all(t[0].isupper() or _fold(t) in _PARTICLES or t[0] == "-" for t in tokens):
+    prefixes = voc["city_prefixes"]
+    if not all(t[0].isupper() or _fold(t) in _PARTICLES or t[0] == "-" or _fold(t) in prefixes for t in tokens):
         return False
+    if len(tokens) >= 2 and _fold(tokens[0]) in prefixes and _fold(" ".join(tokens[1:])) in voc["cities"]:
+        return True
     return _city_marker(s)
 
 
+_ADDR_TOKEN = re.compile(r"[^\W\d_]+(?:[.-][^\W\d_]+)*\.?|\d+[^\W\d_]?")
+_HEXISH = re.compile(r"^[a-f]+$")
+_ADDR_PIECE = re.compile(r"[^\W\d_]+\.?|\d+")
 _HOUSE_NO = re.compile(r"(?:^|[\s,])\d{1,5}[a-zA-Z]?(?:[/-]\d{1,4}[a-zA-Z]?)?(?:$|[\s,])")
 _JA_BLOCK = re.compile(r"\d+丁目|\d+番地?|\d+号|\d+-\d+-\d+")
 
@@ -440,7 +621,16 @@ def is_street_address(v: str) -> bool:
     if has_no and any(w in street_words for w in words[1:]):
         return True
     tails = voc["street_tails"]
-    return has_no and any(w.endswith(t) and len(w) > len(t) + 2 for w in words for t in tails)
+    if has_no and any(w.endswith(t) and len(w) > len(t) + 2 for w in words for t in tails):
+        return True
+    # compact and abbreviated forms: "ул.Ленина,д.5,кв.12", "ul.Łanowa 77/3", "Ленинский пр-т, д. 5", "P.za Roma 3"
+    folded = _fold(s)
+    toks = _ADDR_TOKEN.findall(folded) + _ADDR_PIECE.findall(folded)
+    types = voc["street_types"]
+    typed = any(t in types and len(t.rstrip(".")) >= 2 for t in toks if not t[0].isdigit())
+    named = any(len(t.rstrip(".")) >= 3 and not _HEXISH.match(t) for t in toks if not t[0].isdigit())
+    numbered = any(t[0].isdigit() for t in toks)
+    return typed and named and numbered and len(_ADDR_PIECE.findall(folded)) >= 3
 
 
 # ----------------------------------------------------------------------------- free text

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,11 +20,12 @@ import numpy as np
 import pandas as pd
 
 from pyspark_synth.errors import PrivacyError
-from pyspark_synth.metadata import PIIRule, Table
+from pyspark_synth.metadata import PII_ACTIONS, Metadata, PIIRule, Table
 from pyspark_synth.privacy.keys import CONF_KEY, ENV_VAR, SecretKey, missing_key_error, resolve_key
+from pyspark_synth.privacy.locales import LocaleSource
 from pyspark_synth.privacy.scrub import normalize_rules
 
-__all__ = ["PrivacyConfig", "TablePrivacy", "fake_columns", "original_digest"]
+__all__ = ["PrivacyConfig", "TablePrivacy", "fake_columns", "fake_database_pandas", "original_digest"]
 
 _SCRUB_ACTIONS = frozenset({"drop", "mask", "hash", "custom"})
 _FAKE_RETRIES = 16
@@ -83,6 +85,17 @@ class PrivacyConfig:
             `{"email": "fake"}`.
         locale: Fixed Faker locale for detected fake rules (default: each row's country column).
         hash_length: Hex characters kept of each HMAC (8..64; all 64 when None).
+        locale_from: `{"table.column": "parent_table.locale_column"}`: the fake rule of that column
+            takes each row's locale from the parent row its foreign key points at (an `orders`
+            table without a country takes its customer's); write `"customers.country via
+            buyer_id"` to pick one of several foreign keys to the same parent. A rule given as a
+            dict may say the same with a `locale_from` entry. See `locale_sources`.
+
+    Where a fake's locale comes from (`locale_sources`), in order: `locale_from`, the rule's fixed
+    `locale`, its `locale_column`, a country/locale column of the same table, else none. Whatever the
+    source, the fakes made by `fake_database_pandas` (and the Spark path built on the same two
+    steps) give one original value one fake in every table: the value's locale is voted over all
+    tables that give it one.
 
     Raises:
         PrivacyError: A rule is invalid, or the literal key is too short.
@@ -98,15 +111,111 @@ class PrivacyConfig:
     detect_actions: Mapping[str, str] | None = None
     locale: str | None = None
     hash_length: int | None = None
+    locale_from: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "rules", self._parse_rules(self.rules))
+        rules, from_rules = self._split_locale_from(self.rules)
+        object.__setattr__(self, "rules", self._complete_rules(self._parse_rules(rules), self.auto_detect))
+        object.__setattr__(self, "locale_from", self._parse_locale_from(self.locale_from, from_rules))
         if self.key is not None and not isinstance(self.key, SecretKey):
             object.__setattr__(self, "key", SecretKey(self.key, "PrivacyConfig(key=...)"))
-        if self.detect_sample_rows < 1:
-            raise PrivacyError(f"PrivacyConfig: detect_sample_rows must be at least 1, got {self.detect_sample_rows}")
-        if self.hash_length is not None and not 8 <= self.hash_length <= 64:
-            raise PrivacyError(f"PrivacyConfig: hash_length must be between 8 and 64, got {self.hash_length}")
+        self._check_settings()
+
+    def _check_settings(self) -> None:
+        """Refuse settings that would otherwise fail later, during fitting or on an executor."""
+        from pyspark_synth.privacy.locales import available_locales
+
+        if not isinstance(self.auto_detect, bool):
+            raise PrivacyError(f"PrivacyConfig: auto_detect must be True or False, got {self.auto_detect!r}")
+        if isinstance(self.detect_sample_rows, bool) or not isinstance(self.detect_sample_rows, int) \
+                or self.detect_sample_rows < 1:
+            raise PrivacyError(f"PrivacyConfig: detect_sample_rows must be an integer of at least 1, got "
+                               f"{self.detect_sample_rows!r}")
+        if self.hash_length is not None and (isinstance(self.hash_length, bool) or not isinstance(self.hash_length, int)
+                                             or not 8 <= self.hash_length <= 64):
+            raise PrivacyError(f"PrivacyConfig: hash_length must be an integer between 8 and 64, got {self.hash_length!r}")
+        if isinstance(self.min_confidence, bool) or not isinstance(self.min_confidence, (int, float)) \
+                or not 0.0 <= float(self.min_confidence) <= 1.0:
+            raise PrivacyError(f"PrivacyConfig: min_confidence must be a number between 0 and 1, got {self.min_confidence!r}")
+        if self.locale is not None and self.locale not in available_locales():
+            raise PrivacyError(f"PrivacyConfig: locale {self.locale!r} is not a Faker locale. Use a locale such as "
+                               "'ja_JP', 'de_DE' or 'pt_BR', or None to take each row's country column.")
+        if self.detect_actions is not None:
+            if not isinstance(self.detect_actions, Mapping):
+                raise PrivacyError(f"PrivacyConfig: detect_actions must be {{kind or column: action}}, got "
+                                   f"{type(self.detect_actions).__name__}")
+            usable = [a for a in PII_ACTIONS if a != "custom"]
+            bad = {k: v for k, v in self.detect_actions.items() if v not in usable}
+            if bad:
+                raise PrivacyError(f"PrivacyConfig: detect_actions {bad} name unknown actions. Use one of {usable} "
+                                   "('custom' needs a function: write a rule for that column instead).")
+
+    @staticmethod
+    def _complete_rules(rules: dict[str, dict[str, PIIRule]], auto_detect: bool) -> dict[str, dict[str, PIIRule]]:
+        """Fill in the kind of fake rules from the column name; refuse unknown kinds and locales now.
+
+        A fake rule whose kind neither it nor its column name gives is kept kind-less only when
+        `auto_detect` is on (`plan_table` then takes the kind detection found); otherwise it is refused.
+        """
+        from pyspark_synth.privacy.fake import fake_kind_from_name, resolve_fake_rule
+        from pyspark_synth.privacy.locales import available_locales
+
+        hint = ", or set auto_detect=True to take the kind from the data"
+        out: dict[str, dict[str, PIIRule]] = {}
+        for table, cols in rules.items():
+            where = f"PrivacyConfig table '{table}'"
+            done: dict[str, PIIRule] = {}
+            for col, rule in cols.items():
+                if rule.action == "fake":
+                    if rule.kind is not None or fake_kind_from_name(col) is not None or not auto_detect:
+                        rule = resolve_fake_rule(col, rule, where=where, hint=hint)
+                    if rule.locale is not None and rule.locale not in available_locales():
+                        raise PrivacyError(f"{where}: the fake rule of column '{col}' uses locale {rule.locale!r}, "
+                                           "which Faker does not know. Use a locale such as 'ja_JP', 'de_DE' or "
+                                           "'pt_BR'.")
+                done[col] = rule
+            out[table] = done
+        return out
+
+    @staticmethod
+    def _split_locale_from(rules: Any) -> tuple[Any, dict[str, str]]:
+        """The rules without their `locale_from` entries, and those entries as {"table.column": source}."""
+        if not isinstance(rules, Mapping):
+            return rules, {}
+        found: dict[str, str] = {}
+
+        def strip(where: str, rule: Any) -> Any:
+            if isinstance(rule, Mapping) and "locale_from" in rule:
+                found[where] = rule["locale_from"]
+                return {k: v for k, v in rule.items() if k != "locale_from"}
+            return rule
+
+        out: dict[str, Any] = {}
+        for name, value in rules.items():
+            if isinstance(value, Mapping) and "action" not in value:
+                out[name] = {c: strip(f"{name}.{c}", r) for c, r in value.items()}
+            else:
+                out[name] = strip(str(name), value)
+        return out, found
+
+    @staticmethod
+    def _parse_locale_from(given: Mapping[str, str] | None, from_rules: Mapping[str, str]) -> dict[str, str]:
+        if given is not None and not isinstance(given, Mapping):
+            raise PrivacyError(f"PrivacyConfig: locale_from must be {{'table.column': 'parent.locale_column'}}, got "
+                               f"{type(given).__name__}")
+        merged = dict(from_rules)
+        for k, v in (given or {}).items():
+            if k in merged and merged[k] != v:
+                raise PrivacyError(f"PrivacyConfig: the locale of '{k}' comes from {merged[k]!r} in its rule and from "
+                                   f"{v!r} in locale_from. Keep one.")
+            merged[k] = v
+        for k, v in merged.items():
+            if not isinstance(k, str) or k.count(".") != 1 or not all(k.split(".")):
+                raise PrivacyError(f"PrivacyConfig: locale_from key {k!r} must be 'table.column'.")
+            if not isinstance(v, str) or not re.fullmatch(r"[^.\s]+\.[^.\s]+(?: via [^.]+)?", v):
+                raise PrivacyError(f"PrivacyConfig: locale_from of '{k}' is {v!r}; write 'parent_table.locale_column' "
+                                   "or 'parent_table.locale_column via fk_column[, fk_column]'.")
+        return merged
 
     @staticmethod
     def _parse_rules(rules: Any) -> dict[str, dict[str, PIIRule]]:
@@ -156,6 +265,12 @@ class PrivacyConfig:
         if unknown:
             raise PrivacyError(f"PrivacyConfig has rules for table(s) {unknown}, which are not in the metadata. "
                                f"Known tables: {sorted(tables)}. Fix the table names or remove those rules.")
+        named = {k.split(".")[0] for k in self.locale_from or {}} | {
+            v.split(".")[0] for v in (self.locale_from or {}).values()}
+        unknown = sorted(named - set(tables))
+        if unknown:
+            raise PrivacyError(f"PrivacyConfig: locale_from names table(s) {unknown}, which are not in the metadata. "
+                               f"Known tables: {sorted(tables)}.")
 
     def plan_table(self, table: Table, columns: list[str], detected: Mapping[str, PIIRule] | None = None) -> TablePrivacy:
         """The plan for one table: metadata rules, then detected rules for unruled columns, then `rules`.
@@ -168,6 +283,10 @@ class PrivacyConfig:
         Raises:
             PrivacyError: A rule names a missing column, or drops, masks or fakes a key column.
         """
+        from pyspark_synth.privacy.fake import resolve_fake_rule
+        from pyspark_synth.privacy.locales import available_locales
+        from pyspark_synth.privacy.scrub import _import_function
+
         from_meta = {c.name: c.pii for c in table.columns if c.pii is not None}
         explicit = {**from_meta, **self.rules.get(table.name, {})}
         auto = {c: r for c, r in (detected or {}).items() if c not in explicit and c not in table.key_columns}
@@ -176,6 +295,19 @@ class PrivacyConfig:
         if missing:
             raise PrivacyError(f"PrivacyConfig: table '{table.name}' has rules for column(s) {missing}, which the data "
                                f"does not have. Known columns: {columns}")
+        where = f"PrivacyConfig table '{table.name}'"
+        for c, r in list(merged.items()):
+            if r.action == "fake":
+                found = (detected or {}).get(c)
+                merged[c] = r = resolve_fake_rule(
+                    c, r, where=where, detected_kind=found.kind if found is not None else None,
+                    detection_ran=detected is not None,
+                    hint="" if detected is not None else ", or set auto_detect=True to take the kind from the data")
+                if r.locale is not None and r.locale not in available_locales():
+                    raise PrivacyError(f"{where}: the fake rule of column '{c}' uses locale {r.locale!r}, which "
+                                       "Faker does not know. Use a locale such as 'ja_JP', 'de_DE' or 'pt_BR'.")
+            elif r.action == "custom":
+                _import_function(r.function or "", f"{table.name}.{c}")
         bad = sorted(c for c, r in merged.items() if c in table.key_columns and r.action not in {"keep", "hash"})
         if bad:
             raise PrivacyError(
@@ -201,6 +333,80 @@ class PrivacyConfig:
 
         return rules_from_detection(detections, min_confidence=self.min_confidence, actions=self.detect_actions,
                                     locale=self.locale)
+
+    def locale_sources(
+        self,
+        metadata: Metadata,
+        fakes: Mapping[str, Mapping[str, PIIRule]],
+        columns: Mapping[str, list[str]],
+    ) -> dict[str, dict[str, LocaleSource]]:
+        """Where each fake rule's rows get their locale: `{table: {column: LocaleSource}}`.
+
+        In order: `locale_from` (a parent's locale column through a foreign key), the rule's fixed
+        `locale`, its `locale_column`, a country/locale column of the table (`find_locale_column`,
+        among the columns that are not faked), else none (`LocaleSource()`).
+
+        Args:
+            metadata: The database's metadata (its foreign keys).
+            fakes: `{table: {column: PIIRule}}` of the fake rules (e.g. `TablePrivacy.fake_rules`).
+            columns: `{table: data columns}`.
+
+        Raises:
+            PrivacyError: `locale_from` names a column without a fake rule, a parent the table has no
+                (or more than one unnamed) foreign key to, or a missing parent column.
+        """
+        from pyspark_synth.privacy.locales import find_locale_column
+
+        for k in self.locale_from or {}:
+            t, c = k.split(".")
+            if c not in (fakes.get(t) or {}):
+                raise PrivacyError(f"PrivacyConfig: locale_from names '{k}', which has no fake rule. Fake columns: "
+                                   f"{sorted(f'{tt}.{cc}' for tt, r in fakes.items() for cc in r)}.")
+        out: dict[str, dict[str, LocaleSource]] = {}
+        for table, rules in fakes.items():
+            cols = list(columns.get(table, []))
+            auto = find_locale_column([c for c in cols if c not in rules])
+            found: dict[str, LocaleSource] = {}
+            for col, rule in rules.items():
+                spec = (self.locale_from or {}).get(f"{table}.{col}")
+                if spec is not None:
+                    found[col] = self._parent_source(metadata, table, col, spec, columns)
+                elif rule.locale is not None:
+                    found[col] = LocaleSource(fixed=rule.locale)
+                elif rule.locale_column is not None:
+                    found[col] = LocaleSource(column=rule.locale_column)
+                elif auto is not None:
+                    found[col] = LocaleSource(column=auto)
+                else:
+                    found[col] = LocaleSource()
+            out[table] = found
+        return out
+
+    @staticmethod
+    def _parent_source(metadata: Metadata, table: str, col: str, spec: str,
+                       columns: Mapping[str, list[str]]) -> LocaleSource:
+        target, _, via = spec.partition(" via ")
+        parent, _, parent_col = target.partition(".")
+        where = f"PrivacyConfig: the locale of '{table}.{col}' from '{spec}'"
+        if table not in metadata.tables or parent not in metadata.tables:
+            raise PrivacyError(f"{where}: table '{table if table not in metadata.tables else parent}' is not in the "
+                               f"metadata. Known tables: {sorted(metadata.tables)}")
+        fks = [fk for fk in metadata.tables[table].foreign_keys if fk.parent_table == parent]
+        if via:
+            wanted = tuple(c.strip() for c in via.split(","))
+            fks = [fk for fk in fks if fk.columns == wanted]
+        if len(fks) != 1:
+            known = [fk.label for fk in metadata.tables[table].foreign_keys]
+            what = "no" if not fks else "more than one"
+            raise PrivacyError(f"{where}: table '{table}' has {what} foreign key to '{parent}'"
+                               f"{' on ' + via if via else ''}. Its foreign keys: {known}. "
+                               + ("Add ' via <fk column>' to pick one." if fks else "Point locale_from at a parent."))
+        parent_cols = columns.get(parent) or list(metadata.tables[parent].column_names)
+        if parent_col not in parent_cols:
+            raise PrivacyError(f"{where}: '{parent}' has no column '{parent_col}'. Known columns: {parent_cols}")
+        fk = fks[0]
+        return LocaleSource(parent_table=parent, fk_columns=tuple(fk.columns), parent_key=tuple(fk.parent_columns),
+                            parent_column=parent_col)
 
     def require_key(self, plans: Mapping[str, TablePrivacy], conf_value: str | None = None) -> SecretKey | None:
         """The key when some plan needs it; raises naming the columns and the sources when it is missing."""
@@ -264,4 +470,49 @@ def fake_columns(
             loc = locales if isinstance(locales, str) else locales[hit]
             values[hit] = fake_series(redo, rule.kind or "", loc, key, text[hit] + f"|{attempt}").to_numpy()
         out[col] = values.to_numpy()
+    return out
+
+
+def fake_database_pandas(
+    frames: Mapping[str, pd.DataFrame],
+    fakes: Mapping[str, Mapping[str, PIIRule]],
+    sources: Mapping[str, Mapping[str, LocaleSource]],
+    *,
+    key: bytes,
+) -> dict[str, pd.DataFrame]:
+    """Fake the original values of several tables so that one value gets one fake in every table.
+
+    The pandas form of the two steps a Spark job runs (`fake.consistent_fake_votes` on every batch of
+    every table, summed and resolved per kind with `locales.resolve_value_locales`, then
+    `fake.consistent_fakes` on every batch): tables without a locale of their own take the locale
+    each value has where it has one, so an `orders` table with the customer's e-mail and no country
+    gets the same fake e-mails as `customers`.
+
+    Args:
+        frames: `{table: original rows}` (tables without fake rules are returned unchanged).
+        fakes: `{table: {column: PIIRule}}` of fake rules with their kinds.
+        sources: `PrivacyConfig.locale_sources(...)`.
+        key: The HMAC key bytes.
+
+    Returns:
+        `{table: frame}` with the faked columns replaced (strings; nulls stay null).
+    """
+    from pyspark_synth.privacy.fake import consistent_fake_votes, consistent_fakes
+    from pyspark_synth.privacy.locales import VOTE_COLUMNS, parent_locales, resolve_value_locales
+
+    parent_maps: dict[str, dict[str, str]] = {}
+    for table_sources in sources.values():
+        for src in table_sources.values():
+            name = f"{src.parent_table}.{src.parent_column}"
+            if src.kind == "parent" and name not in parent_maps:
+                parent_maps[name] = parent_locales(frames[src.parent_table], src.parent_key, src.parent_column or "")
+    votes = [consistent_fake_votes(frames[t], rules, sources.get(t, {}), parent_maps=parent_maps)
+             for t, rules in fakes.items() if rules]
+    allv = pd.concat(votes, ignore_index=True) if votes else pd.DataFrame(columns=["kind", *VOTE_COLUMNS])
+    value_locales = {kind: resolve_value_locales(group[list(VOTE_COLUMNS)]) for kind, group in allv.groupby("kind")}
+    out = dict(frames)
+    for t, rules in fakes.items():
+        if rules:
+            out[t] = consistent_fakes(frames[t], rules, sources.get(t, {}), key=key, value_locales=value_locales,
+                                      parent_maps=parent_maps)
     return out

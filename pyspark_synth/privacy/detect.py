@@ -12,6 +12,7 @@ a list of people).
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -57,9 +58,16 @@ _STRONG = ("iban", "credit_card", "us_ssn", "email", "ip_address")
 _PRIORITY = ("iban", "credit_card", "us_ssn", "email", "ip_address", "date_of_birth", "postcode", "phone",
              "street_address", "city", "person_name", "free_text_with_pii")
 
-_DATE_LIKE = r"^\d{1,4}[-./年]\d{1,2}[-./月]\d{1,4}日?(?:[ T]\d{2}:\d{2}(?::\d{2})?)?$"
-_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M:%S",
-                 "%Y-%m-%dT%H:%M:%S")
+_DATE_LIKE = (r"^\d{1,4}(?:[-./]|年|년 ?)\d{1,2}(?:[-./]|月|월 ?)\d{1,4}(?:日|일)?\.?"
+              r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?$")
+_DATE_LIKE_RE = re.compile(_DATE_LIKE)
+_FOUR_DIGIT_YEAR = r"(?:^|\D)\d{4}(?:\D|$)"
+# Candidate formats; each value is parsed by the formats in the order of how many of the column's
+# values they parse (a vote), so a column mixing countries' formats parses row by row.
+_DATE_FORMATS = ("ISO8601", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d", "%Y.%m.%d", "%d-%m-%Y", "%m-%d-%Y",
+                 "%Y年%m月%d日", "%Y년 %m월 %d일", "%Y년%m월%d일", "%d.%m.%Y.")
+# Two-digit years ("04/19/84"); ambiguous by a century, read as the latest one not in the future.
+_DATE_FORMATS_2 = ("%m/%d/%y", "%d/%m/%y", "%d.%m.%y", "%d-%m-%y", "%y-%m-%d", "%y/%m/%d", "%y.%m.%d")
 
 
 @dataclass(frozen=True)
@@ -115,19 +123,55 @@ def _as_date_series(values: pd.Series) -> tuple[pd.Series, bool]:
                               errors="coerce"), True
     if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
         return pd.Series(pd.NaT, index=values.index), False
-    text = values.astype(str).str.strip()
     best = pd.Series(pd.NaT, index=values.index)
-    if len(text) == 0 or text.str.match(_DATE_LIKE).mean() < 0.3:
+    if len(values) == 0:
         return best, False
-    probe = text.iloc[:64]
-    best_fmt, best_n = None, 0
-    for fmt in _DATE_FORMATS:  # pick the format on a few values, then parse them all once
-        n = int(pd.to_datetime(probe, format=fmt, errors="coerce").notna().sum())
-        if n > best_n:
-            best_fmt, best_n = fmt, n
-    if best_fmt is not None:
-        best = pd.to_datetime(text, format=best_fmt, errors="coerce")
+    probe = values.iloc[np.linspace(0, len(values) - 1, min(len(values), 64)).astype(int)]
+    if sum(1 for v in probe if _DATE_LIKE_RE.match(str(v).strip())) < 0.2 * len(probe):
+        return best, False  # no date column: skip parsing
+    text = values.astype(str).str.strip()
+    codes, uniques = pd.factorize(text)
+    distinct = pd.Series(uniques)
+    like = distinct.str.match(_DATE_LIKE).to_numpy()
+    if np.bincount(codes, minlength=len(uniques))[like].sum() < 0.3 * len(text):
+        return best, False
+    parsed = _vote_parse(distinct[like])
+    per_distinct = pd.Series(pd.NaT, index=distinct.index, dtype="datetime64[ns]")
+    per_distinct[like] = parsed.to_numpy()
+    best = pd.Series(per_distinct.to_numpy()[codes], index=values.index)
     return best, False
+
+
+def _seps_of(fmt: str) -> set[str]:
+    """The literal separator characters of a strptime format ("%d.%m.%Y" -> {"."}; ISO8601 -> {"-"})."""
+    if fmt == "ISO8601":
+        return {"-"}
+    return set(re.sub(r"%.", "", fmt)) - {" "}
+
+
+def _vote_parse(text: pd.Series) -> pd.Series:
+    """Parse each date by the formats that parse most of the values first (two-digit years apart)."""
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    four = text.str.contains(_FOUR_DIGIT_YEAR).to_numpy()
+    today = pd.Timestamp(_dt.date.today())
+    for formats, part, two_digit in ((_DATE_FORMATS, four, False), (_DATE_FORMATS_2, ~four, True)):
+        sub = text[part]
+        if sub.empty:
+            continue
+        seps = set("".join(sub.iloc[:: max(1, len(sub) // 256)]))  # skip formats whose separators never occur
+        empty = pd.Series(pd.NaT, index=sub.index, dtype="datetime64[ns]")
+        tries = [pd.to_datetime(sub, format=f, errors="coerce") if _seps_of(f) <= seps else empty for f in formats]
+        counts = [int(t.notna().sum()) for t in tries]
+        merged = pd.Series(pd.NaT, index=sub.index, dtype="datetime64[ns]")
+        for i in sorted(range(len(formats)), key=lambda i: -counts[i]):  # stable: list order breaks ties
+            if counts[i] == 0:
+                break
+            merged = merged.fillna(tries[i])
+        if two_digit:
+            future = merged > today
+            merged[future] = merged[future] - pd.DateOffset(years=100)
+        out[part] = merged.to_numpy()
+    return out
 
 
 def _dob_share(values: pd.Series, cue: bool) -> tuple[float, dict[str, float]]:
@@ -151,18 +195,36 @@ def _dob_share(values: pd.Series, cue: bool) -> tuple[float, dict[str, float]]:
     plausible = stats["future_share"] <= 0.01 and stats["min_year"] >= 1880 and not has_time
     if cue:
         return (share if plausible else 0.0), stats
-    # without a cue: birth dates span decades and reach far back (hire or signup dates do not)
-    if plausible and stats["year_spread"] >= 20 and 5 <= stats["median_age"] <= 100 and stats["p90_age"] >= 40:
+    # without a cue: birth dates span decades and reach far back (hire or signup dates do not), in one
+    # continuous run of years (two-digit years of past and future dates read back a century leave a gap)
+    distinct_years = np.unique(years.to_numpy())
+    stats["max_year_gap"] = float(np.diff(distinct_years).max()) if len(distinct_years) > 1 else 0.0
+    if plausible and stats["year_spread"] >= 20 and 5 <= stats["median_age"] <= 100 and stats["p90_age"] >= 40 \
+            and stats["max_year_gap"] <= 15:
         return share, stats
     return 0.0, stats
 
 
-def _share(counts: pd.Series, test: Any) -> float:
-    """Share of values (weighted by their count) for which `test(value)` holds."""
+_PROBE = 48
+
+
+def _share(counts: pd.Series, test: Any, *, probe: bool = True) -> float:
+    """Share of values (weighted by their count) for which `test(value)` holds.
+
+    With `probe`, `_PROBE` distinct values spread evenly over the column are tested first; when none
+    passes, the share is taken as 0 without testing the rest (a kind held by a fifth of the values
+    escapes such a probe with a chance below 1e-4). Used for the kinds whose share is only compared
+    with thresholds of 0.2 and more.
+    """
     total = counts.sum()
     if total == 0:
         return 0.0
-    hits = sum(int(c) for v, c in counts.items() if test(v))
+    keys = counts.index
+    if probe and len(keys) > 2 * _PROBE:
+        picks = np.linspace(0, len(keys) - 1, _PROBE).astype(int)
+        if not any(test(keys[i]) for i in picks):
+            return 0.0
+    hits = sum(c for v, c in zip(keys, counts.to_numpy().tolist(), strict=True) if test(v))
     return hits / float(total)
 
 
@@ -192,10 +254,14 @@ def _profile(column: str, series: pd.Series, max_values: int) -> _Profile | None
         text = values.astype("int64").astype(str)
     else:
         text = values.astype(str).str.strip()
+    if is_numeric and "us_ssn" in cues:
+        text = text.str.zfill(9)  # an SSN stored as a number lost its leading zeros
     counts = text.value_counts(sort=False)
     shares["credit_card"] = _share(counts, K.is_credit_card)
     shares["iban"] = 0.0 if is_numeric else _share(counts, K.is_iban)
     shares["us_ssn"] = _share(counts, lambda v: K.is_us_ssn(v, allow_plain="us_ssn" in cues))
+    if not is_numeric and "us_ssn" not in cues:
+        shares["us_ssn"] = max(shares["us_ssn"], _plain_ssn_share(counts, shares["us_ssn"]))
     if is_numeric:
         if "phone" in cues:
             shares["phone"] = _share(counts, lambda v: 8 <= len(v) <= 15)
@@ -216,11 +282,12 @@ def _profile(column: str, series: pd.Series, max_values: int) -> _Profile | None
     cjk_text = avg_len >= 20 and bool(counts.index.to_series().str.contains(K._CJK).mean() > 0.5)
     textual = avg_words >= 5 or cjk_text
     extra["textual"] = float(textual)
+    extra["code_like"] = _code_like(counts)
     if avg_words <= 12:
         shares["person_name"] = _share(counts, K.is_person_name)
         shares["city"] = _share(counts, K.is_city)
         shares["street_address"] = _share(counts, K.is_street_address)
-        extra["org"] = _share(counts, lambda v: K._is_org(v.split()))
+        extra["org"] = _share(counts, lambda v: K._is_org(v.split()), probe=False)  # a veto from 5%
         extra["placeish"] = _share(counts, _placeish)
         extra["nameish"] = _share(counts, _nameish)
     if textual:
@@ -229,6 +296,51 @@ def _profile(column: str, series: pd.Series, max_values: int) -> _Profile | None
         extra["embedded_rows"] = float((counts.values * hit).sum())
         shares["free_text_with_pii"] = float((counts.values * hit).sum() / counts.sum())
     return _Profile(column, n, shares, cues, negative, True, False, extra)
+
+
+def _plain_ssn_share(counts: pd.Series, dashed: float) -> float:
+    """Share of SSNs when undashed nine-digit values pass the column-level SSN structure test, else 0.
+
+    Any nine digits pass the area/group/serial rules about 89% of the time, so single values say
+    little; a column says much more: every one of many values passing (random nine-digit numbers:
+    0.89^50 < 0.3%), area numbers spread over their range (not one product prefix), and no Luhn or ABA
+    checksum holding for nearly all (Canadian SINs, bank routing numbers). Dashed SSNs in the same
+    column lower the number of undashed values needed.
+    """
+    idx = counts.index.to_series()
+    plain_mask = idx.str.fullmatch(r"\d{9}").to_numpy()
+    plain = [v for v, ok in zip(counts.index, plain_mask, strict=True) if ok]
+    total = float(counts.sum())
+    plain_rows = float(counts.to_numpy()[plain_mask].sum())
+    if not plain or (plain_rows + dashed * total) < 0.8 * total:
+        return 0.0
+    need, structure = (10, 0.95) if dashed >= 0.3 else (50, 0.99)
+    if len(plain) < need or _sequential(pd.Index(plain)):
+        return 0.0
+    if sum(K.ssn_structure_ok(v) for v in plain) < structure * len(plain):
+        return 0.0
+    if sum(K.luhn_ok(v) for v in plain) > 0.5 * len(plain) or sum(K.aba_ok(v) for v in plain) > 0.5 * len(plain):
+        return 0.0
+    expected_areas = 898 * (1 - (1 - 1 / 898) ** len(plain))
+    if len({v[:3] for v in plain}) < 0.5 * expected_areas:
+        return 0.0
+    return dashed + plain_rows / total
+
+
+_CODE = re.compile(r"^[A-Z]{2,4}$")
+
+
+def _code_like(counts: pd.Series) -> float:
+    """Share of values that are short upper-case letter codes of one length (IATA, ISO, ticker codes)."""
+    if len(counts) < 5:
+        return 0.0
+    lens = np.array([len(v) if _CODE.match(v) else 0 for v in counts.index], dtype=np.int64)
+    weights = counts.to_numpy()
+    if not (lens > 0).any():
+        return 0.0
+    by_len = np.bincount(lens, weights=weights)
+    by_len[0] = 0
+    return float(by_len.max() / weights.sum())
 
 
 def _sequential(index: pd.Index) -> bool:
@@ -282,6 +394,8 @@ def _candidates(p: _Profile) -> dict[str, tuple[float, str]]:
         take("postcode", pc, "postcode-shaped values")
     elif not blocked and x.get("strong_postcode", 0.0) >= 0.9:
         take("postcode", x["strong_postcode"], "values in a national postcode format")
+    if x.get("code_like", 0.0) >= 0.8:  # "JFK", "LHR": codes, whatever the column name says
+        return out
     street = s.get("street_address", 0.0)
     if street >= (0.4 if "street_address" in cues else 0.7):
         take("street_address", street, "street words and house numbers")

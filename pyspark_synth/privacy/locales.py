@@ -1,13 +1,35 @@
-"""Country names, ISO codes and locale strings mapped to Faker locales (Japan / JP / JPN -> ja_JP)."""
+"""Locales of fakes: country names, ISO codes and locale strings mapped to Faker locales (Japan / JP /
+JPN -> ja_JP), where each row's locale comes from (`LocaleSource`), and one locale per value across
+tables (`value_locale_votes`, `resolve_value_locales`), so the same value gets the same fake everywhere.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["DEFAULT_LOCALE", "LOCALE_COLUMN_NAMES", "available_locales", "find_locale_column", "locale_for", "locales_for"]
+__all__ = [
+    "DEFAULT_LOCALE",
+    "LOCALE_COLUMN_NAMES",
+    "VOTE_COLUMNS",
+    "LocaleSource",
+    "available_locales",
+    "find_locale_column",
+    "key_text",
+    "locale_for",
+    "locales_for",
+    "locales_for_or_none",
+    "parent_locales",
+    "resolve_value_locales",
+    "row_locales",
+    "value_locale_votes",
+]
 
 DEFAULT_LOCALE = "en_US"
 # Columns whose values pick a row's locale when a fake rule names none, in order of preference.
@@ -124,3 +146,162 @@ def find_locale_column(columns: list[str] | tuple[str, ...]) -> str | None:
         if name in lowered:
             return lowered[name]
     return None
+
+
+# ----------------------------------------------------------------------------- where a fake's locale comes from
+@dataclass(frozen=True)
+class LocaleSource:
+    """Where the rows of one faked column get their locale; plain data, safe to send to executors.
+
+    At most one of three sources is set; with none the rows have no locale of their own (they take
+    the locale their value got elsewhere, see `resolve_value_locales`, else `DEFAULT_LOCALE`):
+
+    - `fixed`: one Faker locale for every row (a rule's `locale`, or `PrivacyConfig.locale`);
+    - `column`: a column of the same row whose value (country name, ISO code or locale string) gives
+      the locale (a rule's `locale_column`, or the one `find_locale_column` finds);
+    - `parent_table` + `parent_column`: the locale column of another table, reached through this
+      table's foreign key `fk_columns` -> `parent_key` (an `orders` table without a country takes
+      the country of its customer). The caller reads the parent's `{key text: locale}` with
+      `parent_locales` and hands it to `row_locales`.
+
+    Attributes:
+        fixed: A Faker locale for all rows.
+        column: The row's locale column.
+        parent_table: The table the locale is read from through a foreign key.
+        fk_columns: This table's foreign-key columns.
+        parent_key: The parent's key columns they refer to (same order).
+        parent_column: The parent's locale column.
+    """
+
+    fixed: str | None = None
+    column: str | None = None
+    parent_table: str | None = None
+    fk_columns: tuple[str, ...] = ()
+    parent_key: tuple[str, ...] = ()
+    parent_column: str | None = None
+
+    def __post_init__(self) -> None:
+        kinds = [self.fixed is not None, self.column is not None, self.parent_table is not None]
+        if sum(kinds) > 1:
+            raise ValueError(f"LocaleSource: give one of fixed, column or parent_table, got {self}")
+        if self.parent_table is not None and (not self.fk_columns or len(self.fk_columns) != len(self.parent_key)
+                                              or self.parent_column is None):
+            raise ValueError("LocaleSource: a parent source needs fk_columns and parent_key of the same length "
+                             f"and a parent_column, got {self}")
+
+    @property
+    def kind(self) -> str:
+        """"fixed", "column", "parent" or "none"."""
+        if self.fixed is not None:
+            return "fixed"
+        if self.column is not None:
+            return "column"
+        return "parent" if self.parent_table is not None else "none"
+
+    def describe(self) -> str:
+        """A short readable form ("column country", "customers.country via customer_id")."""
+        if self.kind == "fixed":
+            return f"fixed {self.fixed}"
+        if self.kind == "column":
+            return f"column {self.column}"
+        if self.kind == "parent":
+            return f"{self.parent_table}.{self.parent_column} via {', '.join(self.fk_columns)}"
+        return "none (the value's locale elsewhere, else the default)"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The source as plain data (for a UDF closure)."""
+        return {"fixed": self.fixed, "column": self.column, "parent_table": self.parent_table,
+                "fk_columns": list(self.fk_columns), "parent_key": list(self.parent_key),
+                "parent_column": self.parent_column}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LocaleSource:
+        """The inverse of `to_dict`."""
+        return cls(data.get("fixed"), data.get("column"), data.get("parent_table"), tuple(data.get("fk_columns") or ()),
+                   tuple(data.get("parent_key") or ()), data.get("parent_column"))
+
+
+def key_text(pdf: pd.DataFrame, columns: tuple[str, ...] | list[str]) -> pd.Series:
+    """Canonical text of one or more key columns per row (joined by U+001F); None where any is null."""
+    from pyspark_synth.privacy.scrub import as_text
+
+    parts = [as_text(pdf[c]) for c in columns]
+    out = parts[0].copy()
+    for p in parts[1:]:
+        ok = out.notna() & p.notna()
+        out = (out.where(ok, "") + "\x1f" + p.where(ok, "")).where(ok, None)
+    return out
+
+
+def parent_locales(parent: pd.DataFrame, key_columns: tuple[str, ...] | list[str], locale_column: str) -> dict[str, str]:
+    """`{key text: locale}` of a parent table's rows whose locale column names a known locale."""
+    keys = key_text(parent, tuple(key_columns))
+    locs = locales_for_or_none(parent[locale_column])
+    ok = keys.notna() & locs.notna()
+    return dict(zip(keys[ok].tolist(), locs[ok].tolist(), strict=True))
+
+
+def locales_for_or_none(values: pd.Series) -> pd.Series:
+    """`locale_for` over a Series with None where a value names no locale (no default)."""
+    codes, uniques = pd.factorize(values.astype(object).where(values.notna(), None), use_na_sentinel=True)
+    mapped = np.array([locale_for(u, None) for u in uniques] + [None], dtype=object)
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
+
+
+def row_locales(pdf: pd.DataFrame, source: LocaleSource, parent_map: Mapping[str, str] | None = None) -> pd.Series:
+    """The locale of each row from its source (None where the source gives none).
+
+    Args:
+        pdf: One batch of the table.
+        source: Where the locale comes from.
+        parent_map: For a parent source, `parent_locales` of the parent table.
+
+    Raises:
+        KeyError: The source's column or foreign-key columns are not in the batch.
+    """
+    if source.kind == "fixed":
+        return pd.Series(source.fixed, index=pdf.index, dtype=object)
+    if source.kind == "column":
+        return locales_for_or_none(pdf[source.column])
+    if source.kind == "parent":
+        keys = key_text(pdf, source.fk_columns)
+        lookup = parent_map or {}
+        return pd.Series([lookup.get(k) if k is not None else None for k in keys], index=pdf.index, dtype=object)
+    return pd.Series(None, index=pdf.index, dtype=object)
+
+
+VOTE_COLUMNS: tuple[str, ...] = ("value", "locale", "n")
+
+
+def value_locale_votes(text: pd.Series, locales: pd.Series) -> pd.DataFrame:
+    """How often each value (canonical text) appears with each locale in one batch: columns value, locale, n.
+
+    Rows whose value or locale is null do not vote. Votes of several batches and tables are summed
+    (a Spark `groupBy(value, locale).sum(n)`) and resolved with `resolve_value_locales`.
+    """
+    ok = text.notna() & locales.notna()
+    if not ok.any():
+        return pd.DataFrame({c: pd.Series(dtype=object if c != "n" else "int64") for c in VOTE_COLUMNS})
+    counts = pd.DataFrame({"value": text[ok].astype(str), "locale": locales[ok].astype(str)}).value_counts()
+    out = counts.rename("n").reset_index()
+    out["n"] = out["n"].astype("int64")
+    return out[list(VOTE_COLUMNS)]
+
+
+def resolve_value_locales(votes: pd.DataFrame | Iterable[tuple[str, str, int]]) -> dict[str, str]:
+    """One locale per value: the one it appears with most often; a tie goes to the first in sort order.
+
+    Args:
+        votes: Rows (value, locale, n), possibly with repeated (value, locale) pairs (they are summed).
+
+    Returns:
+        `{value text: locale}`. With it, the same value becomes the same fake in every table,
+        whether or not a table has a locale of its own.
+    """
+    frame = votes if isinstance(votes, pd.DataFrame) else pd.DataFrame(list(votes), columns=list(VOTE_COLUMNS))
+    if frame.empty:
+        return {}
+    summed = frame.groupby(["value", "locale"], sort=False)["n"].sum().reset_index()
+    summed = summed.sort_values(["value", "n", "locale"], ascending=[True, False, True], kind="mergesort")
+    best = summed.drop_duplicates("value", keep="first")
+    return dict(zip(best["value"].tolist(), best["locale"].tolist(), strict=True))

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from pyspark_synth._log import get_logger
 from pyspark_synth.errors import PrivacyError
 from pyspark_synth.metadata import PII_ACTIONS, PIIRule, Table, format_validation_error
-from pyspark_synth.privacy.fake import FAKE_KINDS, fake_series
+from pyspark_synth.privacy.fake import fake_series, resolve_fake_rule
 from pyspark_synth.privacy.keys import SecretKey, missing_key_error, resolve_key
 from pyspark_synth.privacy.locales import (
     DEFAULT_LOCALE,
@@ -110,6 +110,9 @@ class ScrubPlan:
         key: The HMAC key (None when no rule needs one).
         locale_columns: For fake rules without a fixed locale: the column that picks the locale.
         hash_length: Hex characters kept of each HMAC (None: all 64).
+        value_locales: `{kind: {value text: locale}}` voted over every table of a database
+            (`locales.resolve_value_locales`); a value found there is faked in that locale, so it
+            gets the same fake in tables with and without a locale column.
         output_columns: Columns of the result (dropped ones removed).
     """
 
@@ -118,6 +121,7 @@ class ScrubPlan:
     key: SecretKey | None = field(default=None)
     locale_columns: dict[str, str | None] = field(default_factory=dict)
     hash_length: int | None = None
+    value_locales: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
 
     @property
     def output_columns(self) -> list[str]:
@@ -137,6 +141,7 @@ class ScrubPlan:
             "key": self.key.reveal() if self.key is not None else None,
             "locale_columns": dict(self.locale_columns),
             "hash_length": self.hash_length,
+            "value_locales": {k: dict(v) for k, v in self.value_locales.items()},
         }
 
     def describe(self) -> dict[str, str]:
@@ -157,6 +162,7 @@ def plan_scrub(
     key: SecretKey | bytes | str | None = None,
     conf_key: str | None = None,
     hash_length: int | None = None,
+    value_locales: Mapping[str, Mapping[str, str]] | None = None,
 ) -> ScrubPlan:
     """Check rules against the columns and find the key; raises before any data is read.
 
@@ -166,9 +172,12 @@ def plan_scrub(
         key: The HMAC key; else `conf_key` (the Spark conf value), else $PYSPARK_SYNTH_HMAC_KEY.
         conf_key: The value of the Spark conf `spark.synth.hmacKey`, when the caller has a session.
         hash_length: Keep this many hex characters of each hash (8..64); None keeps 64.
+        value_locales: `{kind: {value text: locale}}` for fakes that must agree across tables (see
+            `ScrubPlan.value_locales`); None: each row's own locale.
 
     Raises:
-        PrivacyError: A rule names a missing column, has an unknown action or fake kind, a custom
+        PrivacyError: A rule names a missing column, has an unknown action or fake kind (a fake rule
+            without a kind takes it from the column name, see `fake.fake_kind_from_name`), a custom
             function cannot be imported, a locale or locale_column is unknown, or hash/fake rules
             have no key.
     """
@@ -193,11 +202,7 @@ def plan_scrub(
                 f"does not have. Known columns: {cols}. Fix locale_column or set a fixed locale."
             )
         if r.action == "fake":
-            if r.kind not in FAKE_KINDS:
-                raise PrivacyError(
-                    f"scrub: PII rule for column '{c}' fakes kind {r.kind!r}, which has no generator. "
-                    f"Set kind to one of {list(FAKE_KINDS)}, or use action 'hash', 'mask' or 'custom'."
-                )
+            parsed[c] = r = resolve_fake_rule(c, r, where="scrub")  # a kind from the name, or refused
             if r.locale is not None and r.locale not in available_locales():
                 raise PrivacyError(
                     f"scrub: PII rule for column '{c}' uses locale {r.locale!r}, which Faker does not know. "
@@ -208,7 +213,8 @@ def plan_scrub(
     secret = resolve_key(key, conf_value=conf_key) if needs_key else None
     if needs_key and secret is None:
         raise missing_key_error(needs_key)
-    plan = ScrubPlan(tuple(cols), parsed, secret, locale_columns, hash_length)
+    vl = {str(k): dict(v) for k, v in (value_locales or {}).items()}
+    plan = ScrubPlan(tuple(cols), parsed, secret, locale_columns, hash_length, vl)
     _log.debug("scrub planned", rules=plan.describe(), key_source=secret.source if secret else None,
                key_fingerprint=secret.fingerprint if secret else None)
     return plan
@@ -308,10 +314,11 @@ def apply_scrub(pdf: pd.DataFrame, plan: ScrubPlan | Mapping[str, Any]) -> pd.Da
     """
     if isinstance(plan, ScrubPlan):
         rules, key = plan.rules, plan.key.reveal() if plan.key else None
-        locale_columns, hash_length = plan.locale_columns, plan.hash_length
+        locale_columns, hash_length, value_locales = plan.locale_columns, plan.hash_length, plan.value_locales
     else:
         rules = {c: PIIRule(**r) for c, r in plan["rules"].items()}
         key, locale_columns, hash_length = plan["key"], plan["locale_columns"], plan["hash_length"]
+        value_locales = plan.get("value_locales") or {}
     out: dict[str, pd.Series] = {}
     for col in pdf.columns:
         rule = rules.get(col)
@@ -326,7 +333,8 @@ def apply_scrub(pdf: pd.DataFrame, plan: ScrubPlan | Mapping[str, Any]) -> pd.Da
             out[col] = hash_series(s, key, length=hash_length)  # type: ignore[arg-type]
         elif rule.action == "fake":
             locales = _row_locales(pdf, rule, locale_columns.get(col))
-            out[col] = fake_series(s, rule.kind or "", locales, key, as_text(s))  # type: ignore[arg-type]
+            out[col] = fake_series(s, rule.kind or "", locales, key, as_text(s),  # type: ignore[arg-type]
+                                   value_locales=value_locales.get(rule.kind or ""))
         else:  # custom
             func = _import_function(rule.function or "", col)
             res = func(s.copy())
@@ -348,7 +356,8 @@ def scrub_pandas(
     *,
     key: SecretKey | bytes | str | None = None,
     hash_length: int | None = None,
+    value_locales: Mapping[str, Mapping[str, str]] | None = None,
 ) -> pd.DataFrame:
     """Scrub a pandas DataFrame: validate the rules (see `plan_scrub`), then apply them."""
-    plan = plan_scrub(list(pdf.columns), rules, key=key, hash_length=hash_length)
+    plan = plan_scrub(list(pdf.columns), rules, key=key, hash_length=hash_length, value_locales=value_locales)
     return apply_scrub(pdf, plan)

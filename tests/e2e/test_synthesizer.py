@@ -124,6 +124,19 @@ def test_errors_before_any_training(spark, ground_truth, monkeypatch):
         Synthesizer(_metadata(), no_key, spark_session=spark, backend="copula").fit(uris)
 
 
+def test_fake_rules_without_a_kind_sample_with_the_kind_of_their_column_names(spark, ground_truth, tmp_path):
+    """Issue 22: this config passed config and fit, then sampling died on the executors (KeyError '')."""
+    cfg = PrivacyConfig(rules={"users": {"name": "fake", "email": "fake"}}, key=KEY)
+    assert {c: r.kind for c, r in cfg.rules["users"].items()} == {"name": "person_name", "email": "email"}
+    syn = Synthesizer(_metadata(), cfg, spark_session=spark, backend="copula")
+    syn.fit(ground_truth["uris"], sample_size=40, epochs=1, seed=3)
+    paths = syn.sample({"users": 10}, output_format="parquet", output_path=f"file://{tmp_path / 'pq'}", seed=5)
+    users = _read(spark, paths["users"]).toPandas()
+    assert len(users) == 10 and users["email"].str.contains("@").all() and users["name"].str.len().gt(2).all()
+    for col in ("name", "email"):
+        assert not set(users[col]) & set(ground_truth["users"][col].astype(str)), col
+
+
 def _marginals_backend() -> type:
     """A user's model defined in a function (so Spark ships it by value): independent marginals."""
 

@@ -199,3 +199,13 @@ def test_dates_and_numbers_become_strings():
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", out.dob[0]) and out.dob[0] != "1980-01-02" and out.dob[1] is None
     assert out.card.tolist() == ["************1111", "************5556"]
     assert out.ip[0].count(".") == 3 and ":" in out.ip[1]  # the IP version is kept
+
+
+def test_fake_rule_without_kind_takes_it_from_the_column_name_or_is_refused():
+    plan = plan_scrub(["email", "full_name", "x"], {"email": "fake", "full_name": {"action": "fake"}}, key=KEY)
+    assert plan.rules["email"].kind == "email" and plan.rules["full_name"].kind == "person_name"
+    assert plan.payload()["rules"]["email"]["kind"] == "email"  # what the executors get
+    out = apply_scrub(pd.DataFrame({"email": ["a@b.co"], "full_name": ["Ann Lee"], "x": [1]}), plan)
+    assert "@" in out.email[0] and out.email[0] != "a@b.co"
+    with pytest.raises(PrivacyError, match=r"scrub: the fake rule of column 'x' has no kind.*'person_name'"):
+        plan_scrub(["x"], {"x": "fake"}, key=KEY)
