@@ -21,6 +21,7 @@ from pyspark_synth.privacy.locales import (
     DEFAULT_LOCALE,
     VOTE_COLUMNS,
     LocaleSource,
+    as_text,
     row_locales,
     value_locale_votes,
 )
@@ -254,7 +255,6 @@ def consistent_fake_votes(
         parent_maps: `{"parent_table.parent_column": {key text: locale}}` for parent sources
             (`locales.parent_locales`).
     """
-    from pyspark_synth.privacy.scrub import as_text
 
     parts = []
     for col, spec in fakes.items():
@@ -297,7 +297,6 @@ def consistent_fakes(
         parent_maps: As for `consistent_fake_votes`.
         default: Locale of rows whose value and row give none.
     """
-    from pyspark_synth.privacy.scrub import as_text
 
     out = pdf.copy()
     for col, spec in fakes.items():

@@ -5,6 +5,7 @@ tables (`value_locale_votes`, `resolve_value_locales`), so the same value gets t
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -223,7 +224,6 @@ class LocaleSource:
 
 def key_text(pdf: pd.DataFrame, columns: tuple[str, ...] | list[str]) -> pd.Series:
     """Canonical text of one or more key columns per row (joined by U+001F); None where any is null."""
-    from pyspark_synth.privacy.scrub import as_text
 
     parts = [as_text(pdf[c]) for c in columns]
     out = parts[0].copy()
@@ -305,3 +305,40 @@ def resolve_value_locales(votes: pd.DataFrame | Iterable[tuple[str, str, int]]) 
     summed = summed.sort_values(["value", "n", "locale"], ascending=[True, False, True], kind="mergesort")
     best = summed.drop_duplicates("value", keep="first")
     return dict(zip(best["value"].tolist(), best["locale"].tolist(), strict=True))
+
+
+def _obj_text(x: Any) -> str:
+    if isinstance(x, str):
+        return x
+    if isinstance(x, (_dt.datetime, _dt.date, pd.Timestamp)):
+        return x.isoformat()
+    if isinstance(x, float) and x.is_integer():
+        return str(int(x))
+    if isinstance(x, (bytes, bytearray)):
+        return bytes(x).hex()
+    return str(x)
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """Canonical text of values, so equal values give equal text in every table and batch.
+
+    Integral floats print as integers (a nullable int column arrives as float in pandas), dates and
+    timestamps as ISO 8601; nulls stay null.
+    """
+    out = pd.Series([None] * len(values.index), index=values.index, dtype=object)
+    present = values.notna().to_numpy()
+    if not present.any():
+        return out
+    v = values[present]
+    if pd.api.types.is_float_dtype(v):
+        arr = v.to_numpy(dtype=float)
+        out[present] = [str(int(x)) if x.is_integer() else repr(float(x)) for x in arr]
+    elif pd.api.types.is_datetime64_any_dtype(v):
+        out[present] = [t.isoformat() for t in v]
+    elif pd.api.types.is_bool_dtype(v):
+        out[present] = v.map(lambda b: "true" if b else "false").to_numpy()
+    elif pd.api.types.is_integer_dtype(v) or pd.api.types.is_string_dtype(v) and not pd.api.types.is_object_dtype(v):
+        out[present] = v.astype(str).to_numpy()
+    else:
+        out[present] = [_obj_text(x) for x in v]
+    return out

@@ -8,7 +8,6 @@ rule dictionaries and key bytes, nothing else.
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import hmac
 import importlib
@@ -27,6 +26,7 @@ from pyspark_synth.privacy.fake import fake_series, resolve_fake_rule
 from pyspark_synth.privacy.keys import SecretKey, missing_key_error, resolve_key
 from pyspark_synth.privacy.locales import (
     DEFAULT_LOCALE,
+    as_text,
     available_locales,
     find_locale_column,
     locales_for,
@@ -221,43 +221,6 @@ def plan_scrub(
 
 
 # ----------------------------------------------------------------------------- transforms
-def as_text(values: pd.Series) -> pd.Series:
-    """Canonical text of values, so equal values give equal text in every table and batch.
-
-    Integral floats print as integers (a nullable int column arrives as float in pandas), dates and
-    timestamps as ISO 8601; nulls stay null.
-    """
-    out = pd.Series([None] * len(values.index), index=values.index, dtype=object)
-    present = values.notna().to_numpy()
-    if not present.any():
-        return out
-    v = values[present]
-    if pd.api.types.is_float_dtype(v):
-        arr = v.to_numpy(dtype=float)
-        out[present] = [str(int(x)) if x.is_integer() else repr(float(x)) for x in arr]
-    elif pd.api.types.is_datetime64_any_dtype(v):
-        out[present] = [t.isoformat() for t in v]
-    elif pd.api.types.is_bool_dtype(v):
-        out[present] = v.map(lambda b: "true" if b else "false").to_numpy()
-    elif pd.api.types.is_integer_dtype(v) or pd.api.types.is_string_dtype(v) and not pd.api.types.is_object_dtype(v):
-        out[present] = v.astype(str).to_numpy()
-    else:
-        out[present] = [_obj_text(x) for x in v]
-    return out
-
-
-def _obj_text(x: Any) -> str:
-    if isinstance(x, str):
-        return x
-    if isinstance(x, (_dt.datetime, _dt.date, pd.Timestamp)):
-        return x.isoformat()
-    if isinstance(x, float) and x.is_integer():
-        return str(int(x))
-    if isinstance(x, (bytes, bytearray)):
-        return bytes(x).hex()
-    return str(x)
-
-
 def hmac_hex(key: bytes, value: str, length: int | None = None) -> str:
     """HMAC-SHA256 of a value's text under `key`, as lower-case hex (optionally truncated)."""
     digest = hmac.new(key, _HASH_DOMAIN + value.encode("utf-8"), hashlib.sha256).hexdigest()
