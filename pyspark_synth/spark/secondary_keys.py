@@ -28,6 +28,7 @@ __all__ = ["assign_secondary", "parent_keys", "positions"]
 _CAP_TRIES = 32  # draws of secondary capacities; the smallest total that holds every child is used
 _SPREAD_BITS = 6  # top hash bits that split position numbering into groups
 _SWAP_ROUNDS = 8  # passes of the unique-pair repair
+_PARTNERS = 16  # partners a repeated pair tries in one pass
 _NULL = "__null"
 
 
@@ -206,9 +207,12 @@ def _unique_pairs(dealt: DataFrame, drive: list[str], sec: list[str], n_rows: Da
         salt = derive_seed(seed, label, "swap", attempt)
         dp, ds = [f"__dp{i}" for i in range(len(drive))], [f"__ds{i}" for i in range(len(sec))]
         pp, ps = [f"__pp{i}" for i in range(len(drive))], [f"__ps{i}" for i in range(len(sec))]
+        # each repeat looks at _PARTNERS keyed random partner positions and takes the first that works
         moving = marked.where(F.col("__rn") > 1).crossJoin(n_rows).select(
             F.col(ROW_ID).alias("__drid"), *[F.col(c).alias(a) for c, a in zip(drive + sec, dp + ds, strict=True)],
-            F.pmod(F.xxhash64(F.col(ROW_ID), F.lit(salt)), F.greatest(F.col("__C"), F.lit(1))).alias("__t"))
+            F.explode(F.sequence(F.lit(0), F.lit(_PARTNERS - 1))).alias("__try"), "__C")
+        moving = moving.withColumn("__t", F.pmod(F.xxhash64(F.col("__drid"), F.col("__try"), F.lit(salt)),
+                                                 F.greatest(F.col("__C"), F.lit(1)))).drop("__C")
         partners = marked.where(F.col("__rn") == 1).select(
             "__t", F.col(ROW_ID).alias("__prid"), *[F.col(c).alias(a) for c, a in zip(drive + sec, pp + ps, strict=True)])
         cand = moving.join(partners, on="__t").where(~same(dp, pp) & ~same(ds, ps))
@@ -220,7 +224,9 @@ def _unique_pairs(dealt: DataFrame, drive: list[str], sec: list[str], n_rows: Da
                 e = existing[a].eqNullSafe(F.col(b))
                 cond = e if cond is None else cond & e
             cand = cand.join(existing, on=cond, how="left_anti")
-        # one swap per partner, and no two swaps making the same new pair
+        # one partner per repeat, one swap per partner, and no two swaps making the same new pair
+        cand = cand.withColumn("__w", F.row_number().over(Window.partitionBy("__drid").orderBy("__try"))) \
+            .where(F.col("__w") == 1).drop("__w")
         for part in (["__prid"], dp + ps, pp + ds):
             cand = cand.withColumn("__w", F.row_number().over(Window.partitionBy(*part).orderBy("__drid"))) \
                 .where(F.col("__w") == 1).drop("__w")

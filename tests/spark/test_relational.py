@@ -356,3 +356,73 @@ def test_empty_tables_stay_empty(spark, tmp_path):
         sample_table(spark, "demographics", 10, registry=reg)
     with pytest.raises(DataError, match="has no rows: there is nothing to learn from"):
         fit_table(real["demographics"], table="demographics", backend="copula", registry=reg)
+
+
+def test_link_table_pairs_are_unique_by_construction_and_no_row_is_dropped(spark):
+    # 100 drivers with 2 children and 40 with 1 (rounds of 140 and 100), dealt to 2 parents of 120
+    # children each: a run of 120 is longer than the second round, so dealing alone repeats pairs
+    # (9 here; before, sampling dropped such rows with dropDuplicates and lost them). Swapping
+    # keys between rows makes every pair unique and keeps every parent's count.
+    rows = [(rid, p, i) for rid, (p, i) in enumerate((p, i) for p in range(140) for i in range(2 if p < 100 else 1))]
+    children = spark.createDataFrame(rows, "__rid long, __k0 long, __idx int")
+    parents = spark.range(2).selectExpr("id AS pid")
+    law = CountLawSpec(values=(150,), cumprobs=(1.0,))
+    real = children.toPandas()
+    out = {}
+    for unique in (False, True):
+        sec = SecondaryRelation(columns=("pid",), parent_columns=("pid",), parent_table="p", law=law, unique_pairs=unique)
+        out[unique] = assign_secondary(children, parents, sec, seed=3, table="t").toPandas().merge(real, on="__rid")
+    assert out[False].duplicated(["__k0", "pid"]).sum() > 0  # the case the repair is for
+    fixed = out[True]
+    assert len(fixed) == 240 and fixed["__rid"].is_unique and not fixed.duplicated(["__k0", "pid"]).any()
+    assert fixed.groupby("pid").size().to_dict() == out[False].groupby("pid").size().to_dict() == {0: 120, 1: 120}
+
+
+def test_secondary_nulls_are_the_kernels_null_draw(spark):
+    from pyspark_synth.kernel import key_null_mask, secondary_null_label
+
+    rows = spark.range(400).selectExpr("id AS __rid", "id div 4 AS __k0", "CAST(id % 4 AS INT) AS __idx")
+    parents = spark.range(60).selectExpr("id AS parent_id")
+    out = assign_secondary(rows, parents, _secondary(["parent_id"], null_rate=0.25), seed=11, table="kids").toPandas()
+    out = out.sort_values("__rid")
+    expected = key_null_mask(11, secondary_null_label("kids", ("parent_id",)), out["__rid"].to_numpy(), 0.25)
+    assert np.array_equal(out["parent_id"].isna().to_numpy(), expected) and 0.15 < expected.mean() < 0.35
+
+
+def _counting_backend(log: str) -> type:
+    """A copula that appends a line to `log` each time a Python worker loads it."""
+    from pyspark_synth.models.copula import GaussianCopula
+
+    class CountedCopula(GaussianCopula):
+        @classmethod
+        def from_bytes(cls, data: bytes):  # noqa: ANN206
+            with open(log, "a") as f:
+                f.write("load\n")
+            return super().from_bytes(data)
+
+    return CountedCopula
+
+
+def test_a_child_tables_model_is_loaded_once_per_partition(spark, tmp_path):
+    from pyspark_synth.models.base import _BACKENDS, register_backend
+
+    log = tmp_path / "loads.txt"
+    register_backend("counted_copula", _counting_backend(str(log)))
+    try:
+        rng = np.random.default_rng(4)
+        parents = pd.DataFrame({"pid": np.arange(150), "size": rng.choice(["s", "l"], 150)})
+        kids = pd.DataFrame({"kid": np.arange(3000), "pid": rng.integers(0, 150, 3000), "x": rng.normal(size=3000)})
+        md = Metadata().add_table("parents", pk="pid").add_table("kids", pk="kid", fk={"pid": "parents.pid"})
+        reg = ModelRegistry(tmp_path / "reg")
+        report = fit_database(spark, md, {"parents": spark.createDataFrame(parents), "kids": spark.createDataFrame(kids)},
+                              backend="counted_copula", seed=1, registry=reg)
+        parent_rows = spark.createDataFrame(parents)
+        out = sample_children(spark, "kids", parent_rows, seed=2, registry=reg, block_size=50)  # ~60 buckets
+        log.write_text("")
+        assert out.count() > 2000
+        loads = log.read_text().count("load")
+        # one load per partition iterator (the default parallelism here), not one per bucket
+        assert 1 <= loads <= 4, loads
+        assert report.entries["kids"].backend == "counted_copula"
+    finally:
+        _BACKENDS.pop("counted_copula", None)

@@ -1,0 +1,116 @@
+"""Fitting on Spark: bounded driver work, uniform training samples, no session changes, the spec and explain."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pyspark_synth import DataError, Metadata, SynthError, explain, fit_database, fit_table, sample_database
+from pyspark_synth.io.registry import ModelRegistry
+from pyspark_synth.spark import fit_database as fit_database_module
+from pyspark_synth.spark.fit_table import training_sample, uniform_sample
+
+
+def test_the_training_sample_is_uniform_over_partitions_and_ignores_the_layout(spark):
+    # 10 partitions of 1,000 rows: `sample(fraction).limit(n)` took the first partitions' rows
+    df = spark.range(10_000, numPartitions=10).selectExpr("id", "id div 1000 AS part")
+    rows = training_sample(df, 10_000, 300, seed=3)
+    per_part = rows.groupby("part").size().reindex(range(10), fill_value=0)
+    assert len(rows) == 300 and per_part.min() >= 15, per_part.to_dict()
+    again = training_sample(df.repartition(3), 10_000, 300, seed=3)
+    pd.testing.assert_frame_equal(rows, again)  # the same rows, in the same order, whatever the partitioning
+    assert uniform_sample(df, 20_000, 10_000, seed=1) is df  # small tables are taken whole
+
+
+def test_learned_laws_never_bring_one_row_per_parent_to_the_driver(spark, tmp_path, monkeypatch):
+    # 5,000 secondary parents: their law of children per parent is a Spark histogram, and the
+    # driving linkage and the training rows are bounded samples (here bounded to 500)
+    rng = np.random.default_rng(0)
+    n_products, n_orders = 5_000, 3_000
+    customers = spark.createDataFrame(pd.DataFrame({"cid": np.arange(400), "seg": rng.choice(["a", "b"], 400)}))
+    products = spark.range(n_products).selectExpr("id AS pid", "CAST(id % 7 AS DOUBLE) AS price")
+    orders = spark.createDataFrame(pd.DataFrame({"oid": np.arange(n_orders), "cid": rng.integers(0, 400, n_orders),
+                                                 "pid": rng.integers(0, n_products, n_orders)}))
+    md = Metadata().add_table("customers", pk="cid").add_table("products", pk="pid")
+    md.add_table("orders", pk="oid", fk={"cid": "customers.cid", "pid": "products.pid"}, driving_parent="customers")
+    largest: list[int] = []
+    frame_class = type(customers)  # the session's DataFrame class (classic)
+    for name in ("toPandas", "collect"):
+        original = getattr(frame_class, name)
+
+        def spy(self, _original=original):  # noqa: ANN001, ANN202
+            out = _original(self)
+            largest.append(len(out))
+            return out
+
+        monkeypatch.setattr(frame_class, name, spy)
+    monkeypatch.setattr(fit_database_module, "_LINKAGE_ROWS", 500)
+    report = fit_database(spark, md, {"customers": customers, "products": products, "orders": orders},
+                          backend="copula", sample_rows=500, seed=1, registry=ModelRegistry(tmp_path))
+    assert max(largest) <= 500, sorted(largest)[-5:]
+    law = report.entries["orders"].spec.secondary[0].law
+    assert law.values[0] == 0 and sum(law.values) < 50  # 0, 1, 2, ... children per product
+
+
+@pytest.fixture(scope="module")
+def shop(spark, tmp_path_factory):
+    rng = np.random.default_rng(2)
+    customers = pd.DataFrame({"cid": np.arange(120), "seg": rng.choice(["gold", "basic"], 120)})
+    orders = pd.DataFrame({"oid": np.arange(500), "cid": rng.integers(0, 120, 500), "amount": rng.gamma(2, 20, 500)})
+    md = Metadata().add_table("customers", pk="cid").add_table("orders", pk="oid", fk={"cid": "customers.cid"})
+    reg = ModelRegistry(tmp_path_factory.mktemp("shop"))
+    frames = {"customers": spark.createDataFrame(customers), "orders": spark.createDataFrame(orders)}
+    before = dict(spark.conf.getAll)
+    report = fit_database(spark, md, frames, backend="copula", seed=3, registry=reg)
+    assert dict(spark.conf.getAll) == before  # fitting leaves the session's conf as it was
+    return md, reg, report
+
+
+def test_explain_says_what_sampling_will_do_before_any_job(spark, shop):
+    md, reg, report = shop
+    tracker = spark.sparkContext.statusTracker()
+    spark.sparkContext.setJobGroup("explain", "explain must not run jobs")
+    try:
+        text = explain(spark, md, {"customers": 60}, registry=reg)
+    finally:
+        spark.sparkContext.setJobGroup("", "")
+    assert list(tracker.getJobIdsForGroup("explain")) == []
+    mean = report.entries["orders"].spec.driving.mean_children
+    assert f"orders: ~{60 * mean:,.0f} rows (500 real; copula model)" in text
+    assert "driven by cid -> customers.cid: each of ~60 parents draws its children" in text
+    assert text.splitlines()[1].strip().startswith("1. customers")
+    assert report.explain({"customers": 60}) == text
+    # the registry keeps the database spec, so explain needs no metadata
+    assert explain(spark, None, {"customers": 60}, registry=reg, catalog_table="no_such_catalog_table") == text
+    assert spark.synth.explain(md, {"customers": 60}, registry=reg) == text
+    with pytest.raises(DataError, match=r"num_rows for table 'customers' must be an integer number of rows"):
+        explain(spark, md, {"customers": 1.5}, registry=reg)
+
+
+def test_sampling_sizes_accept_numpy_integers_and_the_conf_is_untouched(spark, shop):
+    md, reg, _ = shop
+    before = dict(spark.conf.getAll)
+    out = sample_database(spark, md, {"customers": np.int64(30)}, seed=1, registry=reg)
+    assert dict(spark.conf.getAll) == before
+    assert out["customers"].count() == 30
+    with pytest.raises(DataError, match="must be an integer number of rows"):
+        sample_database(spark, md, {"customers": 1.5}, registry=reg)
+    assert spark.synth.sample("customers", np.int64(7), registry=reg, seed=1).count() == 7
+
+
+def test_a_misspelt_hyper_parameter_fails_before_any_spark_job(spark, shop, tmp_path):
+    md, _, _ = shop
+    tracker = spark.sparkContext.statusTracker()
+    spark.sparkContext.setJobGroup("typo", "no job before the arguments are checked")
+    try:
+        with pytest.raises(SynthError, match=r"Backend 'copula' has no parameter 'n_quantile'\. Did you mean 'n_quantiles'"):
+            fit_database(spark, md, {"customers": spark.range(3).selectExpr("id AS cid"),
+                                     "orders": spark.range(3).selectExpr("id AS oid", "id AS cid")},
+                         backend="copula", n_quantile=10, registry=ModelRegistry(tmp_path))
+    finally:
+        spark.sparkContext.setJobGroup("", "")
+    assert list(tracker.getJobIdsForGroup("typo")) == []
+    df = spark.createDataFrame(pd.DataFrame({"a": [1.0, 2.0, 3.0]}))
+    entry = fit_table(df, table="t", backend="copula", epochs=5, registry=ModelRegistry(tmp_path), seed=0)
+    assert entry.spec.notes == ("epochs=5 not used: the 'copula' backend does not train in epochs or batches",)
