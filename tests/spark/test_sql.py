@@ -118,6 +118,34 @@ def test_table_function_gives_the_rows_of_sample_table(spark, fitted, spark_conf
     assert_df_equality(tvf, sample_table(spark, "customers", 120, seed=5), ignore_row_order=True)
 
 
+def test_a_user_registered_backend_samples_from_sql(spark, fitted):
+    # the table function carries the user's model class to the Python workers (defined in a
+    # function, it travels by value; workers never ran register_backend)
+    from pyspark_synth.models.base import _BACKENDS, register_backend
+    from pyspark_synth.spark.fit_table import fit_table
+    from pyspark_synth.spark.table_functions import register_table_functions
+    from tests.e2e.test_synthesizer import _marginals_backend
+
+    register_backend("marginals", _marginals_backend())
+    try:
+        fit_table(spark.table("shop.customers"), table="customers_user", backend="marginals", seed=2)
+        register_table_functions(spark)
+        tvf = spark.sql("SELECT * FROM synth_sample('customers_user', 40, 3)")
+        assert_df_equality(tvf, sample_table(spark, "customers_user", 40, seed=3), ignore_row_order=True)
+        assert {r.city for r in tvf.select("city").distinct().collect()} <= {"Tokyo", "Berlin", "Lima"}
+        called = spark.sql("CALL synth.sample(table => 'customers_user', num_rows => 25, seed => 3)")
+        assert called.count() == 25
+    finally:
+        import shutil
+
+        from pyspark_synth.io.registry import registry_for
+
+        _BACKENDS.pop("marginals", None)
+        register_table_functions(spark)
+        reg = registry_for(spark)
+        shutil.rmtree(reg.root / reg.namespace / "customers_user", ignore_errors=True)
+
+
 def test_unknown_table_reads_as_the_not_fitted_error(spark, sql):
     with pytest.raises(Exception, match=r"synth\.sample: NotFittedError: Table 'nope' has no fitted model") as info:
         spark.sql("CALL synth.sample(table => 'nope', num_rows => 10, output => 'sandbox.nope')").collect()
