@@ -17,13 +17,17 @@ fitted concurrently from driver threads) on real (0) vs synthetic (1) rows; the 
 held-out accuracy: 0.5 means the classifier cannot tell the sides apart, 1.0 that every row gives
 itself away. The models' mean feature importances name the features that betray the rows.
 
-Cost: one sampling job over each side (joining the children's aggregates) and k small GBT fits on
-at most 2 x `rows` rows; with the defaults a few seconds per table on a laptop, whatever the
-table's size. `validate(detection=False)` turns it off.
+Cost: one sampling job over both sides (the children's aggregates joined in) and k small GBT fits
+on at most 2 x `rows` rows, whatever the table's size. Spark ML runs a few jobs per tree level and
+boosting iteration, so with the defaults (5 folds, 10 trees of depth 3) a table costs about 200
+small Spark jobs (the rest of `validate` about a dozen per table): seconds on an idle machine, and
+the part of `validate` that grows with the number of tables. `validate(detection=False)` turns it
+off; `detection_trees` and `detection_folds` trade power for time.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from typing import TYPE_CHECKING, Any
@@ -37,6 +41,7 @@ from pyspark_synth.validation.kinds import (
     numeric_expr,
     quoted,
 )
+from pyspark_synth.validation.result import MetricRow, Thresholds
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,7 +49,7 @@ if TYPE_CHECKING:
 
     from pyspark_synth.metadata import Metadata
 
-__all__ = ["DetectionFeature", "detect_table", "encode_sample", "stratified_folds"]
+__all__ = ["DetectionFeature", "detect_table", "detection_rows", "encode_sample", "stratified_folds"]
 
 LABEL = "__label"
 _MAX_CHILD_COLUMNS = 10
@@ -266,7 +271,7 @@ def detect_table(
     *,
     rows: int = 2000,
     folds: int = 5,
-    trees: int = 20,
+    trees: int = 10,
     depth: int = 3,
     top_k: int = 20,
     seed: int = 0,
@@ -323,3 +328,29 @@ def detect_table(
         "n_features": len(names),
         "seconds": time.perf_counter() - start,
     }
+
+
+def detection_rows(
+    name: str,
+    reals: dict[str, DataFrame],
+    synths: dict[str, DataFrame],
+    metadata: Metadata | None,
+    info: dict[str, Any],
+    th: Thresholds,
+    opts: dict[str, Any],
+) -> tuple[list[MetricRow], dict[str, Any]]:
+    """The detection row of one table (none when nothing was measured) and its report data; a
+    lookup table (`info["lookup"]`) is not measured: it is copied by design."""
+    counts = (int(info["rows"]["real"]), int(info["rows"]["synthetic"]))
+    if info.get("lookup"):
+        return [], {"accuracy": None, "reason": f"lookup table ({info['lookup']}): copied by design"}
+    det = detect_table(name, reals, synths, metadata, counts, rows=opts["detection_rows"],
+                                  folds=opts["detection_folds"], trees=opts["detection_trees"], seed=opts["seed"])
+    acc = det.get("accuracy")
+    if acc is None:
+        return [], det
+    detail = {"folds": det["folds"], "rows_per_side": det["rows_per_side"], "top_features": det["features"]}
+    row = MetricRow(name, "detection", "*", "detection_accuracy", value=acc, threshold=th.detection_accuracy,
+                    passed=acc < th.detection_accuracy, score=min(1.0, 2 * (1 - acc)),
+                    detail=json.dumps(detail))
+    return [row], det

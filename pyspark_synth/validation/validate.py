@@ -8,12 +8,7 @@ children-per-parent distributions and the integrity checks of integrity.py. Dete
 adds one sampling job per table (its children's aggregates joined in) and k small Spark ML fits on
 that sample. Only aggregates and bounded samples reach the driver.
 
-Lookup tables: a lookup table (a code list such as statuses or currencies) is copied into the
-synthetic data by design, so its exact copies, DCR share and membership inference are reported
-but not judged. A table is a lookup table when `lookup_tables` names it, or, with metadata, when
-it is referenced by a foreign key of another table, has at most `lookup_max_rows` real rows, and
-every one of its real rows is referenced by some child row (a code list in use, not a small
-entity table with rows of its own: checked with a left-anti join, only for tables that small).
+Lookup tables (lookups.py) are copied by design: their privacy checks are reported, not judged.
 """
 
 from __future__ import annotations
@@ -27,9 +22,9 @@ from pyspark_synth._log import get_logger
 from pyspark_synth.errors import DataError
 from pyspark_synth.validation import detection as _detection
 from pyspark_synth.validation import pairs as _pairs
-from pyspark_synth.validation import privacy_metrics as _privacy
 from pyspark_synth.validation import relational as _rel
 from pyspark_synth.validation.kinds import ColumnKind, column_kinds
+from pyspark_synth.validation.lookups import find_lookups, named_lookups
 from pyspark_synth.validation.metrics import (
     QUANTILES,
     SIDE,
@@ -40,6 +35,7 @@ from pyspark_synth.validation.metrics import (
     profile_aggs,
     stack_sides,
 )
+from pyspark_synth.validation.privacy_rows import privacy_rows
 from pyspark_synth.validation.result import MetricRow, Thresholds, ValidationResult, mean_or_none
 
 if TYPE_CHECKING:
@@ -75,7 +71,7 @@ def validate(
     detection: bool = True,
     detection_rows: int = 2000,
     detection_folds: int = 5,
-    detection_trees: int = 20,
+    detection_trees: int = 10,
 ) -> ValidationResult:
     """Compare synthetic data with real data: column shapes, pair trends, relations and privacy.
 
@@ -104,10 +100,11 @@ def validate(
             table, a join) is computed once rather than once per check.
         lookup_tables: Tables to treat as lookup tables (copied by design: their privacy
             checks are reported, not judged), in addition to those found automatically.
-        lookup_max_rows: Most real rows of an automatically found lookup table (see the module
-            docstring); 0 turns the automatic rule off.
+        lookup_max_rows: Most real rows of an automatically found lookup table (a small code
+            list in use: see the module docstring); 0 turns the automatic rule off.
         detection: Measure how well a gradient-boosted classifier tells synthetic rows from real
-            ones, per table (see detection.py); False skips it (it costs a few seconds a table).
+            ones, per table (see detection.py); False skips it (with the defaults it costs about
+            200 small Spark jobs a table, seconds on an idle machine).
         detection_rows: Most rows per side in each table's detection sample.
         detection_folds: Folds of the detection's cross-validation (at least 2).
         detection_trees: Boosting iterations of each detection classifier.
@@ -127,7 +124,7 @@ def validate(
     ):
         _check_count(opt, value, least)
     reals, synths, holds, single = _as_tables(real, synthetic, holdout, metadata)
-    named = _named_lookups(lookup_tables, reals)
+    named = named_lookups(lookup_tables, reals)
     opts = {
         "sample_rows": int(sample_rows),
         "bins": int(bins),
@@ -144,7 +141,7 @@ def validate(
         "detection_folds": int(detection_folds),
         "detection_trees": int(detection_trees),
     }
-    lookups = _lookups(reals, metadata, named, int(lookup_max_rows))
+    lookups = find_lookups(reals, metadata, named, int(lookup_max_rows))
     rows: list[MetricRow] = []
     tables: dict[str, dict[str, Any]] = {}
     for name in reals:
@@ -162,7 +159,8 @@ def validate(
         tables[name] = info
     if opts["detection"]:
         for name, info in tables.items():
-            drows, dinfo = _detection_rows(name, reals, synths, metadata, info, th, opts)
+            _log.info("detection", table=name)
+            drows, dinfo = _detection.detection_rows(name, reals, synths, metadata, info, th, opts)
             rows += drows
             info["detection"] = dinfo
     relationships: list[dict[str, Any]] = []
@@ -205,54 +203,6 @@ def _check_count(name: str, value: Any, least: int) -> None:
 
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
         raise ValueError(f"validate: {name} must be an integer of at least {least}, got {value!r}")
-
-
-def _named_lookups(names: Iterable[str] | None, reals: dict[str, DataFrame]) -> set[str]:
-    if names is None:
-        return set()
-    if isinstance(names, str):
-        names = [names]
-    names = set(names)
-    unknown = sorted(names - set(reals))
-    if unknown:
-        raise DataError(
-            f"validate: lookup_tables names {unknown}, which are not among the real tables. "
-            f"Known tables: {sorted(reals)}"
-        )
-    return names
-
-
-def _lookups(
-    reals: dict[str, DataFrame], metadata: Metadata | None, named: set[str], max_rows: int
-) -> dict[str, str]:
-    """{table: why it is a lookup table} for the named tables and those the automatic rule finds."""
-    from pyspark_synth.validation.kinds import quoted
-
-    out = {t: "named in lookup_tables" for t in sorted(named)}
-    if metadata is None or max_rows <= 0:
-        return out
-    for name in reals:
-        if name in out:
-            continue
-        refs = [(c, fk) for c, fk in metadata.children_of(name) if c.name != name and c.name in reals]
-        if not refs:
-            continue
-        n = reals[name].limit(max_rows + 1).count()
-        if n == 0 or n > max_rows:
-            continue
-        pcols = refs[0][1].parent_columns  # the referenced key (keys to other columns are left out)
-        refs = [(c, fk) for c, fk in refs if fk.parent_columns == pcols]
-        keys = [f"__k{i}" for i in range(len(pcols))]
-        used = None
-        for child, fk in refs:
-            part = reals[child.name].select(*[quoted(c).alias(k) for c, k in zip(fk.columns, keys, strict=True)])
-            used = part if used is None else used.unionByName(part, allowMissingColumns=False)
-        used = used.dropna().distinct()
-        parent = reals[name].select(*[quoted(c).alias(k) for c, k in zip(pcols, keys, strict=True)])
-        if parent.join(used, on=keys, how="left_anti").limit(1).count() == 0:
-            children = ", ".join(sorted({c.name for c, _ in refs}))
-            out[name] = f"{n} rows (at most {max_rows}), every one referenced by {children}"
-    return dict(sorted(out.items()))
 
 
 # ------------------------------------------------------------------------- one table
@@ -327,7 +277,7 @@ def _table_checks(
         rows += prows
         info["pairs"] = pinfo
     if opts["privacy"] and cols and n_r and n_s:
-        prrows, prinfo = _privacy_rows(name, cols, stacked, profile, freqs, th, opts, has_holdout)
+        prrows, prinfo = privacy_rows(name, cols, stacked, profile, freqs, th, opts, has_holdout)
         rows += prrows
         info["privacy"] = prinfo
     shapes = mean_or_none([r.score for r in rows if r.kind == "column" and r.metric in ("ks", "tvd")])
@@ -509,95 +459,6 @@ def _num(v: Any) -> float | None:
         return None
     v = float(v)
     return v if math.isfinite(v) else None
-
-
-# --------------------------------------------------------------------------- privacy
-def _privacy_rows(
-    table: str,
-    cols: list[ColumnKind],
-    stacked: DataFrame,
-    profile: dict[str, Any],
-    freqs: list[dict[str, Any]],
-    th: Thresholds,
-    opts: dict[str, Any],
-    has_holdout: bool,
-) -> tuple[list[MetricRow], dict[str, Any]]:
-    n_r, n_s, n_h = profile["n"]
-    lookup = opts.get("lookup")
-    excused = f"lookup table ({lookup}): copied by design, reported but not judged. " if lookup else ""
-
-    def judged(row: MetricRow) -> MetricRow:
-        if not lookup or row.passed is None:
-            return row
-        return MetricRow(row.table, row.kind, row.name, row.metric, value=row.value, real=row.real,
-                         synthetic=row.synthetic, score=row.score, detail=excused + (row.detail or ""))
-
-    copies = _privacy.exact_copy_counts(stacked, len(cols))
-    rate_s = copies.get(1, 0) / n_s
-    rate_h = copies.get(2, 0) / n_h if has_holdout and n_h else None
-    limit = th.exact_copy_rate + (rate_h or 0.0)
-    rows = [judged(MetricRow(table, "privacy", "*", "exact_copy_rate", real=rate_h, synthetic=rate_s, value=rate_s,
-                             threshold=limit, passed=rate_s <= limit,
-                             detail="share of synthetic rows equal to a real row; real = the holdout's own share"))]
-    sample = _privacy.privacy_sample(stacked, [n_r, n_s, n_h], opts["sample_rows"], opts["seed"])
-    dcr = _privacy.dcr_summary(sample, cols, profile, freqs, seed=opts["seed"])
-    med_s = (dcr.get("dcr_synthetic") or {}).get("median")
-    med_h = (dcr.get("dcr_holdout") or {}).get("median")
-    if med_h is not None and med_s is not None:
-        ratio = med_s / med_h if med_h > 0 else (1.0 if med_s == 0 else float("inf"))
-        rows.append(judged(MetricRow(table, "privacy", "*", "dcr_median_ratio", real=med_h, synthetic=med_s,
-                                     value=ratio, threshold=th.dcr_ratio_min, passed=ratio >= th.dcr_ratio_min,
-                                     detail="median distance to closest real record: synthetic / holdout")))
-    else:
-        rows.append(MetricRow(table, "privacy", "*", "dcr_median", synthetic=med_s, value=med_s,
-                              detail="median distance to closest real record (no holdout to compare with)"))
-    p05_s = (dcr.get("dcr_synthetic") or {}).get("p05")
-    p05_h = (dcr.get("dcr_holdout") or {}).get("p05")
-    rows.append(MetricRow(table, "privacy", "*", "dcr_p05", real=p05_h, synthetic=p05_s, value=p05_s))
-    share = (dcr.get("dcr_share") or {}).get("share")
-    if share is not None:
-        rows.append(judged(MetricRow(
-            table, "privacy", "*", "dcr_share", value=share, threshold=th.dcr_share, passed=share < th.dcr_share,
-            score=1 - 2 * abs(share - 0.5),
-            detail=f"share of synthetic rows closer to a training row than to a holdout row "
-                   f"({dcr['dcr_share']['n_each']} rows of each; 0.5 is ideal)")))
-    auc = (dcr.get("membership") or {}).get("auc")
-    if auc is not None:
-        rows.append(judged(MetricRow(
-            table, "privacy", "*", "membership_auc", value=auc, threshold=th.membership_auc,
-            passed=auc < th.membership_auc, score=1 - 2 * max(auc - 0.5, 0.0),
-            detail="ROC AUC of guessing training membership from the distance to the closest synthetic row "
-                   f"({dcr['membership']['n_members']} members, {dcr['membership']['n_non_members']} holdout "
-                   "rows; 0.5: membership cannot be told)")))
-    info = {"exact_copies": {"synthetic": copies.get(1, 0), "holdout": copies.get(2, 0) if has_holdout else None,
-                             "rate_synthetic": rate_s, "rate_holdout": rate_h}, "lookup": lookup, **dcr}
-    return rows, info
-
-
-# ------------------------------------------------------------------------ detection
-def _detection_rows(
-    name: str,
-    reals: dict[str, DataFrame],
-    synths: dict[str, DataFrame],
-    metadata: Metadata | None,
-    info: dict[str, Any],
-    th: Thresholds,
-    opts: dict[str, Any],
-) -> tuple[list[MetricRow], dict[str, Any]]:
-    counts = (int(info["rows"]["real"]), int(info["rows"]["synthetic"]))
-    if info.get("lookup"):
-        return [], {"accuracy": None, "reason": f"lookup table ({info['lookup']}): copied by design"}
-    _log.info("detection", table=name)
-    det = _detection.detect_table(name, reals, synths, metadata, counts, rows=opts["detection_rows"],
-                                  folds=opts["detection_folds"], trees=opts["detection_trees"], seed=opts["seed"])
-    acc = det.get("accuracy")
-    if acc is None:
-        return [], det
-    detail = {"folds": det["folds"], "rows_per_side": det["rows_per_side"], "top_features": det["features"]}
-    row = MetricRow(name, "detection", "*", "detection_accuracy", value=acc, threshold=th.detection_accuracy,
-                    passed=acc < th.detection_accuracy, score=min(1.0, 2 * (1 - acc)),
-                    detail=json.dumps(detail))
-    return [row], det
 
 
 # ------------------------------------------------------------------------- relations

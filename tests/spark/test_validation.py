@@ -223,7 +223,7 @@ def awkward(spark) -> ValidationResult:
 
 def test_report_marks_lookup_and_na_checks(awkward):
     page = awkward.to_html()
-    assert awkward.tables["status"]["lookup"].startswith("5 rows")
+    assert awkward.tables["status"]["lookup"].startswith("5 distinct rows")
     assert not [r for r in awkward.failures if r.table == "status"]
     status = page[page.index('id="t0"'):page.index('id="t1"')]
     assert "Exact-copy rate" in status and 'class="pill lookup"' in status and 'pill fail' not in status

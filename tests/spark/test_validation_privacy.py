@@ -57,7 +57,7 @@ def test_lookup_tables_are_copied_by_design_and_not_failed(lookups):
         rate = _row(lookups, table, "*", "exact_copy_rate")
         assert rate.value == 1.0  # still reported
         assert rate.passed is None and rate.threshold is None
-        assert rate.detail.startswith("lookup table") and f"{rows} rows" in rate.detail
+        assert rate.detail.startswith("lookup table") and f"{rows} distinct rows" in rate.detail
         assert "every one referenced by facts" in lookups.tables[table]["lookup"]
     assert not [r for r in lookups.failures if r.table in ("status", "region")]
 
@@ -67,6 +67,19 @@ def test_a_small_table_with_unreferenced_rows_is_no_lookup(lookups):
     assert lookups.tables["people"]["lookup"] is None
     assert rate.value == 1.0 and rate.passed is False
     assert lookups.tables["facts"]["lookup"] is None  # not referenced by anything
+
+
+def test_a_small_entity_table_whose_attributes_repeat_is_no_lookup(spark):
+    """40 customers, every one with orders, but their countries repeat: an entity table, judged."""
+    customers = pd.DataFrame({"id": range(40), "country": [["JP", "DE", "US", "FR"][i % 4] for i in range(40)]})
+    orders = pd.DataFrame({"order_id": range(80), "customer_id": [i % 40 for i in range(80)]})
+    md = (Metadata().add_table("customers", pk="id", columns={"id": "id", "country": "categorical"})
+          .add_table("orders", pk="order_id", fk={"customer_id": "customers.id"},
+                     columns={"order_id": "id", "customer_id": "id"}))
+    frames = {"customers": spark.createDataFrame(customers), "orders": spark.createDataFrame(orders)}
+    result = validate(frames, frames, md, pairs=False, detection=False)
+    assert result.tables["customers"]["lookup"] is None
+    assert _row(result, "customers", "*", "exact_copy_rate").passed is False
 
 
 def test_lookup_tables_can_be_named_and_the_automatic_rule_turned_off(spark):
