@@ -123,8 +123,8 @@ def tick_label(v: float, step: float, kind: str = "numerical") -> str:
     if 0 < a < 1e-3:
         return f"{v:.1e}"
     d = min(_decimals(step), 6) if step else 2
-    text = f"{v:,.{d}f}"
-    return "0" if float(text.replace(",", "")) == 0 else text
+    text = f"{v:.{d}f}"  # below 10,000 (no thousands separator: years read 1990, not 1,990)
+    return "0" if float(text) == 0 else text
 
 
 def ticks_fit(xs: Sequence[float], labels: Sequence[str], *, size: float = 11.0, gap: float = 8.0) -> bool:

@@ -93,7 +93,8 @@ def validate(
             (the rest are "other").
         max_pair_columns: Only pairs among the first this many compared columns are measured.
         pairs: Measure column-pair trends.
-        privacy: Measure exact copies and distances to closest records.
+        privacy: Measure exact copies and distances to closest records (with a holdout also the
+            DCR share and a membership-inference attack).
         seed: Seed of the privacy sample.
         cache: Persist each table's compared columns (both sides, memory and disk) while its
             checks run, so an input that is expensive to compute (a lazily generated synthetic

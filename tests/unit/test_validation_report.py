@@ -12,7 +12,15 @@ import pytest
 
 from pyspark_synth.validation.detection import DetectionFeature, encode_sample, stratified_folds
 from pyspark_synth.validation.layout import fit_text, nice_ticks, text_width, tick_label
-from pyspark_synth.validation.plots import HOLDOUT, REAL, SYNTH, hbars_svg, heatmap_svg, hist_svg
+from pyspark_synth.validation.plots import (
+    HOLDOUT,
+    REAL,
+    SYNTH,
+    hbars_svg,
+    heatmap_svg,
+    hist_svg,
+    vbars_svg,
+)
 from pyspark_synth.validation.privacy_metrics import closer_share, membership_auc
 from pyspark_synth.validation.report import render_html
 from pyspark_synth.validation.result import MetricRow, Thresholds, ValidationResult
@@ -42,6 +50,7 @@ def test_nice_ticks_and_compact_labels_on_a_wide_range():
     assert tick_label(2e6, 1e6) == "2M" and tick_label(-0.25, 0.25) == "-0.25" and tick_label(0.0, 0.5) == "0"
     assert tick_label(12_500, 2_500) == "12.5k" and tick_label(3e-5, 1e-5) == "3.0e-05"
     assert tick_label(86400 * 365, 86400 * 30, "datetime") == "1971-01-01"
+    assert tick_label(1990, 5) == "1990" and tick_label(2.5, 2.5) == "2.5"
 
 
 def test_fit_text_cuts_with_an_ellipsis_to_the_width():
@@ -62,6 +71,25 @@ def test_histogram_ticks_never_overlap_and_stay_inside(lo, hi):
     assert spans[0][0] >= 0 and spans[-1][1] <= 360
     assert all(b[0] - a[1] >= 8 - 1e-9 for a, b in zip(spans, spans[1:], strict=False))
     assert not any("e+06" in t for _, t in ticks)
+
+
+def test_datetime_ticks_are_dates_that_do_not_overlap():
+    lo, hi = 1.5e9, 1.5e9 + 3 * 365 * 86400  # three years, in seconds
+    svg = hist_svg(list(np.linspace(lo, hi, 31)), [1 / 30] * 30, [1 / 30] * 30, kind="datetime")
+    ticks = [(a, t) for a, t in _texts(svg) if a.get("class") == "tick"]
+    assert len(ticks) >= 2 and all(re.fullmatch(r"\d{4}-\d\d-\d\d", t) for _, t in ticks)
+    spans = sorted(_extent(a, t) for a, t in ticks)
+    assert all(b[0] - a[1] >= 8 - 1e-9 for a, b in zip(spans, spans[1:], strict=False))
+
+
+def test_vbars_thin_their_labels_to_fit():
+    labels = [*range(24), "≥24"]
+    svg = vbars_svg(labels, [1 / 25] * 25, [1 / 25] * 25)
+    ticks = [(a, t) for a, t in _texts(svg) if a.get("class") == "tick"]
+    assert 3 <= len(ticks) < 25
+    spans = sorted(_extent(a, t) for a, t in ticks)
+    assert spans[0][0] >= 0 and spans[-1][1] <= 360
+    assert all(b[0] - a[1] >= 0 for a, b in zip(spans, spans[1:], strict=False))
 
 
 def test_every_chart_text_fits_its_svg():
