@@ -67,7 +67,7 @@ def find_lookups(
         n = reals[name].limit(max_rows + 1).count()
         if n == 0 or n > max_rows:
             continue
-        cols, _, _ = column_kinds(reals[name], reals[name], metadata.tables[name])
+        cols, _, _ = column_kinds(reals[name], reals[name], metadata.tables.get(name))
         if cols:  # a code list: each row its own label (an entity table repeats its attributes' values)
             aggs = [f(quoted(c.name)) for c in cols for f in (F.count, F.count_distinct)]
             counts = list(reals[name].agg(*aggs).first())

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -200,8 +201,6 @@ def _as_tables(
 
 
 def _check_count(name: str, value: Any, least: int) -> None:
-    import numbers
-
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
         raise ValueError(f"validate: {name} must be an integer of at least {least}, got {value!r}")
 
