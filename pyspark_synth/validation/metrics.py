@@ -165,7 +165,9 @@ def frequency_frame(
     """One grouped count per (column, grid position or category) with both sides' counts, bounded for the driver.
 
     Numerical columns are counted per position on their union grid (see `grid_positions`), so at most
-    2 * bins + 1 rows each; categorical columns per category (nulls are counted in the profile). Each column's categorical TVD, its numbers of missing and invented categories are
+    2 * bins + 1 rows each; categorical columns per category (nulls are counted in the profile). Each
+    categorical column's TVD (over non-null values, and with null as a category), its numbers of
+    missing and invented categories are
     computed in Spark (window sums), so only the top `max_categories` categories and up to
     `list_limit` missing and invented ones per column are returned.
 
@@ -202,6 +204,11 @@ def frequency_frame(
     )
     whole = Window.partitionBy("c")
     diff = F.abs(F.col("nr") / F.lit(float(n_r)) - F.col("ns") / F.lit(float(n_s)))
+    # shares among the column's non-null values (SDMetrics' TVComplement drops nulls)
+    non_null = [[float(max(profile["columns"][i]["non_null"][s], 1)) for i in range(len(cols))] for s in (0, 1)]
+    nn_r = F.element_at(F.array(*[F.lit(v) for v in non_null[0]]), F.col("c") + 1)
+    nn_s = F.element_at(F.array(*[F.lit(v) for v in non_null[1]]), F.col("c") + 1)
+    diff_nn = F.abs(F.col("nr") / nn_r - F.col("ns") / nn_s)
     share = F.greatest(F.col("nr") / F.lit(float(n_r)), F.col("ns") / F.lit(float(n_s)))
     cat_ids = [i for i, m in enumerate(modes) if m == "category"]
     ranked = counts.select(
@@ -210,6 +217,7 @@ def frequency_frame(
         "nr",
         "ns",
         F.sum(diff).over(whole).alias("tvd_part"),
+        F.sum(diff_nn).over(whole).alias("tvd_part_nn"),
         F.sum(F.when(F.col("ns") == 0, 1).otherwise(0)).over(whole).alias("n_missing"),
         F.sum(F.when(F.col("nr") == 0, 1).otherwise(0)).over(whole).alias("n_invented"),
         F.count(F.lit(1)).over(whole).alias("n_cats"),
@@ -229,7 +237,9 @@ def frequency_frame(
     )
     if not cat_ids:
         keep = F.lit(True)
-    out = ranked.where(keep).select("c", "v", "nr", "ns", "tvd_part", "n_missing", "n_invented", "n_cats", "rk")
+    out = ranked.where(keep).select(
+        "c", "v", "nr", "ns", "tvd_part", "tvd_part_nn", "n_missing", "n_invented", "n_cats", "rk"
+    )
     return out, modes
 
 
@@ -306,7 +316,9 @@ def parse_frequencies(
     """Turn the collected frequency rows into per-column results.
 
     Numerical columns get "ks", "ks_error_bound" and "points" [(position, real, synthetic, atom)];
-    categorical columns get "tvd" (nulls as their own category), "categories" (top ones by share),
+    categorical columns get "tvd" over the non-null values (each side's shares among its non-null
+    rows, as SDMetrics' TVComplement; NaN when a side has none), "tvd_with_nulls" (null as one more
+    category, shares among all rows), "categories" (top ones by share),
     "missing" and "invented" (bounded lists, largest first) with their full counts.
     """
     n_r, n_s = profile["n"][0], profile["n"][1]
@@ -328,7 +340,9 @@ def parse_frequencies(
         else:
             tvd_part = float(rs[0]["tvd_part"]) if rs else 0.0
             nulls = abs(null_r / max(n_r, 1) - null_s / max(n_s, 1))
-            d["tvd"] = 0.5 * (tvd_part + nulls) if (n_r and n_s) else float("nan")
+            nn_r, nn_s = prof["non_null"]
+            d["tvd"] = 0.5 * float(rs[0]["tvd_part_nn"]) if (rs and nn_r and nn_s) else float("nan")
+            d["tvd_with_nulls"] = 0.5 * (tvd_part + nulls) if (n_r and n_s) else float("nan")
             d["n_categories"] = int(rs[0]["n_cats"]) if rs else 0
             d["n_missing"] = int(rs[0]["n_missing"]) if rs else 0
             d["n_invented"] = int(rs[0]["n_invented"]) if rs else 0

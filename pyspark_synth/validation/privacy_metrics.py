@@ -1,4 +1,4 @@
-"""Privacy metrics: exact copies of real rows (Spark, full tables) and distance to closest record (bounded sample).
+"""Privacy metrics: exact copies (Spark, full tables), distances to closest records and membership inference (bounded samples).
 
 Exact copies: every synthetic (and holdout) row is hashed over the compared columns (two
 independent 64- and 32-bit hashes, with a null flag per column so (null, 1) and (1, null)
@@ -8,8 +8,19 @@ with a fresh id still counts. The holdout's rate is the baseline of how often re
 Distance to closest record (DCR): on at most `sample_rows` rows of each side (one sampling job),
 numerical columns standardised with the real mean and std (nulls at 0 plus a null flag) and
 categorical columns one-hot over their top categories (scaled so a mismatch counts like one
-standard deviation); Euclidean nearest real neighbour with scikit-learn on the driver. Synthetic
+standard deviation); Euclidean nearest neighbours with scikit-learn on the driver. Synthetic
 rows should be no closer to the real rows than unseen real rows (the holdout) are.
+
+With a holdout (real rows not used for training), two more checks on equal-sized samples of the
+training rows T and the holdout rows H (the larger one subsampled to the smaller's size, so a
+generator that learned nothing about individual rows scores one half on both):
+
+- DCR share: the share of synthetic rows whose closest record in T is closer than their closest
+  record in H (ties count one half). A generator that memorises training rows pushes it to 1.
+- Membership inference: an attacker who holds the synthetic data calls a candidate row a
+  training member when it is close to a synthetic row. The score is the ROC AUC of that guess
+  (minus the distance to the closest synthetic row as the score) over the candidates T (members)
+  and H (non-members): 0.5 means membership cannot be told, 1.0 means every member is exposed.
 """
 
 from __future__ import annotations
@@ -26,7 +37,14 @@ if TYPE_CHECKING:
     import pandas as pd
     from pyspark.sql import DataFrame
 
-__all__ = ["dcr_summary", "exact_copy_counts", "features", "privacy_sample"]
+__all__ = [
+    "closer_share",
+    "dcr_summary",
+    "exact_copy_counts",
+    "features",
+    "membership_auc",
+    "privacy_sample",
+]
 
 
 def exact_copy_counts(stacked: DataFrame, ncols: int) -> dict[int, int]:
@@ -113,16 +131,50 @@ def _stats(d: np.ndarray) -> dict[str, Any]:
     }
 
 
+def closer_share(d_train: np.ndarray, d_holdout: np.ndarray) -> float | None:
+    """Share of rows closer to their closest training record than to their closest holdout record
+    (ties count one half); None without rows."""
+    if len(d_train) == 0:
+        return None
+    return float(np.mean(d_train < d_holdout) + 0.5 * np.mean(d_train == d_holdout))
+
+
+def membership_auc(d_members: np.ndarray, d_non_members: np.ndarray) -> float | None:
+    """ROC AUC of telling members from non-members by a smaller distance to the synthetic data:
+    P(member closer) + P(tie) / 2 (the Mann-Whitney statistic); None when a side is empty."""
+    from scipy.stats import rankdata
+
+    n1, n2 = len(d_members), len(d_non_members)
+    if n1 == 0 or n2 == 0:
+        return None
+    ranks = rankdata(-np.concatenate([d_members, d_non_members]))  # closer = higher score = higher rank
+    return float((ranks[:n1].sum() - n1 * (n1 + 1) / 2) / (n1 * n2))
+
+
+def _nearest(reference: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    from sklearn.neighbors import NearestNeighbors
+
+    if len(queries) == 0:
+        return np.zeros(0)
+    return NearestNeighbors(n_neighbors=1).fit(reference).kneighbors(queries, return_distance=True)[0][:, 0]
+
+
 def dcr_summary(
-    sample: pd.DataFrame, cols: list[ColumnKind], profile: dict[str, Any], freqs: list[dict[str, Any]]
+    sample: pd.DataFrame,
+    cols: list[ColumnKind],
+    profile: dict[str, Any],
+    freqs: list[dict[str, Any]],
+    *,
+    seed: int = 0,
 ) -> dict[str, Any]:
-    """Distances to the closest real record of the synthetic and holdout sample rows, summarised.
+    """Distances to closest records of the sample rows, summarised, and with a holdout in the
+    sample the DCR share and the membership-inference AUC (see the module docstring).
 
     Raises:
         MissingDependencyError: scikit-learn is not installed.
     """
     try:
-        from sklearn.neighbors import NearestNeighbors
+        import sklearn  # noqa: F401
     except ImportError as exc:  # pragma: no cover - scikit-learn is a dependency
         from pyspark_synth.errors import MissingDependencyError
 
@@ -133,14 +185,12 @@ def dcr_summary(
     out: dict[str, Any] = {"sample_real": int((side == 0).sum())}
     if len(real) == 0:
         return out
-    nn = NearestNeighbors(n_neighbors=1).fit(real)
-    hist_max = None
     dists = {}
     for s, name in ((1, "synthetic"), (2, "holdout")):
         rows = x[side == s]
         if len(rows) == 0:
             continue
-        d = nn.kneighbors(rows, return_distance=True)[0][:, 0]
+        d = _nearest(real, rows)
         dists[name] = d
         out[f"dcr_{name}"] = _stats(d)
     if dists:
@@ -150,4 +200,17 @@ def dcr_summary(
         for name, d in dists.items():
             counts, _ = np.histogram(np.minimum(d, hist_max), bins=edges)
             out[f"hist_{name}"] = counts.tolist()
+    synth, hold = x[side == 1], x[side == 2]
+    if len(hold) and len(synth):
+        rng = np.random.default_rng(seed)
+        m = min(len(real), len(hold))
+        train_eq = real[np.sort(rng.choice(len(real), m, replace=False))] if len(real) > m else real
+        hold_eq = hold[np.sort(rng.choice(len(hold), m, replace=False))] if len(hold) > m else hold
+        d_train, d_hold = _nearest(train_eq, synth), _nearest(hold_eq, synth)
+        out["dcr_share"] = {"share": closer_share(d_train, d_hold), "n_synthetic": int(len(synth)), "n_each": m}
+        out["membership"] = {
+            "auc": membership_auc(_nearest(synth, train_eq), _nearest(synth, hold_eq)),
+            "n_members": m,
+            "n_non_members": m,
+        }
     return out

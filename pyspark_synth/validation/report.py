@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from pyspark_synth._version import __version__
 from pyspark_synth.validation.plots import (
+    HOLDOUT,
+    SYNTH,
     esc,
     fmt,
     gauge_svg,
@@ -22,6 +24,7 @@ from pyspark_synth.validation.plots import (
     short,
     vbars_svg,
 )
+from pyspark_synth.validation.report_method import method_section
 
 if TYPE_CHECKING:
     from pyspark_synth.validation.result import MetricRow, ValidationResult
@@ -30,7 +33,8 @@ __all__ = ["render_html"]
 
 _METRIC_NAMES = {
     "ks": "KS statistic",
-    "tvd": "Total variation",
+    "tvd": "Total variation (nulls left out)",
+    "null_share": "Null share |Δ|",
     "corr": "|Δ correlation|",
     "contingency": "Contingency TVD",
     "child_count_ks": "Children-per-parent KS",
@@ -38,6 +42,10 @@ _METRIC_NAMES = {
     "duplicate_keys": "Duplicate keys",
     "exact_copy_rate": "Exact-copy rate",
     "dcr_median_ratio": "DCR median ratio",
+    "dcr_median": "DCR median",
+    "dcr_share": "DCR share (closer to training)",
+    "membership_auc": "Membership inference AUC",
+    "detection_accuracy": "Detection accuracy",
     "present": "Present",
 }
 
@@ -55,12 +63,13 @@ box-shadow:0 1px 3px rgba(15,23,42,.08)}
 .hero .gauge{width:148px;flex:none}
 .hero .lead{flex:1;min-width:0}
 .sub{color:var(--muted);margin:2px 0 12px}
-.kpis{display:grid;grid-template-columns:repeat(4,minmax(0,1fr));gap:12px;margin-top:10px}
+.kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(120px,1fr));gap:12px;margin-top:10px}
 .kpi{background:var(--bg);border-radius:10px;padding:10px 12px}
 .kpi b{display:block;font-size:20px}
 .kpi span{color:var(--muted);font-size:12px}
 .pill{display:inline-block;border-radius:999px;padding:2px 10px;font-size:12px;font-weight:600;vertical-align:middle}
 .pass{background:#e3f9ee;color:#0f7a45}.fail{background:#fde8ec;color:#b3123a}.info{background:#eef1f4;color:#52606d}
+.na{background:#f3f4f6;color:#7b8794}.lookup{background:#e8effd;color:#234a9c}
 .card{background:var(--card);border-radius:14px;padding:18px 22px;margin-top:20px;box-shadow:0 1px 3px rgba(15,23,42,.08)}
 .head{display:flex;align-items:baseline;gap:12px;flex-wrap:wrap}
 .head .meta{color:var(--muted)}
@@ -94,6 +103,8 @@ box-shadow:0 1px 2px rgba(15,23,42,.08)}
 .method li{margin:4px 0}
 details summary{cursor:pointer;color:var(--muted);margin-top:10px}
 footer{color:var(--muted);font-size:12px;margin-top:30px;text-align:center}
+.imp{display:grid;grid-template-columns:minmax(0,1fr) 130px 52px;gap:4px 10px;align-items:center;font-size:13px}
+.imp span{overflow-wrap:anywhere}
 @media (max-width:800px){.hero{flex-direction:column}.kpis{grid-template-columns:repeat(2,1fr)}.two{grid-template-columns:1fr}}
 """
 
@@ -114,10 +125,29 @@ def _bar(s: float | None) -> str:
     )
 
 
-def _status(passed: bool | None) -> str:
+_INFO_METRICS = {"dcr_median"}  # shown for information, never judged
+_NA_WHY = {
+    "cramers_v": "not judged: a pair with a categorical column is judged and scored by its contingency TVD",
+}
+
+
+def _status(passed: bool | None, *, judged: bool = False, lookup: bool = False, why: str = "") -> str:
+    """The status pill: pass or fail; "n/a" for a check without a verdict (its value could not be
+    computed, or another row judges it), "lookup" for a lookup table's excused check, "info" for a
+    value that is never judged."""
     if passed is None:
+        if lookup:
+            return '<span class="pill lookup" title="a lookup table is copied by design">lookup</span>'
+        if judged:
+            why = why or "nothing to compare: the value could not be computed"
+            return f'<span class="pill na" title="{esc(why)}">n/a</span>'
         return '<span class="pill info">info</span>'
     return '<span class="pill pass">pass</span>' if passed else '<span class="pill fail">fail</span>'
+
+
+def _row_status(r: MetricRow) -> str:
+    lookup = r.passed is None and (r.detail or "").startswith("lookup table")
+    return _status(r.passed, judged=r.metric not in _INFO_METRICS, lookup=lookup, why=_NA_WHY.get(r.detail or "", ""))
 
 
 def _val(v: float | None, metric: str = "") -> str:
@@ -125,7 +155,7 @@ def _val(v: float | None, metric: str = "") -> str:
         return "–"
     if metric in ("orphans", "duplicate_keys", "present"):
         return f"{v:,.0f}"
-    if metric == "exact_copy_rate":
+    if metric in ("exact_copy_rate", "dcr_share", "null_share_pct"):
         return pct(v)
     return f"{v:.3f}"
 
@@ -141,13 +171,14 @@ def _checks_table(rows: list[MetricRow], *, show_table: bool) -> str:
     body = []
     for r in rows:
         limit = "–" if r.threshold is None else ("≥ " if r.metric == "dcr_median_ratio" else "< " if r.metric in (
-            "ks", "tvd", "corr", "contingency", "child_count_ks") else "≤ ") + _val(r.threshold, r.metric)
+            "ks", "tvd", "corr", "contingency", "child_count_ks", "null_share", "dcr_share", "membership_auc",
+            "detection_accuracy") else "≤ ") + _val(r.threshold, r.metric)
         body.append(
             f'<tr class="{"bad" if r.passed is False else ""}">'
             + (f'<td class="name">{esc(r.table)}</td>' if show_table else "")
             + f'<td class="name">{esc(r.name)}</td><td>{esc(_METRIC_NAMES.get(r.metric, r.metric))}</td>'
             f'<td class="num">{esc(_val(r.value, r.metric))}</td><td class="num">{esc(limit)}</td>'
-            f"<td>{_bar(r.score)}</td><td>{_status(r.passed)}</td></tr>"
+            f"<td>{_bar(r.score)}</td><td>{_row_status(r)}</td></tr>"
         )
     return f"<table>{head}{''.join(body)}</table>"
 
@@ -197,14 +228,20 @@ def _column_card(name: str, info: dict[str, Any]) -> str:
         if not notes:
             notes.append(f"{info.get('n_categories', 0)} categories, none missing or invented")
     nr, ns = info.get("null_share", [None, None])
+    check = info.get("null_check") or {}
     if nr or ns:
-        notes.append(f"nulls {esc(pct(nr))} → {esc(pct(ns))}")
+        notes.append(
+            f"nulls {esc(pct(nr))} → {esc(pct(ns))} · null share |Δ| {esc(_val(check.get('value')))} "
+            f"{_status(check.get('passed'), judged=True)} (checked apart: the {'KS' if metric == 'ks' else 'TVD'} "
+            "above leaves nulls out)"
+        )
     label = "KS" if metric == "ks" else "TVD"
     value = info.get("value")
+    bad = info.get("passed") is False or check.get("passed") is False
     return (
-        f'<div class="plot{" bad" if info.get("passed") is False else ""}">'
+        f'<div class="plot{" bad" if bad else ""}">'
         f'<div class="row"><h4>{esc(name)}<span class="chip">{esc(kind)}</span></h4>'
-        f'<span>{esc(label)} {esc(_val(value))} {_status(info.get("passed"))}</span></div>'
+        f'<span>{esc(label)} {esc(_val(value))} {_status(info.get("passed"), judged=True)}</span></div>'
         f"{_column_plot(name, info)}"
         + "".join(f'<div class="note">{n}</div>' for n in notes)
         + "</div>"
@@ -215,15 +252,31 @@ def _privacy_block(pv: dict[str, Any], rows: list[MetricRow]) -> str:
     ex = pv.get("exact_copies", {})
     syn = pv.get("dcr_synthetic") or {}
     hol = pv.get("dcr_holdout") or {}
+    share = pv.get("dcr_share") or {}
+    mia = pv.get("membership") or {}
     parts = [_checks_table(rows, show_table=False)]
-    facts = [
+    facts = []
+    if pv.get("lookup"):
+        facts.append(f'<span class="pill lookup">lookup table</span> {esc(pv["lookup"])}: its rows are copied by '
+                     "design, so its privacy checks are shown but not judged")
+    facts += [
         f"Exact copies of real rows: <b>{esc(pct(ex.get('rate_synthetic')))}</b> of synthetic rows"
         + (f" (holdout: {esc(pct(ex.get('rate_holdout')))})" if ex.get("rate_holdout") is not None else ""),
         f"Median distance to closest real record: synthetic <b>{esc(fmt(syn.get('median')))}</b>"
         + (f", holdout <b>{esc(fmt(hol.get('median')))}</b>" if hol else " (no holdout given)"),
-        f"Sample: {esc(syn.get('n', 0))} synthetic, {esc(pv.get('sample_real', 0))} real"
-        + (f", {esc(hol.get('n', 0))} holdout rows" if hol else ""),
     ]
+    if share.get("share") is not None:
+        facts.append(f"DCR share: <b>{esc(pct(share['share']))}</b> of synthetic rows are closer to a training row "
+                     f"than to a holdout row ({esc(share.get('n_each'))} of each; 50% is ideal)")
+    if mia.get("auc") is not None:
+        facts.append(f"Membership inference: AUC <b>{esc(_val(mia['auc']))}</b> for guessing which of "
+                     f"{esc(mia.get('n_members'))} training and {esc(mia.get('n_non_members'))} holdout rows were "
+                     "trained on from their distance to the synthetic rows (0.5: cannot be told)")
+    if not hol:
+        facts.append("Pass <code>holdout=</code> (real rows not used for training) for the DCR share and the "
+                     "membership-inference check")
+    facts.append(f"Sample: {esc(syn.get('n', 0))} synthetic, {esc(pv.get('sample_real', 0))} real"
+                 + (f", {esc(hol.get('n', 0))} holdout rows" if hol else ""))
     plot = ""
     if pv.get("hist_edges") and pv.get("hist_synthetic"):
         edges = pv["hist_edges"]
@@ -232,10 +285,10 @@ def _privacy_block(pv: dict[str, Any], rows: list[MetricRow]) -> str:
         ts = sum(s) or 1
         if h:
             th = sum(h) or 1
-            plot = hist_svg(edges, [v / th for v in h], [v / ts for v in s], first="holdout", second="synthetic",
-                            label="distance to closest real record")
+            plot = hist_svg(edges, [v / th for v in h], [v / ts for v in s], first="holdout", first_color=HOLDOUT,
+                            second="synthetic", color=SYNTH, label="distance to closest real record")
         else:
-            plot = hist_svg(edges, [v / ts for v in s], [v / ts for v in s], first="synthetic", second="",
+            plot = hist_svg(edges, [v / ts for v in s], None, first="synthetic", first_color=SYNTH,
                             label="distance to closest real record")
     return (
         '<div class="two"><div>' + "".join(parts) + '<ul class="method">'
@@ -243,6 +296,44 @@ def _privacy_block(pv: dict[str, Any], rows: list[MetricRow]) -> str:
         + (f'<div class="plot"><h4>Distance to closest real record</h4>{plot}</div>' if plot else "")
         + "</div>"
     )
+
+
+def _detection_block(det: dict[str, Any], rows: list[MetricRow]) -> str:
+    if det.get("accuracy") is None:
+        return f'<p class="method">Not measured: {esc(det.get("reason", "no features"))}</p>'
+    feats = det.get("features") or []
+    top = max([f["importance"] for f in feats] + [1e-12])
+    bars = "".join(
+        f'<span>{esc(f["name"])}</span><span class="bar" style="width:130px"><i style="width:'
+        f'{100 * f["importance"] / top:.1f}%;background:var(--synth)"></i></span>'
+        f'<span class="num">{100 * f["importance"]:.1f}%</span>'
+        for f in feats
+    )
+    folds = ", ".join(f"{a:.3f}" for a in det.get("folds", []))
+    children = det.get("children") or []
+    return (
+        '<div class="two"><div>' + _checks_table(rows, show_table=False) + '<ul class="method">'
+        f"<li>Mean held-out accuracy <b>{esc(_val(det['accuracy']))}</b> of telling synthetic rows from real "
+        f"ones (0.5: indistinguishable); folds {esc(folds)}</li>"
+        f"<li>{esc(det.get('rows_per_side'))} rows of each side, {esc(det.get('n_features'))} features"
+        + (f" including the children's counts and means of {esc(', '.join(children))}" if children else "")
+        + f"; {esc(det.get('model', ''))}</li></ul></div>"
+        + ('<div class="plot"><h4>What gives the rows away</h4><div class="note">mean feature importance</div>'
+           f'<div class="imp">{bars}</div></div>' if bars else "")
+        + "</div>"
+    )
+
+
+def _null_table(rows: list[MetricRow]) -> str:
+    body = "".join(
+        f'<tr class="{"bad" if r.passed is False else ""}"><td class="name">{esc(r.name)}</td>'
+        f'<td class="num">{esc(pct(r.real))}</td><td class="num">{esc(pct(r.synthetic))}</td>'
+        f'<td class="num">{esc(_val(r.value))}</td><td class="num">&lt; {esc(_val(r.threshold))}</td>'
+        f"<td>{_bar(r.score)}</td><td>{_row_status(r)}</td></tr>"
+        for r in rows
+    )
+    return ("<table><tr><th>Column</th><th>Real nulls</th><th>Synthetic nulls</th><th>|Δ|</th><th>Limit</th>"
+            f"<th>Score</th><th>Status</th></tr>{body}</table>")
 
 
 def _table_section(k: int, name: str, info: dict[str, Any], rows: list[MetricRow]) -> str:
@@ -257,7 +348,9 @@ def _table_section(k: int, name: str, info: dict[str, Any], rows: list[MetricRow
     out = [
         f'<section class="card" id="t{k}"><div class="head"><h2>{esc(name)}</h2>'
         f'<span class="pill {"pass" if failed == 0 else "fail"}">{100 * (info.get("score") or 0):.1f}</span>'
-        f'<span class="meta">{esc(meta)}</span></div>'
+        f'<span class="meta">{esc(meta)}</span>'
+        + (f'<span class="pill lookup" title="{esc(info["lookup"])}">lookup table</span>' if info.get("lookup") else "")
+        + "</div>"
     ]
     skipped = info.get("skipped_columns") or []
     if skipped:
@@ -269,7 +362,20 @@ def _table_section(k: int, name: str, info: dict[str, Any], rows: list[MetricRow
     if col_rows:
         shapes = info.get("column_shapes")
         out.append(f"<h3>Column shapes · {esc(_val(shapes))}</h3>")
+        out.append('<p class="method">Values only, nulls left out (as SDMetrics\' KSComplement and TVComplement); '
+                   "the share of nulls is checked apart, below.</p>")
         out.append(_checks_table(col_rows, show_table=False))
+        nulls = sorted([r for r in mine if r.kind == "column" and r.metric == "null_share"], key=_order)
+        with_nulls = [r for r in nulls if (r.real or 0) > 0 or (r.synthetic or 0) > 0]
+        if nulls:
+            avg = sum(r.score for r in nulls if r.score is not None) / max(len(nulls), 1)
+            out.append(f"<h3>Null shares · {esc(_val(avg))}</h3>")
+            if with_nulls:
+                out.append(_null_table(with_nulls))
+            rest = len(nulls) - len(with_nulls)
+            if rest:
+                out.append(f'<p class="method">{rest} column{"s" if rest != 1 else ""} without nulls on either '
+                           "side (pass).</p>")
         cols = info.get("columns", {})
         order = [r.name for r in col_rows if r.name in cols]
         out.append(
@@ -295,6 +401,11 @@ def _table_section(k: int, name: str, info: dict[str, Any], rows: list[MetricRow
     if pv:
         out.append("<h3>Privacy</h3>")
         out.append(_privacy_block(pv, [r for r in mine if r.kind == "privacy" and r.metric != "dcr_p05"]))
+    det = info.get("detection")
+    if det:
+        acc = det.get("accuracy")
+        out.append(f"<h3>Detection · {esc(_val(acc)) if acc is not None else 'n/a'}</h3>")
+        out.append(_detection_block(det, [r for r in mine if r.kind == "detection"]))
     out.append("</section>")
     return "".join(out)
 
@@ -303,7 +414,7 @@ def _relations_section(result: ValidationResult) -> str:
     if not result.relationships and not any(r.metric == "duplicate_keys" for r in result.rows):
         return ""
     rows = sorted(
-        [r for r in result.rows if r.kind == "fk" and r.passed is not None]
+        [r for r in result.rows if r.kind == "fk" and r.threshold is not None]
         + [r for r in result.rows if r.metric == "duplicate_keys"],
         key=_order,
     )
@@ -321,12 +432,14 @@ def _relations_section(result: ValidationResult) -> str:
             labels.append(f"≥{cap}")
             real.append(sum(v for k, v in hr.items() if k >= cap) / tr)
             syn.append(sum(v for k, v in hs.items() if k >= cap) / ts)
-        ok = rel["ks"] < result.thresholds.child_count_ks and rel["orphans"]["orphan_rows"] <= result.thresholds.orphans
+        ks = rel.get("ks")
+        ks_ok = ks < result.thresholds.child_count_ks if ks is not None and math.isfinite(ks) else None
+        ok = ks_ok is not False and rel["orphans"]["orphan_rows"] <= result.thresholds.orphans
         mr, ms = rel.get("mean", [None, None])
         zr, zs = rel.get("zero_share", [None, None])
         cards.append(
             f'<div class="plot{"" if ok else " bad"}"><div class="row"><h4>{esc(rel["table"])}.{esc(rel["fk"])}</h4>'
-            f'<span>KS {esc(_val(rel["ks"]))} {_status(rel["ks"] < result.thresholds.child_count_ks)}</span></div>'
+            f'<span>KS {esc(_val(ks))} {_status(ks_ok, judged=True)}</span></div>'
             + vbars_svg(labels, real, syn, label=f"children per parent of {rel['fk']}")
             + f'<div class="note">children per {esc(rel["parent"])} row: mean {esc(fmt(mr))} → {esc(fmt(ms))} · '
             f"childless parents {esc(pct(zr))} → {esc(pct(zs))} · orphans {esc(rel['orphans']['orphan_rows'])}</div>"
@@ -341,39 +454,6 @@ def _relations_section(result: ValidationResult) -> str:
     )
 
 
-def _method_section(result: ValidationResult) -> str:
-    t = result.thresholds
-    s = result.settings
-    items = [
-        f"<b>Numerical and datetime columns</b>: two-sample Kolmogorov–Smirnov statistic from both CDFs on a shared "
-        f"grid (the distinct values of {esc(s.get('bins', 200))}-quantiles of the union, min and max included; "
-        "rows on a grid value are counted exactly, the others per interval). The statistic on the grid is a lower "
-        "bound of the exact one, which is at most the grid statistic plus the reported bound (the largest CDF gap "
-        "an interval can hide, at most the largest interval mass); columns with few distinct values are exact. "
-        f"Passes when KS &lt; {t.ks}. The asymptotic p-value is shown but not judged: at "
-        "these sizes any visible difference is significant.",
-        f"<b>Categorical and boolean columns</b>: total variation distance of the category frequencies, nulls as "
-        f"their own category. Passes when TVD &lt; {t.tvd}.",
-        f"<b>Pairs</b>: |Δ Pearson| for two numerical columns, |Δ Cramér's V| otherwise (numerical columns in 10 "
-        f"equal-width bins, categories beyond the top {esc(s.get('max_categories', 20))} as “other”); passes when "
-        f"&lt; {t.corr}. Pairs with a categorical column are also judged by the TVD of their joint frequencies "
-        f"(1 − contingency similarity) &lt; {t.contingency}.",
-        f"<b>Relationships</b>: KS of the children-per-parent distribution (childless parents included) &lt; "
-        f"{t.child_count_ks}; orphan rows ≤ {t.orphans:g}; duplicate primary keys ≤ {t.duplicate_keys:g}.",
-        f"<b>Privacy</b>: exact copies of real rows over full tables (hash semi-join) ≤ {t.exact_copy_rate:.1%} above "
-        f"the holdout's own rate; distance to closest real record on ≤ {esc(s.get('sample_rows', 5000))} rows a side "
-        f"(standardised numbers, one-hot categories); the synthetic median must be ≥ {t.dcr_ratio_min} × the "
-        "holdout's.",
-        "<b>Score</b>: mean of column shapes (1 − KS, 1 − TVD), pair trends (1 − |Δ Pearson|/2, contingency "
-        "similarity) and cardinality (1 − children-per-parent KS), each averaged first.",
-    ]
-    return (
-        '<section class="card"><div class="head"><h2>How to read this report</h2></div><ul class="method">'
-        + "".join(f"<li>{i}</li>" for i in items)
-        + "</ul></section>"
-    )
-
-
 def render_html(result: ValidationResult, *, title: str = "Synthetic data validation") -> str:
     """The report as one self-contained HTML document."""
     judged = [r for r in result.rows if r.passed is not None]
@@ -384,6 +464,8 @@ def render_html(result: ValidationResult, *, title: str = "Synthetic data valida
         ("Column shapes", _val(result.column_shapes)),
         ("Pair trends", _val(result.pair_trends)),
         ("Cardinality", _val(result.cardinality)),
+        ("Null shares", _val(result.null_shares)),
+        ("Detection", _val(result.detection)),
         ("Checks passed", f"{len(judged) - len(failed)} / {len(judged)}"),
     ]
     verdict = (
@@ -426,7 +508,7 @@ def render_html(result: ValidationResult, *, title: str = "Synthetic data valida
     if missing_tables:
         body.append('<section class="card"><h2>Missing tables</h2>' + _checks_table(missing_tables, show_table=True)
                     + "</section>")
-    body.append(_method_section(result))
+    body.append(method_section(result))
     body.append(f"<footer>pyspark-synth {esc(__version__)} · a self-contained report: no script, nothing loaded "
                 "from the network</footer>")
     return (

@@ -36,6 +36,17 @@ class Thresholds:
             rate when a holdout is given.
         dcr_ratio_min: Least median DCR(synthetic -> real) / median DCR(holdout -> real)
             (only checked when a holdout is given).
+        null_share: |null share(real) - null share(synthetic)| of a column (the TVD of the
+            null / not-null split, so on the scale of `tvd`; the column shapes leave nulls out).
+        dcr_share: Share of synthetic rows closer to a training row than to a holdout row
+            (equal-sized samples; 0.5 is ideal; only with a holdout).
+        membership_auc: ROC AUC of a distance-based membership-inference attack (0.5 is ideal;
+            only with a holdout).
+        detection_accuracy: Cross-validated accuracy of a classifier telling synthetic rows
+            from real ones (0.5 is ideal).
+
+    Exact copies, DCR share and membership inference of a lookup table (see `validate`) are
+    reported but not judged: a lookup table is copied by design.
     """
 
     ks: float = 0.1
@@ -47,6 +58,10 @@ class Thresholds:
     duplicate_keys: float = 0
     exact_copy_rate: float = 0.01
     dcr_ratio_min: float = 0.5
+    null_share: float = 0.1
+    dcr_share: float = 0.6
+    membership_auc: float = 0.6
+    detection_accuracy: float = 0.9
 
     @classmethod
     def of(cls, value: Thresholds | dict[str, float] | None) -> Thresholds:
@@ -119,7 +134,9 @@ class ValidationResult:
         rows: One MetricRow per (table, column or pair, metric).
         thresholds: The limits the rows were judged against.
         tables: Per table: row counts, score, column-shape and pair-trend averages, and the plot
-            data (histograms, category frequencies, correlation matrices, DCR samples).
+            data (histograms, category frequencies, correlation matrices, DCR samples); "lookup"
+            (why the table counts as a lookup table, or None), "privacy" and "detection"
+            (accuracy per fold, the features that tell the sides apart) where measured.
         relationships: Per foreign key: orphan counts and the children-per-parent distributions.
         settings: The options the validation ran with (sample size, bins, ...).
     """
@@ -145,6 +162,18 @@ class ValidationResult:
     def cardinality(self) -> float | None:
         """Mean of 1 - KS of the children-per-parent distributions over all foreign keys."""
         return mean_or_none([r.score for r in self.rows if r.kind == "fk" and r.metric == "child_count_ks"])
+
+    @property
+    def null_shares(self) -> float | None:
+        """Mean of 1 - |Δ null share| over all compared columns (not part of `score`, which
+        compares values the way SDMetrics does, nulls left out)."""
+        return mean_or_none([r.score for r in self.rows if r.kind == "column" and r.metric == "null_share"])
+
+    @property
+    def detection(self) -> float | None:
+        """Mean detection accuracy over the tables measured (0.5: a classifier cannot tell the
+        synthetic rows from the real ones; not part of `score`)."""
+        return mean_or_none([r.value for r in self.rows if r.kind == "detection" and r.metric == "detection_accuracy"])
 
     @property
     def score(self) -> float:
@@ -195,6 +224,8 @@ class ValidationResult:
                 "column_shapes": self.column_shapes,
                 "pair_trends": self.pair_trends,
                 "cardinality": self.cardinality,
+                "null_shares": self.null_shares,
+                "detection": self.detection,
                 "thresholds": asdict(self.thresholds),
                 "settings": self.settings,
                 "tables": self.tables,

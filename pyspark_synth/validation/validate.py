@@ -4,23 +4,28 @@ Per table, a handful of Spark jobs over both sides stacked together (see metrics
 profile aggregation (counts, moments, quantiles, the union quantile grid and all Pearson
 correlations), one grouped count of bins and categories, one grouped count of all contingency
 tables, and for privacy one bounded sample and one hash semi-join. Per foreign key one job for the
-children-per-parent distributions and the integrity checks of integrity.py. Only aggregates and
-bounded samples reach the driver.
+children-per-parent distributions and the integrity checks of integrity.py. Detection (detection.py)
+adds one sampling job per table (its children's aggregates joined in) and k small Spark ML fits on
+that sample. Only aggregates and bounded samples reach the driver.
+
+Lookup tables (lookups.py) are copied by design: their privacy checks are reported, not judged.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+import numbers
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pyspark_synth._log import get_logger
 from pyspark_synth.errors import DataError
+from pyspark_synth.validation import detection as _detection
 from pyspark_synth.validation import pairs as _pairs
-from pyspark_synth.validation import privacy_metrics as _privacy
 from pyspark_synth.validation import relational as _rel
 from pyspark_synth.validation.kinds import ColumnKind, column_kinds
+from pyspark_synth.validation.lookups import find_lookups, named_lookups
 from pyspark_synth.validation.metrics import (
     QUANTILES,
     SIDE,
@@ -31,6 +36,7 @@ from pyspark_synth.validation.metrics import (
     profile_aggs,
     stack_sides,
 )
+from pyspark_synth.validation.privacy_rows import privacy_rows
 from pyspark_synth.validation.result import MetricRow, Thresholds, ValidationResult, mean_or_none
 
 if TYPE_CHECKING:
@@ -61,6 +67,12 @@ def validate(
     privacy: bool = True,
     seed: int = 0,
     cache: bool = True,
+    lookup_tables: Iterable[str] | None = None,
+    lookup_max_rows: int = 100,
+    detection: bool = True,
+    detection_rows: int = 2000,
+    detection_folds: int = 5,
+    detection_trees: int = 10,
 ) -> ValidationResult:
     """Compare synthetic data with real data: column shapes, pair trends, relations and privacy.
 
@@ -72,7 +84,9 @@ def validate(
             With it, id and text columns and key columns are not compared as distributions.
         thresholds: A Thresholds or a dict overriding some defaults (see Thresholds).
         holdout: Real rows not used for training, in the same form as `real`: the baseline of the
-            privacy metrics. Without it, distances are reported but only exact copies are judged.
+            privacy metrics (the holdout's own exact-copy rate and distances, the DCR share and
+            the membership-inference attack). Without it, distances are reported but only exact
+            copies are judged.
         sample_rows: Rows per side for the distance-to-closest-record sample.
         bins: Quantile bins of the shared grid the KS statistic is computed on (the error bound
             is at most about 2 / bins).
@@ -80,21 +94,39 @@ def validate(
             (the rest are "other").
         max_pair_columns: Only pairs among the first this many compared columns are measured.
         pairs: Measure column-pair trends.
-        privacy: Measure exact copies and distances to closest records.
+        privacy: Measure exact copies and distances to closest records (with a holdout also the
+            DCR share and a membership-inference attack).
         seed: Seed of the privacy sample.
         cache: Persist each table's compared columns (both sides, memory and disk) while its
             checks run, so an input that is expensive to compute (a lazily generated synthetic
             table, a join) is computed once rather than once per check.
+        lookup_tables: Tables to treat as lookup tables (copied by design: their privacy
+            checks are reported, not judged), in addition to those found automatically.
+        lookup_max_rows: Most real rows of an automatically found lookup table (a small code
+            list in use: see the module docstring); 0 turns the automatic rule off.
+        detection: Measure how well a gradient-boosted classifier tells synthetic rows from real
+            ones, per table (see detection.py); False skips it (with the defaults it costs about
+            200 small Spark jobs a table, seconds on an idle machine).
+        detection_rows: Most rows per side in each table's detection sample.
+        detection_folds: Folds of the detection's cross-validation (at least 2).
+        detection_trees: Boosting iterations of each detection classifier.
 
     Returns:
         The ValidationResult (score, passed, rows, report data).
 
     Raises:
-        DataError: The inputs are not both DataFrames or both dicts, or share no table.
-        ValueError: A threshold name is unknown.
+        DataError: The inputs are not both DataFrames or both dicts, or share no table, or
+            `lookup_tables` names a table that is not in `real`.
+        ValueError: A threshold name is unknown, or a size or count option is out of range.
     """
     th = Thresholds.of(dict(thresholds) if isinstance(thresholds, Mapping) else thresholds)
+    for opt, value, least in (
+        ("lookup_max_rows", lookup_max_rows, 0), ("detection_rows", detection_rows, 1),
+        ("detection_folds", detection_folds, 2), ("detection_trees", detection_trees, 1),
+    ):
+        _check_count(opt, value, least)
     reals, synths, holds, single = _as_tables(real, synthetic, holdout, metadata)
+    named = named_lookups(lookup_tables, reals)
     opts = {
         "sample_rows": int(sample_rows),
         "bins": int(bins),
@@ -105,7 +137,13 @@ def validate(
         "seed": int(seed),
         "holdout": holds is not None,
         "cache": bool(cache),
+        "lookup_max_rows": int(lookup_max_rows),
+        "detection": bool(detection),
+        "detection_rows": int(detection_rows),
+        "detection_folds": int(detection_folds),
+        "detection_trees": int(detection_trees),
     }
+    lookups = find_lookups(reals, metadata, named, int(lookup_max_rows))
     rows: list[MetricRow] = []
     tables: dict[str, dict[str, Any]] = {}
     for name in reals:
@@ -116,9 +154,17 @@ def validate(
         md_table = metadata.tables.get(name) if metadata is not None else None
         hold = holds.get(name) if holds is not None else None
         _log.info("validating table", table=name)
-        trows, info = _validate_table(name, reals[name], synths[name], hold, md_table, th, opts)
+        trows, info = _validate_table(name, reals[name], synths[name], hold, md_table, th,
+                                      {**opts, "lookup": lookups.get(name)})
+        info["lookup"] = lookups.get(name)
         rows += trows
         tables[name] = info
+    if opts["detection"]:
+        for name, info in tables.items():
+            _log.info("detection", table=name)
+            drows, dinfo = _detection.detection_rows(name, reals, synths, metadata, info, th, opts)
+            rows += drows
+            info["detection"] = dinfo
     relationships: list[dict[str, Any]] = []
     if metadata is not None and not single:
         rrows, relationships = _validate_relations(reals, synths, metadata, th)
@@ -152,6 +198,11 @@ def _as_tables(
             f"synthetic tables: {sorted(synthetic)}"
         )
     return dict(real), dict(synthetic), (dict(holdout) if holdout is not None else None), False
+
+
+def _check_count(name: str, value: Any, least: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+        raise ValueError(f"validate: {name} must be an integer of at least {least}, got {value!r}")
 
 
 # ------------------------------------------------------------------------- one table
@@ -226,7 +277,7 @@ def _table_checks(
         rows += prows
         info["pairs"] = pinfo
     if opts["privacy"] and cols and n_r and n_s:
-        prrows, prinfo = _privacy_rows(name, cols, stacked, profile, freqs, th, opts, has_holdout)
+        prrows, prinfo = privacy_rows(name, cols, stacked, profile, freqs, th, opts, has_holdout)
         rows += prrows
         info["privacy"] = prinfo
     shapes = mean_or_none([r.score for r in rows if r.kind == "column" and r.metric in ("ks", "tvd")])
@@ -279,17 +330,25 @@ def _column_rows(
         missing = freq.get("missing", [])[:_LIST_LIMIT]
         invented = freq.get("invented", [])[:_LIST_LIMIT]
         detail = {"missing": missing, "invented": invented, "n_missing": freq.get("n_missing", 0),
-                  "n_invented": freq.get("n_invented", 0)}
+                  "n_invented": freq.get("n_invented", 0), "nulls": "left out (as SDMetrics' TVComplement)"}
+        with_nulls = freq.get("tvd_with_nulls", float("nan"))
         rows.append(MetricRow(table, "column", c.name, "tvd", value=tvd, threshold=th.tvd, passed=ok, score=score,
                               detail=json.dumps(detail)))
+        rows.append(MetricRow(table, "column", c.name, "tvd_with_nulls", value=with_nulls,
+                              detail="TVD with null as one more category (shares of all rows)"))
         rows.append(MetricRow(table, "column", c.name, "missing_categories", value=float(detail["n_missing"]),
                               detail=json.dumps(missing)))
         rows.append(MetricRow(table, "column", c.name, "invented_categories", value=float(detail["n_invented"]),
                               detail=json.dumps(invented)))
         info.update(metric="tvd", value=tvd, score=score, passed=ok, n_categories=freq.get("n_categories", 0),
-                    **detail, plot=_category_plot(freq, n_r, n_s))
+                    tvd_with_nulls=with_nulls, **detail, plot=_category_plot(freq, n_r, n_s))
     if null_r is not None and null_s is not None:
-        rows.append(MetricRow(table, "column", c.name, "null_share", real=null_r, synthetic=null_s, value=null_s - null_r))
+        gap = abs(null_s - null_r)
+        ok_null = _below(gap, th.null_share)
+        rows.append(MetricRow(table, "column", c.name, "null_share", real=null_r, synthetic=null_s, value=gap,
+                              threshold=th.null_share, passed=ok_null, score=1 - gap,
+                              detail="|null share(synthetic) - null share(real)|; the column shape leaves nulls out"))
+        info["null_check"] = {"value": gap, "passed": ok_null}
     return rows, info
 
 
@@ -381,8 +440,9 @@ def _pair_rows(
             r, s = _num(st.get("v_real")), _num(st.get("v_synthetic"))
             meth = "cramers_v"
             delta = abs(s - r) if r is not None and s is not None else None
-            rows.append(MetricRow(table, "pair", pname, "corr", real=r, synthetic=s, value=delta, threshold=th.corr,
-                                  passed=_below(delta, th.corr), detail=meth))
+            # reported, not judged: it has no score, and the pair is judged (and scored) by its
+            # contingency similarity below, so a pass/fail here would judge the pair twice
+            rows.append(MetricRow(table, "pair", pname, "corr", real=r, synthetic=s, value=delta, detail=meth))
             sim = _num(st.get("similarity"))
             rows.append(MetricRow(table, "pair", pname, "contingency", value=(1 - sim) if sim is not None else None,
                                   threshold=th.contingency,
@@ -399,45 +459,6 @@ def _num(v: Any) -> float | None:
         return None
     v = float(v)
     return v if math.isfinite(v) else None
-
-
-# --------------------------------------------------------------------------- privacy
-def _privacy_rows(
-    table: str,
-    cols: list[ColumnKind],
-    stacked: DataFrame,
-    profile: dict[str, Any],
-    freqs: list[dict[str, Any]],
-    th: Thresholds,
-    opts: dict[str, Any],
-    has_holdout: bool,
-) -> tuple[list[MetricRow], dict[str, Any]]:
-    n_r, n_s, n_h = profile["n"]
-    copies = _privacy.exact_copy_counts(stacked, len(cols))
-    rate_s = copies.get(1, 0) / n_s
-    rate_h = copies.get(2, 0) / n_h if has_holdout and n_h else None
-    limit = th.exact_copy_rate + (rate_h or 0.0)
-    rows = [MetricRow(table, "privacy", "*", "exact_copy_rate", real=rate_h, synthetic=rate_s, value=rate_s,
-                      threshold=limit, passed=rate_s <= limit,
-                      detail="share of synthetic rows equal to a real row; real = the holdout's own share")]
-    sample = _privacy.privacy_sample(stacked, [n_r, n_s, n_h], opts["sample_rows"], opts["seed"])
-    dcr = _privacy.dcr_summary(sample, cols, profile, freqs)
-    med_s = (dcr.get("dcr_synthetic") or {}).get("median")
-    med_h = (dcr.get("dcr_holdout") or {}).get("median")
-    if med_h is not None and med_s is not None:
-        ratio = med_s / med_h if med_h > 0 else (1.0 if med_s == 0 else float("inf"))
-        rows.append(MetricRow(table, "privacy", "*", "dcr_median_ratio", real=med_h, synthetic=med_s, value=ratio,
-                              threshold=th.dcr_ratio_min, passed=ratio >= th.dcr_ratio_min,
-                              detail="median distance to closest real record: synthetic / holdout"))
-    else:
-        rows.append(MetricRow(table, "privacy", "*", "dcr_median", synthetic=med_s, value=med_s,
-                              detail="median distance to closest real record (no holdout to compare with)"))
-    p05_s = (dcr.get("dcr_synthetic") or {}).get("p05")
-    p05_h = (dcr.get("dcr_holdout") or {}).get("p05")
-    rows.append(MetricRow(table, "privacy", "*", "dcr_p05", real=p05_h, synthetic=p05_s, value=p05_s))
-    info = {"exact_copies": {"synthetic": copies.get(1, 0), "holdout": copies.get(2, 0) if has_holdout else None,
-                             "rate_synthetic": rate_s, "rate_holdout": rate_h}, **dcr}
-    return rows, info
 
 
 # ------------------------------------------------------------------------- relations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -155,6 +156,152 @@ def test_report_renders_in_chromium_without_running_injected_script(identical, t
     shot = tmp_path / "report.png"
     subprocess.run([*flags, f"--screenshot={shot}", path.as_uri()], capture_output=True, timeout=120)
     assert shot.exists() and shot.stat().st_size > 20_000
+
+
+_MEASURE = """<script>
+(function () {
+  var charts = [];
+  document.querySelectorAll("svg").forEach(function (svg) {
+    var box = svg.getBoundingClientRect();
+    var texts = [];
+    svg.querySelectorAll("text").forEach(function (t) {
+      var r = t.getBoundingClientRect();
+      var own = Array.prototype.filter.call(t.childNodes, function (n) { return n.nodeType === 3; })
+        .map(function (n) { return n.nodeValue; }).join("");
+      texts.push({text: own, cls: t.getAttribute("class") || "", rotated: t.hasAttribute("transform"),
+                  l: r.left, r: r.right, t: r.top, b: r.bottom});
+    });
+    var rects = [];
+    svg.querySelectorAll("rect.scale").forEach(function (e) {
+      var r = e.getBoundingClientRect();
+      rects.push({l: r.left, r: r.right, t: r.top, b: r.bottom});
+    });
+    charts.push({chart: svg.getAttribute("data-chart") || "", label: svg.getAttribute("aria-label"),
+                 box: {l: box.left, r: box.right, t: box.top, b: box.bottom}, texts: texts, rects: rects});
+  });
+  var pre = document.createElement("pre");
+  pre.id = "layout";
+  pre.textContent = JSON.stringify(charts);
+  document.body.appendChild(pre);
+})();
+</script>"""
+
+
+@pytest.fixture(scope="module")
+def awkward(spark) -> ValidationResult:
+    """The report's hard cases: a numeric column over a wide range (millions), long category labels
+    and long column names (heatmap), a column with 28% nulls, and a 5-row lookup table copied as it is."""
+    rng = np.random.default_rng(4)
+    n = 240
+    labels = ["International Business Machines Corporation", "Very long category label number two",
+              "Short", "Another extremely verbose category name", "Ünïcödé ラベル with wide characters"]
+
+    def facts() -> pd.DataFrame:
+        cat = rng.choice(labels, n).astype(object)
+        cat[rng.random(n) < 0.28] = None
+        return pd.DataFrame({"fact_id": range(n), "status_id": [i % 5 for i in range(n)],
+                             "revenue": rng.uniform(3.9e6, 6.3e6, n),
+                             "customer_company_name_as_registered": cat,
+                             "a_rather_long_numeric_column_name_for_the_heatmap": rng.normal(0, 1, n)})
+
+    status = pd.DataFrame({"status_id": range(5), "label": ["new", "paid", "sent", "back", "lost"]})
+    md = (
+        Metadata()
+        .add_table("status", pk="status_id", columns={"status_id": "id", "label": "categorical"})
+        .add_table("facts", pk="fact_id", fk={"status_id": "status.status_id"},
+                   columns={"fact_id": "id", "status_id": "id", "revenue": "numerical",
+                            "customer_company_name_as_registered": "categorical",
+                            "a_rather_long_numeric_column_name_for_the_heatmap": "numerical"})
+    )
+    schema = "fact_id long, status_id long, revenue double, customer_company_name_as_registered string, " \
+             "a_rather_long_numeric_column_name_for_the_heatmap double"
+    real = {"status": spark.createDataFrame(status), "facts": spark.createDataFrame(facts(), schema)}
+    synth = {"status": spark.createDataFrame(status), "facts": spark.createDataFrame(facts(), schema)}
+    hold = {"facts": spark.createDataFrame(facts(), schema)}
+    return validate(real, synth, md, holdout=hold, sample_rows=200, detection_folds=2, detection_trees=5)
+
+
+def test_report_marks_lookup_and_na_checks(awkward):
+    page = awkward.to_html()
+    assert awkward.tables["status"]["lookup"].startswith("5 distinct rows")
+    assert not [r for r in awkward.failures if r.table == "status"]
+    status = page[page.index('id="t0"'):page.index('id="t1"')]
+    assert "Exact-copy rate" in status and 'class="pill lookup"' in status and 'pill fail' not in status
+    assert "DCR share (closer to training)" in page and "Membership inference AUC" in page
+    assert "Null shares" in page and "nulls left out" in page
+    cramer = [r for r in awkward.rows if r.kind == "pair" and r.detail == "cramers_v"]
+    assert cramer and all(r.score is None and r.passed is None for r in cramer)  # n/a score: never "fail"
+    for r in cramer:
+        row = page[page.index(f'<td class="name">{r.name}</td><td>|Δ correlation|'):][:600]
+        assert 'class="pill na"' in row and "pill fail" not in row.split("</tr>")[0]
+
+
+def _layout(tmp_path, result: ValidationResult, width: int) -> tuple[list[dict], str]:
+    """Render the report in headless Chromium with a measuring script and take a screenshot.
+
+    The report forbids scripts (Content-Security-Policy); the test's copy drops that header and
+    appends a script that records every SVG text's bounding box, read back with --dump-dom."""
+    page = result.to_html(tmp_path / "report.html", title="layout")
+    page = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page)
+    probe = tmp_path / "probe.html"
+    probe.write_text(page.replace("</body>", _MEASURE + "</body>"), encoding="utf-8")
+    flags = [
+        _chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
+        "--disable-background-networking", "--disable-component-update", "--hide-scrollbars",
+        f"--user-data-dir={tmp_path / 'profile'}", f"--window-size={width},6000",
+    ]
+    dom = subprocess.run([*flags, "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    found = re.search(r'<pre id="layout">(.*?)</pre>', dom, re.S)
+    assert found, "Chromium ran no measuring script"
+    shot = tmp_path / f"report-{width}.png"
+    subprocess.run([*flags, f"--screenshot={shot}", (tmp_path / "report.html").as_uri()],
+                   capture_output=True, timeout=120)
+    assert shot.exists() and shot.stat().st_size > 20_000
+    return json.loads(html.unescape(found.group(1))), str(shot)
+
+
+def _overlaps(a: dict, b: dict, tol: float = 0.5) -> bool:
+    return min(a["r"], b["r"]) - max(a["l"], b["l"]) > tol and min(a["b"], b["b"]) - max(a["t"], b["t"]) > tol
+
+
+def _layout_problems(charts: list[dict]) -> list[str]:
+    """Texts outside their chart, and texts drawn over each other (or over the heatmap's scale)."""
+    problems = []
+    for c in charts:
+        box = c["box"]
+        texts = [t for t in c["texts"] if t["text"].strip()]
+        for t in texts:  # every label inside its chart: nothing clipped at an edge
+            if t["l"] < box["l"] - 1 or t["r"] > box["r"] + 1 or t["t"] < box["t"] - 1 or t["b"] > box["b"] + 1:
+                problems.append(f"{c['label']}: {t['text']!r} clipped ({t['l']:.0f}..{t['r']:.0f} in "
+                                f"{box['l']:.0f}..{box['r']:.0f})")
+        flat = [t for t in texts if not t["rotated"]]
+        for i, a in enumerate(flat):  # no two labels on top of each other (tick labels included)
+            for b in flat[i + 1:]:
+                if _overlaps(a, b):
+                    problems.append(f"{c['label']}: {a['text']!r} overlaps {b['text']!r}")
+        for a in (t for t in texts if t["rotated"]):  # rotated labels (their boxes overlap each other)
+            for b in flat:
+                if _overlaps(a, b):
+                    problems.append(f"{c['label']}: rotated {a['text']!r} overlaps {b['text']!r}")
+        for a in (t for t in texts if t["rotated"]):  # and the colour scale's boxes
+            for b in c["rects"]:
+                if _overlaps(a, b):
+                    problems.append(f"{c['label']}: rotated {a['text']!r} overlaps the colour scale")
+    return problems
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(_chromium() is None, reason="headless Chromium is not installed (apt-get install chromium)")
+@pytest.mark.parametrize("width", [1280, 700])
+def test_report_text_is_neither_clipped_nor_overlapping_in_chromium(awkward, tmp_path, width):
+    charts, shot = _layout(tmp_path, awkward, width)
+    kinds = {c["chart"] for c in charts}
+    assert {"hist", "hbars", "heatmap"} <= kinds, kinds
+    problems = _layout_problems(charts)
+    assert not problems, "\n".join(problems[:20]) + f"\nscreenshot: {shot}"
+    revenue = next(c for c in charts if c["label"] == "real vs synthetic distribution of revenue")
+    ticks = [t["text"] for t in revenue["texts"] if t["cls"] == "tick"]
+    assert len(ticks) >= 3 and all(t.endswith("M") for t in ticks), ticks  # 4M, 4.5M, ... not 3.97e+06
 
 
 # ----------------------------------------------------------------------------- peer

@@ -1,0 +1,88 @@
+"""Lookup tables: small code lists that synthetic data copies by design, so their copies are not judged.
+
+A lookup table (a code list such as statuses or currencies) is copied into the
+synthetic data by design, so its exact copies, DCR share and membership inference are reported
+but not judged. A table is a lookup table when `lookup_tables` names it, or, with metadata, when
+it is referenced by a foreign key of another table, has at most `lookup_max_rows` real rows, each
+of its compared columns holds a different value on every row (a code list: each row its own
+label, where an entity table such as customers repeats its attributes' values), and every one of
+its real rows is referenced by some child row (a code list in use: a left-anti join). These checks
+run only on tables that small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from pyspark_synth.errors import DataError
+from pyspark_synth.validation.kinds import column_kinds
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+    from pyspark_synth.metadata import Metadata
+
+__all__ = ["find_lookups", "named_lookups"]
+
+
+def named_lookups(names: Iterable[str] | None, reals: dict[str, DataFrame]) -> set[str]:
+    """The tables named in `validate(lookup_tables=...)`.
+
+    Raises:
+        DataError: A name is not among the real tables (the message lists them).
+    """
+    if names is None:
+        return set()
+    if isinstance(names, str):
+        names = [names]
+    names = set(names)
+    unknown = sorted(names - set(reals))
+    if unknown:
+        raise DataError(
+            f"validate: lookup_tables names {unknown}, which are not among the real tables. "
+            f"Known tables: {sorted(reals)}"
+        )
+    return names
+
+
+def find_lookups(
+    reals: dict[str, DataFrame], metadata: Metadata | None, named: set[str], max_rows: int
+) -> dict[str, str]:
+    """{table: why it is a lookup table} for the `named` tables and those the automatic rule finds
+    (see the module docstring; `max_rows` 0 turns it off)."""
+    from pyspark.sql import functions as F
+
+    from pyspark_synth.validation.kinds import quoted
+
+    out = {t: "named in lookup_tables" for t in sorted(named)}
+    if metadata is None or max_rows <= 0:
+        return out
+    for name in reals:
+        if name in out:
+            continue
+        refs = [(c, fk) for c, fk in metadata.children_of(name) if c.name != name and c.name in reals]
+        if not refs:
+            continue
+        n = reals[name].limit(max_rows + 1).count()
+        if n == 0 or n > max_rows:
+            continue
+        cols, _, _ = column_kinds(reals[name], reals[name], metadata.tables.get(name))
+        if cols:  # a code list: each row its own label (an entity table repeats its attributes' values)
+            aggs = [f(quoted(c.name)) for c in cols for f in (F.count, F.count_distinct)]
+            counts = list(reals[name].agg(*aggs).first())
+            if any(counts[k] != counts[k + 1] for k in range(0, len(counts), 2)):
+                continue
+        pcols = refs[0][1].parent_columns  # the referenced key (keys to other columns are left out)
+        refs = [(c, fk) for c, fk in refs if fk.parent_columns == pcols]
+        keys = [f"__k{i}" for i in range(len(pcols))]
+        used = None
+        for child, fk in refs:
+            part = reals[child.name].select(*[quoted(c).alias(k) for c, k in zip(fk.columns, keys, strict=True)])
+            used = part if used is None else used.unionByName(part, allowMissingColumns=False)
+        used = used.dropna().distinct()
+        parent = reals[name].select(*[quoted(c).alias(k) for c, k in zip(pcols, keys, strict=True)])
+        if parent.join(used, on=keys, how="left_anti").limit(1).count() == 0:
+            children = ", ".join(sorted({c.name for c, _ in refs}))
+            out[name] = f"{n} distinct rows (at most {max_rows}), every one referenced by {children}"
+    return dict(sorted(out.items()))
