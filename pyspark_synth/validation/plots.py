@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 
-from pyspark_synth.validation.layout import (
+from pyspark_synth.validation.svg_text import (
     fit_text,
     nice_ticks,
     spread_ticks,

@@ -69,7 +69,7 @@ def validate(
     cache: bool = True,
     lookup_tables: Iterable[str] | None = None,
     lookup_max_rows: int = 100,
-    detection: bool = True,
+    detection: bool = False,
     detection_rows: int = 2000,
     detection_folds: int = 5,
     detection_trees: int = 10,
@@ -104,9 +104,9 @@ def validate(
             checks are reported, not judged), in addition to those found automatically.
         lookup_max_rows: Most real rows of an automatically found lookup table (a small code
             list in use: see the module docstring); 0 turns the automatic rule off.
-        detection: Measure how well a gradient-boosted classifier tells synthetic rows from real
-            ones, per table (see detection.py); False skips it (with the defaults it costs about
-            200 small Spark jobs a table, seconds on an idle machine).
+        detection: Also measure how well a gradient-boosted classifier tells synthetic rows from
+            real ones, per table (see detection.py). Off by default: with the defaults it costs
+            about 200 small Spark jobs a table (seconds each table on an idle machine).
         detection_rows: Most rows per side in each table's detection sample.
         detection_folds: Folds of the detection's cross-validation (at least 2).
         detection_trees: Boosting iterations of each detection classifier.

@@ -6,7 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pyspark_synth import DataError, Metadata, SynthError, explain, fit_database, fit_table, sample_database
+from pyspark_synth import (
+    DataError,
+    Metadata,
+    SynthError,
+    explain,
+    fit_database,
+    fit_table,
+    sample_database,
+)
 from pyspark_synth.io.registry import ModelRegistry
 from pyspark_synth.spark import fit_database as fit_database_module
 from pyspark_synth.spark.fit_table import training_sample, uniform_sample

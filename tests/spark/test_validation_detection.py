@@ -28,7 +28,7 @@ def test_a_fresh_sample_scores_near_chance_and_a_shifted_column_near_one(spark):
     real = spark.createDataFrame(_draw(rng, 300))
     same = spark.createDataFrame(_draw(rng, 300))  # a fresh sample of the same generator
     shifted = spark.createDataFrame(_draw(rng, 300, shift=3.0))
-    kw = {"privacy": False, "pairs": False, "detection_folds": 3, "detection_trees": 10}
+    kw = {"privacy": False, "pairs": False, "detection": True, "detection_folds": 3, "detection_trees": 10}
     fresh = validate(real, same, **kw)
     moved = validate(real, shifted, **kw)
     (f,) = [r for r in fresh.rows if r.metric == "detection_accuracy"]
@@ -77,7 +77,8 @@ def test_detection_is_optional_and_skips_tables_too_small_to_cross_validate(spar
     df = spark.createDataFrame(_draw(rng, 6))
     off = validate(df, df, privacy=False, pairs=False, detection=False)
     assert "detection" not in off.tables["table"] and off.detection is None
-    tiny = validate(df, df, privacy=False, pairs=False)
+    assert "detection" not in validate(df, df, privacy=False, pairs=False).tables["table"]  # off by default
+    tiny = validate(df, df, privacy=False, pairs=False, detection=True)
     det = tiny.tables["table"]["detection"]
     assert det["accuracy"] is None and "too few rows: 6 a side" in det["reason"]
     assert not [r for r in tiny.rows if r.kind == "detection"]

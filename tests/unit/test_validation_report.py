@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from pyspark_synth.validation.detection import DetectionFeature, encode_sample, stratified_folds
-from pyspark_synth.validation.layout import fit_text, nice_ticks, text_width, tick_label
 from pyspark_synth.validation.plots import (
     HOLDOUT,
     REAL,
@@ -24,6 +23,7 @@ from pyspark_synth.validation.plots import (
 from pyspark_synth.validation.privacy_metrics import closer_share, membership_auc
 from pyspark_synth.validation.report import render_html
 from pyspark_synth.validation.result import MetricRow, Thresholds, ValidationResult
+from pyspark_synth.validation.svg_text import fit_text, nice_ticks, text_width, tick_label
 
 _TEXT = re.compile(r'<text([^>]*)>([^<]*)')
 
