@@ -21,7 +21,7 @@ from chispa import assert_df_equality
 from pyspark_synth.spark.sample_database import sample_children
 from pyspark_synth.spark.sample_table import sample_table
 
-pytestmark = pytest.mark.filterwarnings("ignore")
+pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.slow]  # spark-pipelines in a subprocess
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "examples" / "pipeline"

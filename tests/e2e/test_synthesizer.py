@@ -101,7 +101,8 @@ def test_seed_scenario_with_privacy_copula_delta_and_validation(spark, ground_tr
     paths = syn.sample({"users": 25}, output_format="delta", output_path=f"file://{tmp_path / 'delta'}", seed=5)
     assert all(os.path.isdir(os.path.join(p, "_delta_log")) for p in paths.values())
     out = _check_output(spark, paths, ground_truth, 25)
-    assert syn.validation_.score >= 0 and Path(syn.report_path_).read_text().lstrip().startswith("<")
+    assert 0.5 < syn.validation_.score <= 1.0  # a copula of these tables scores well above chance
+    assert Path(syn.report_path_).read_text().lstrip().startswith("<")
     assert Path(syn.report_path_).parent == (tmp_path / "reports").resolve()
     users = out["users"]
     jp = users.loc[users["country"] == "JP", "name"]

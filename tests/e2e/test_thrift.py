@@ -13,7 +13,7 @@ import pytest
 from pyspark_synth.spark.fit_table import fit_table
 from pyspark_synth.spark.thrift import start_thrift_server
 
-pytestmark = pytest.mark.filterwarnings("ignore")
+pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.slow]  # a Thrift server and beeline
 
 _KEYS = ("spark.synth.registryRoot",)
 

@@ -96,6 +96,7 @@ def test_catalog_rejects_invalid_edits(spark, shop_frames):
         load_metadata(spark, "md_bad2")
 
 
+@pytest.mark.slow  # a second Spark session in a subprocess
 def test_catalog_survives_a_new_session(tmp_path):
     """Save in one SparkSession, stop it, load in a new one on the same warehouse (Hive metastore)."""
     code = textwrap.dedent(f"""

@@ -144,8 +144,6 @@ def test_parquet_round_trip(spark, fitted, registry, tmp_path):
 
 
 def test_failed_write_leaves_nothing_visible(spark, people, tmp_path):
-    from pyspark.sql import functions as F
-
     def boom(it):
         for pdf in it:
             if len(pdf):
@@ -158,9 +156,9 @@ def test_failed_write_leaves_nothing_visible(spark, people, tmp_path):
         write_table(bad, str(target))
     assert not target.exists()
     assert list(tmp_path.iterdir()) == []
-    assert F is not None
 
 
+@pytest.mark.slow  # a second Spark session in a subprocess
 def test_registry_round_trip_in_a_new_session(tmp_path):
     code = textwrap.dedent(f"""
         import pandas as pd

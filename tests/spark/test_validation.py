@@ -328,7 +328,7 @@ def test_scores_agree_with_sdmetrics(spark):
     result = validate(spark.createDataFrame(real), spark.createDataFrame(synth), privacy=False)
     ours = {(r.name, r.metric): r.score for r in result.rows if r.score is not None}
     tol = 0.02
-    assert sdm.__version__
+    assert sdm.__version__.startswith("0.32.")  # the version the bench extra pins (its scores are the reference)
     for col in ("x", "y", "k"):
         assert ours[(col, "ks")] == pytest.approx(KSComplement.compute(real[col], synth[col]), abs=tol)
     for col in ("a", "b"):

@@ -220,6 +220,7 @@ def test_batch_not_multiple_of_pac_checkpoints_and_metrics(data, tmp_path):
     assert len(m.sample(7, seed=0)) == 7
 
 
+@pytest.mark.slow  # 40 epochs of training
 def test_context_conditioning_learns_parent_category():
     rng = np.random.default_rng(0)
     n = 500
