@@ -134,27 +134,13 @@ def _children(
 
 
 def _sample(real: DataFrame, synthetic: DataFrame, n_real: int, n_synth: int, m: int, seed: int) -> pd.DataFrame:
-    """About `m` rows of each side in one job (Bernoulli, then trimmed to exactly m on the driver)."""
+    """About `m` rows of each side in one job (see `privacy_metrics.privacy_sample`)."""
     from pyspark.sql import functions as F
 
-    def frac(n: int) -> float:
-        return 1.0 if n <= m else min(1.0, 1.2 * m / n + 100.0 / n)
+    from pyspark_synth.validation.privacy_metrics import privacy_sample
 
     both = real.withColumn(LABEL, F.lit(0)).unionByName(synthetic.withColumn(LABEL, F.lit(1)))
-    cut = F.when(F.col(LABEL) == 0, F.lit(frac(n_real))).otherwise(F.lit(frac(n_synth)))
-    pdf = both.where(F.rand(seed) < cut).toPandas()
-    if len(pdf.columns) > 1:  # a stable row order whatever order the partitions arrived in
-        pdf = pdf.sort_values(list(pdf.columns), kind="mergesort", na_position="first").reset_index(drop=True)
-    rng = np.random.default_rng(seed)
-    parts = []
-    for label in (0, 1):
-        part = pdf[pdf[LABEL] == label]
-        if len(part) > m:
-            part = part.iloc[np.sort(rng.choice(len(part), m, replace=False))]
-        parts.append(part)
-    import pandas as pd
-
-    return pd.concat(parts, ignore_index=True)
+    return privacy_sample(both, [n_real, n_synth], m, seed, side=LABEL)
 
 
 # ------------------------------------------------------------------------ driver side

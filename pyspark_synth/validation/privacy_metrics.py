@@ -67,24 +67,31 @@ def exact_copy_counts(stacked: DataFrame, ncols: int) -> dict[int, int]:
     return {int(r[SIDE]): int(r["count"]) for r in rows}
 
 
-def privacy_sample(stacked: DataFrame, counts: list[int], sample_rows: int, seed: int) -> pd.DataFrame:
-    """At most `sample_rows` rows of each side, drawn in one job (Bernoulli, then trimmed)."""
+def privacy_sample(stacked: DataFrame, counts: list[int], sample_rows: int, seed: int, *,
+                   side: str = SIDE) -> pd.DataFrame:
+    """At most `sample_rows` rows of each side (the `side` column: 0, 1, ...), drawn in one job.
+
+    Each side is kept by a Bernoulli draw a little above `sample_rows / count`, then trimmed to
+    exactly `sample_rows` on the driver; rows are sorted first, so the trim does not depend on the
+    order in which the partitions arrived.
+    """
+    import pandas as pd
     from pyspark.sql import functions as F
 
     frac = F.lit(0.0)
-    for side, n in enumerate(counts):
+    for s, n in enumerate(counts):
         f = 1.0 if n <= sample_rows else min(1.0, 1.2 * sample_rows / n + 100.0 / n)
-        frac = F.when(F.col(SIDE) == side, F.lit(f)).otherwise(frac)
+        frac = F.when(F.col(side) == s, F.lit(f)).otherwise(frac)
     pdf = stacked.where(F.rand(seed) < frac).toPandas()
+    if len(pdf.columns) > 1:
+        pdf = pdf.sort_values(list(pdf.columns), kind="mergesort", na_position="first").reset_index(drop=True)
     rng = np.random.default_rng(seed)
     parts = []
-    for side in range(len(counts)):
-        part = pdf[pdf[SIDE] == side]
+    for s in range(len(counts)):
+        part = pdf[pdf[side] == s]
         if len(part) > sample_rows:
             part = part.iloc[np.sort(rng.choice(len(part), sample_rows, replace=False))]
         parts.append(part)
-    import pandas as pd
-
     return pd.concat(parts, ignore_index=True)
 
 

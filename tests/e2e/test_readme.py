@@ -19,6 +19,9 @@ def test_readme_has_exactly_two_setup_commands():
     assert "python -m pytest" in (ROOT / ".ci" / "run").read_text()
 
 
-def test_readme_example_runs(spark):
+def test_readme_example_runs(spark, capsys):
     (code,) = _blocks("python")
     exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
+    # the explain output the README shows is what the example prints
+    (shown,) = [b for b in _blocks("") if b.startswith("2 tables, generated in this order:")]
+    assert shown.strip() in capsys.readouterr().out
