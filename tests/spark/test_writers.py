@@ -11,7 +11,6 @@ import subprocess
 import sys
 import textwrap
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -322,7 +321,7 @@ def test_delta_data_of_a_dead_writer_is_removed_committed_data_kept(spark, tmp_p
 _WRITER = textwrap.dedent("""
     import glob, os, sys, time
     from pyspark.sql import SparkSession, functions as F
-    tag, n, target, fmt, mode, barrier, hold_s, started = sys.argv[1:9]
+    tag, n, mode, barrier, hold_s, started, *jobs = sys.argv[1:]
     spark = (SparkSession.builder.master("local[1]").appName("writer-" + tag)
              .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
              .config("spark.sql.shuffle.partitions", "1").config("spark.driver.memory", "512m")
@@ -340,36 +339,40 @@ _WRITER = textwrap.dedent("""
 
     df = spark.range(int(n), numPartitions=1).select(F.col("id"), F.lit(tag).alias("writer"))
     df = df.mapInPandas(hold, df.schema)
-    open(barrier + "." + tag, "w").close()
-    while len(glob.glob(barrier + ".*")) < 2 and not barrier.endswith("solo"):
-        time.sleep(0.02)
-    try:
-        write_table(df, target, format=fmt, mode=mode)
-    except WriteError as exc:
-        print("RESULT refused", exc, flush=True)
-        sys.exit(3)
-    print("RESULT ok", flush=True)
+    for job in jobs:                 # fmt=target: both writers start each job together
+        fmt, target = job.split("=", 1)
+        open(f"{barrier}-{fmt}.{tag}", "w").close()
+        while len(glob.glob(f"{barrier}-{fmt}.*")) < 2 and not barrier.endswith("solo"):
+            time.sleep(0.02)
+        try:
+            write_table(df, target, format=fmt, mode=mode)
+            print("RESULT", fmt, "ok", flush=True)
+        except WriteError as exc:
+            print("RESULT", fmt, "refused", exc, flush=True)
 """)
 
 
-def _start_writer(tag: str, n: int, target: Path, fmt: str, mode: str, barrier: Path, hold_s: float,
-                  started: Path) -> subprocess.Popen:
+def _start_writer(tag: str, n: int, mode: str, barrier: Path, hold_s: float, started: Path,
+                  jobs: dict[str, Path]) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
            "PYSPARK_PYTHON": sys.executable}
     return subprocess.Popen(
-        [sys.executable, "-c", _WRITER, tag, str(n), str(target), fmt, mode, str(barrier), str(hold_s), str(started)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=str(target.parent),
+        [sys.executable, "-c", _WRITER, tag, str(n), mode, str(barrier), str(hold_s), str(started),
+         *[f"{fmt}={target}" for fmt, target in jobs.items()]],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=str(barrier.parent),
         start_new_session=True)
 
 
-def _finish(proc: subprocess.Popen) -> tuple[int, str]:
+def _finish(proc: subprocess.Popen) -> dict[str, str]:
+    """{format: "ok" or "refused <message>"} from a writer process."""
     try:
-        out, err = proc.communicate(timeout=240)
+        out, err = proc.communicate(timeout=300)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         out, err = proc.communicate()
-    result = [line for line in out.splitlines() if line.startswith("RESULT")]
-    return proc.returncode, (result[0] if result else f"no result; stderr tail: {err[-2000:]}")
+    results = dict(line.split(" ", 2)[1:] for line in out.splitlines() if line.startswith("RESULT "))
+    assert proc.returncode == 0 and results, f"writer failed (rc {proc.returncode}); stderr tail: {err[-3000:]}"
+    return results
 
 
 def _table_rows(spark, target: Path, fmt: str) -> dict[str, int]:
@@ -377,49 +380,72 @@ def _table_rows(spark, target: Path, fmt: str) -> dict[str, int]:
     return df.groupBy("writer").count().toPandas().set_index("writer")["count"].to_dict()
 
 
-def _two_writers(tmp_path: Path, fmt: str, mode: str) -> tuple[Path, list[tuple[int, str]]]:
-    target = tmp_path / "shared" / "t"
-    target.parent.mkdir()
-    barrier = tmp_path / f"barrier-{uuid.uuid4().hex[:6]}"
-    procs = [_start_writer(tag, n, target, fmt, mode, barrier, 3.0, tmp_path / f"started-{tag}")
-             for tag, n in (("w1", 300), ("w2", 200))]
-    return target, [_finish(p) for p in procs]
+FORMATS = ("delta", "parquet")
 
 
-@pytest.mark.parametrize("fmt", ["delta", "parquet"])
-def test_two_processes_create_the_same_target_exactly_one_wins(spark, tmp_path, fmt):
-    target, results = _two_writers(tmp_path, fmt, "error")
-    codes = sorted(code for code, _ in results)
-    assert codes == [0, 3], results
-    loser = next(msg for code, msg in results if code == 3)
-    assert "while this one ran" in loser and "mode='overwrite'" in loser
-    winner = "w1" if results[0][0] == 0 else "w2"
-    assert _table_rows(spark, target, fmt) == {winner: 300 if winner == "w1" else 200}
-    assert sorted(p.name for p in target.parent.iterdir()) == ["t"]  # the loser left nothing beside it
-    if fmt == "delta":
-        assert len([p for p in target.iterdir() if p.name.startswith("synth-")]) == 1  # nor inside it
+def _two_writers(tmp_path: Path, mode: str) -> tuple[dict[str, Path], dict[str, dict[str, str]]]:
+    """Two processes write 300 (w1) and 200 (w2) rows to the same new Delta, then Parquet, target."""
+    targets = {fmt: tmp_path / fmt / "t" for fmt in FORMATS}
+    for t in targets.values():
+        t.parent.mkdir()
+    barrier = tmp_path / "barrier"
+    procs = {tag: _start_writer(tag, n, mode, barrier, 3.0, tmp_path / f"started-{tag}", targets)
+             for tag, n in (("w1", 300), ("w2", 200))}
+    results = {tag: _finish(p) for tag, p in procs.items()}
+    return targets, {fmt: {tag: results[tag].get(fmt, "missing") for tag in procs} for fmt in FORMATS}
 
 
-@pytest.mark.parametrize("fmt", ["delta", "parquet"])
-def test_two_processes_append_to_the_same_new_target_both_land(spark, tmp_path, fmt):
-    target, results = _two_writers(tmp_path, fmt, "append")
-    assert [code for code, _ in results] == [0, 0], results
-    assert _table_rows(spark, target, fmt) == {"w1": 300, "w2": 200}
-    assert sorted(p.name for p in target.parent.iterdir()) == ["t"]
+def test_two_processes_create_the_same_target_exactly_one_wins(spark, tmp_path):
+    targets, results = _two_writers(tmp_path, "error")
+    for fmt, by_writer in results.items():
+        winners = [tag for tag, r in by_writer.items() if r == "ok"]
+        losers = [r for r in by_writer.values() if r.startswith("refused")]
+        assert len(winners) == 1 and len(losers) == 1, (fmt, by_writer)
+        assert "while this one ran" in losers[0] and "mode='overwrite' to replace it" in losers[0], losers
+        assert _table_rows(spark, targets[fmt], fmt) == {winners[0]: 300 if winners[0] == "w1" else 200}
+        assert sorted(p.name for p in targets[fmt].parent.iterdir()) == ["t"]  # the loser left nothing beside it
+    assert len([p for p in targets["delta"].iterdir() if p.name.startswith("synth-")]) == 1  # nor inside it
 
 
-@pytest.mark.parametrize("fmt", ["delta", "parquet"])
+def test_two_processes_append_to_the_same_new_target_both_land(spark, tmp_path):
+    targets, results = _two_writers(tmp_path, "append")
+    for fmt, by_writer in results.items():
+        assert by_writer == {"w1": "ok", "w2": "ok"}, (fmt, by_writer)
+        assert _table_rows(spark, targets[fmt], fmt) == {"w1": 300, "w2": 200}
+        assert sorted(p.name for p in targets[fmt].parent.iterdir()) == ["t"]
+
+
+def _wait_until_gone(pgid: int, timeout: float = 60.0) -> None:
+    """Wait until no process of group `pgid` runs (a SIGKILLed JVM takes a moment to be torn down)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        running = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+                running.append(stat.parent.name)
+        if not running:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"processes {running} of the killed writer still run")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_a_killed_writer_leaves_no_staging_after_the_next_write(spark, tmp_path, fmt):
     target = tmp_path / "out" / "t"
     target.parent.mkdir()
     started = tmp_path / "started"
-    proc = _start_writer("killed", 100, target, fmt, "error", tmp_path / "barrier-solo", 120.0, started)
+    proc = _start_writer("killed", 100, "error", tmp_path / "barrier-solo", 120.0, started, {fmt: target})
     deadline = time.time() + 180
     while not started.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.1)
-    assert started.exists(), _finish(proc)
+    assert started.exists(), proc.communicate()
     os.killpg(proc.pid, signal.SIGKILL)  # the driver, its JVM and its Python workers, mid-write
     proc.wait(timeout=60)
+    _wait_until_gone(proc.pid)
     leftovers = [p.name for p in target.parent.iterdir() if p.name != "t"]
     if fmt == "delta":
         leftovers += [p.name for p in target.iterdir()]
