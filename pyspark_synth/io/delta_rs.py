@@ -211,6 +211,16 @@ def _commit(uri: str, opts: Mapping[str, str] | None, schema: Any, adds: list[An
     return int(final.version()) if final is not None else 0
 
 
+def _surely_uncommitted(uri: str, opts: Mapping[str, str] | None, write_id: str, after_version: int) -> bool:
+    """True only when the log shows write `write_id` did not commit (an unreadable log keeps the files)."""
+    try:
+        return not committed(uri, opts, write_id, after_version)
+    except Exception as exc:  # noqa: BLE001 - never delete data that may be referenced
+        _log.warning("could not tell whether a failed write committed; its files are kept", table=uri,
+                     error=str(exc))
+        return False
+
+
 def sweep(fs: Any, loc: Location, uri: str, opts: Mapping[str, str] | None) -> list[str]:
     """Remove the uncommitted data of dead writers of the table at `loc`; returns what was removed."""
     removed = []
@@ -271,7 +281,8 @@ def write_delta(df: DataFrame, loc: Location, fs: Any | None, *, mode: str,
         if mode == "append":
             order = _check_append(table, df.schema, where)
     elif fs is not None and fs.exists(loc):
-        foreign = [loc.child(e.name) for e in fs.list(loc) if not e.name.startswith(DATA_DIR_PREFIX)]
+        foreign = [loc.child(e.name) for e in fs.list(loc)
+                   if not e.name.startswith(DATA_DIR_PREFIX) and e.name != "_delta_log"]
         if foreign and mode != "overwrite":
             raise WriteError(f"'{where}' already exists and is not a Delta table. Pass mode='overwrite' to replace "
                              "it, or choose another path.")
@@ -294,7 +305,7 @@ def write_delta(df: DataFrame, loc: Location, fs: Any | None, *, mode: str,
             version = _commit(uri, opts, schema, adds, mode=mode, write_id=write_id, read_version=read_version,
                               df_schema=df.schema, where=where)
     except BaseException:
-        if fs is not None and not committed(uri, opts, write_id, read_version):
+        if fs is not None and _surely_uncommitted(uri, opts, write_id, read_version):
             fs.delete(data)
             if open_table(uri, opts) is None:
                 fs.remove_empty_dir(loc)  # this write created the directory: leave nothing behind

@@ -281,6 +281,10 @@ def _commit_parquet(fs: Any, staging: Location, loc: Location, old: Location, *,
         except TargetExistsError:
             fs.delete(old)  # a concurrent overwrite put its table in the gap: replace that one too
             continue
+        except BaseException:
+            if fs.exists(old) and not fs.exists(loc):
+                fs.rename(old, loc)  # the previous table goes back where it was
+            raise
         fs.delete(old)
         return
     raise WriteError(f"Could not replace '{loc}': concurrent writers kept replacing it ({_SWAP_ATTEMPTS} attempts).")

@@ -498,6 +498,20 @@ def test_parquet_on_a_hadoop_only_scheme(spark, people, tmp_path, synthtest_sche
     assert sorted(p.name for p in (tmp_path / "many").iterdir()) == ["a", "b"]
 
 
+def test_a_path_without_scheme_is_on_the_default_file_system(spark, people, tmp_path, synthtest_scheme):
+    """As in Spark, '/dir' means fs.defaultFS's /dir (HDFS on a cluster), not the driver's disk."""
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    saved = conf.get("fs.defaultFS")
+    conf.set("fs.defaultFS", "synthtest://t/")
+    try:
+        written = write_table(people.limit(9), str(tmp_path / "viadefault"), format="parquet")
+        assert written == f"{synthtest_scheme}/viadefault"
+        assert read_table(spark, str(tmp_path / "viadefault")).count() == 9
+    finally:
+        conf.set("fs.defaultFS", saved)
+    assert spark.read.parquet(str(tmp_path / "viadefault")).count() == 9  # the same files, on this disk
+
+
 def test_delta_on_a_scheme_delta_rs_cannot_reach_says_so_before_any_job(spark, tmp_path, synthtest_scheme):
     uri = f"{synthtest_scheme}/lake/d"
     with pytest.raises(WriteError, match=r"delta-rs, which cannot reach the 'synthtest' scheme.*delta-spark.*"
