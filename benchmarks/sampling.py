@@ -194,8 +194,8 @@ def worker_cost(a: argparse.Namespace) -> dict[str, Any]:
     from pyspark_synth.io.registry import ModelRegistry
     from pyspark_synth.models.base import load_model_bytes
     from pyspark_synth.spark.convert import coerce_to_schema, schema_from_json
-    from pyspark_synth.spark.udfs import set_executor_threads
     from pyspark_synth.spark.sample_table import DEFAULT_BLOCK_SIZE
+    from pyspark_synth.spark.udfs import set_executor_threads
 
     set_executor_threads(1)
     entry = ModelRegistry(a.registry).get("adult")

@@ -67,43 +67,10 @@ class FitReport:
 
 
 def read_tables(spark: SparkSession, tables: Mapping[str, Any]) -> dict[str, DataFrame]:
-    """DataFrames for `{name: DataFrame | catalog table name | path or file:// URI}`.
+    """DataFrames for `{name: DataFrame | catalog table name | path or URI}` (see `io.readers.read_table`)."""
+    from pyspark_synth.io.readers import read_table
 
-    Paths ending in .csv are read with a header and inferred types; .parquet as Parquet; a
-    directory holding `_delta_log` as Delta (Spark's reader when present, else delta-rs).
-    """
-    import os
-
-    out = {}
-    for name, src in tables.items():
-        if hasattr(src, "schema") and hasattr(src, "agg"):
-            out[name] = src
-            continue
-        if not isinstance(src, str):
-            raise DataError(f"Table '{name}': cannot read {type(src).__name__}; give a DataFrame, a table name or a path")
-        path = src[len("file://"):] if src.startswith("file://") else src
-        if path.endswith(".csv"):
-            out[name] = spark.read.csv(src, header=True, inferSchema=True)
-        elif path.endswith(".parquet"):
-            out[name] = spark.read.parquet(src)
-        elif os.path.isdir(os.path.join(path, "_delta_log")):
-            from pyspark_synth.io.writers import spark_has_delta
-
-            if spark_has_delta(spark):
-                out[name] = spark.read.format("delta").load(src)
-            else:
-                from deltalake import DeltaTable
-
-                files = DeltaTable(path).file_uris()
-                out[name] = spark.read.parquet(*files)
-        elif os.path.isdir(path):
-            out[name] = spark.read.parquet(src)
-        else:
-            try:
-                out[name] = spark.read.table(src)
-            except Exception as exc:  # noqa: BLE001 - report what was tried
-                raise DataError(f"Table '{name}': '{src}' is not a readable path or a catalog table ({exc})") from exc
-    return out
+    return {name: read_table(spark, src, name=name) for name, src in tables.items()}
 
 
 def fill_columns(metadata: Metadata, frames: Mapping[str, DataFrame]) -> Metadata:

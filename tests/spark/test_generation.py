@@ -1,4 +1,4 @@
-"""Generation as a Spark job: fit to the registry, lazy deterministic sampling, Delta/Parquet writes."""
+"""Generation as a Spark job: fit to the registry, lazy deterministic sampling (writes: test_writers.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ import pandas as pd
 import pytest
 from chispa import assert_df_equality
 
-from pyspark_synth.errors import DataError, NotFittedError, WriteError
+from pyspark_synth.errors import DataError, NotFittedError
 from pyspark_synth.io.registry import ModelRegistry
-from pyspark_synth.io.writers import write_table
 from pyspark_synth.spark.sample_table import sample_table
 
 
@@ -113,49 +112,6 @@ def test_sampling_errors(spark, fitted, registry, tmp_path):
         spark.synth.sample("people", -5, registry=registry)
     with pytest.raises(DataError, match=r"must be an integer"):
         spark.synth.sample("people", 2.5, registry=registry)
-
-
-def test_delta_without_jars_is_read_back_by_deltalake(spark, fitted, registry, tmp_path):
-    from deltalake import DeltaTable
-
-    df = sample_table(spark, "people", 2500, seed=5, registry=registry)
-    paths = spark.synth.write({"people": df}, str(tmp_path / "out"))
-    dt_ = DeltaTable(paths["people"])
-    assert dt_.version() == 0
-    back = dt_.to_pandas().sort_values("person_id").reset_index(drop=True)
-    expected = df.toPandas().sort_values("person_id").reset_index(drop=True)
-    assert len(back) == 2500
-    pd.testing.assert_frame_equal(back[["person_id", "age", "city", "active"]], expected[["person_id", "age", "city", "active"]], check_dtype=False)
-    np.testing.assert_allclose(back["income"].to_numpy(float), expected["income"].to_numpy(float), equal_nan=True)
-    assert (pd.to_datetime(back["signup"]).dt.tz_localize(None) == expected["signup"]).all()
-    # Spark reads the same files as Parquet (Delta's data files are plain Parquet)
-    assert spark.read.parquet(paths["people"]).count() == 2500
-    with pytest.raises(WriteError, match=r"already exists. Pass mode='overwrite'"):
-        spark.synth.write({"people": df}, str(tmp_path / "out"))
-    spark.synth.write({"people": df.limit(10)}, str(tmp_path / "out"), mode="overwrite")
-    assert len(DeltaTable(paths["people"]).to_pandas()) == 10
-
-
-def test_parquet_round_trip(spark, fitted, registry, tmp_path):
-    df = sample_table(spark, "people", 1500, seed=6, registry=registry)
-    paths = spark.synth.write({"people": df}, str(tmp_path / "pq"), format="parquet")
-    # Parquet readers mark every column nullable; values and types must match
-    assert_df_equality(spark.read.parquet(paths["people"]), df, ignore_row_order=True, ignore_nullable=True)
-
-
-def test_failed_write_leaves_nothing_visible(spark, people, tmp_path):
-    def boom(it):
-        for pdf in it:
-            if len(pdf):
-                raise RuntimeError("executor failure in the middle of a write")
-            yield pdf
-
-    bad = people.repartition(2).mapInPandas(boom, people.schema)
-    target = tmp_path / "half"
-    with pytest.raises(Exception, match="executor failure"):
-        write_table(bad, str(target))
-    assert not target.exists()
-    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.slow  # a second Spark session in a subprocess
