@@ -392,7 +392,7 @@ class NumericCodec(Codec):
         obj.lo_, obj.hi_, obj.clipped_ = float(cfg["lo"]), float(cfg["hi"]), list(cfg["clipped"])
         obj.spikes_ = np.asarray(arrays["spikes"], dtype=np.float64)
         obj.edges_ = np.asarray(arrays["edges"], dtype=np.float64)
-        obj.fine_ = np.asarray(arrays["fine"], dtype=np.float64).reshape(max(0, len(obj.edges_) - 1), -1)
+        obj.fine_ = np.asarray(arrays["fine"], dtype=np.float64)
         obj._build()
         return obj
 

@@ -293,13 +293,19 @@ class Threads:
 
 
 def default_threads() -> int:
-    """Threads for these small matrix products: the cores this process may use, at most 4 (more only
-    add synchronisation), and never more than torch is set to (a Spark worker sets 1)."""
+    """Threads for these small matrix products: half the cores this process may use, at most 4, and
+    never more than torch is set to (a Spark worker sets 1).
+
+    Torch's threads meet at a barrier several times per operation; on a machine whose cores are
+    busy with other work a waiting thread stalls all of them (measured here: two threads on two
+    shared cores made a training step 20-50x slower than one thread), while the gain of more
+    threads on these small products is modest. Half the cores leaves room for the rest.
+    """
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
-    return max(1, min(4, cores, torch.get_num_threads()))
+    return max(1, min(4, cores // 2, torch.get_num_threads()))
 
 
 def resolve_device(device: str | None) -> torch.device:

@@ -212,6 +212,40 @@ class _ARBase(SynthModel):
         return out
 
 
+def draw_tokens(embeddings: TokenEmbeddings, regressors: Regressors, enc: TableEncoding, order: Sequence[int],
+                ctx: torch.Tensor | None, u: np.ndarray, n: int, *, temperature: float, banned: list[list[int]],
+                fixed: dict[int, list[int]] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw `n` rows of tokens column by column in `order`; returns (tokens, their embeddings).
+
+    Args:
+        embeddings: The token embeddings.
+        regressors: The per-token regressors.
+        enc: The table's encoding (sub-columns of each learned column).
+        order: Learned-column indexes in drawing order (fixed columns first).
+        ctx: The context vector of each row, or None.
+        u: (n, >= number of sub-columns) uniforms; column s draws sub-column s.
+        n: Rows.
+        temperature: Divides the logits.
+        banned: Tokens never drawn, per sub-column.
+        fixed: {learned column: its tokens} set instead of drawn (conditions).
+    """
+    fixed = fixed or {}
+    dev = regressors.w_in.device
+    offsets = np.concatenate([[0], np.cumsum(enc.dims)]).astype(int)
+    emb = torch.zeros((n, embeddings.width), device=dev)
+    tok = torch.zeros((n, len(enc.sizes)), dtype=torch.long, device=dev)
+    for j in order:
+        for k, s in enumerate(enc.subs[j]):
+            if j in fixed:
+                t = torch.full((n,), fixed[j][k], dtype=torch.long, device=dev)
+            else:
+                logits = regressors.logits(s, regressors.hidden_one(s, emb, ctx))
+                t = pick_tokens(logits, u[:, s], temperature=temperature, banned=banned[s])
+            tok[:, s] = t
+            emb[:, offsets[s]:offsets[s + 1]] = embeddings.one(s, t)
+    return tok, emb
+
+
 class _FlatNet(nn.Module):
     def __init__(self, sizes: list[int], dims: list[int], ctx_sizes: list[int], context_size: int,
                  hidden: int) -> None:
@@ -439,7 +473,6 @@ class AutoregressiveModel(_ARBase):
         n_sub, n_col = len(enc.sizes), len(enc.learned)
         order = [j for j in self.order_ if j in by_col] + [j for j in self.order_ if j not in by_col]
         banned = enc.banned()
-        offsets = np.concatenate([[0], np.cumsum(enc.dims)]).astype(int)
         tokens = np.zeros((n, n_sub), dtype=np.int64)
         u_bins = np.zeros((n, n_col))
         useed = derive_seed(seed_, "sample")
@@ -451,17 +484,8 @@ class AutoregressiveModel(_ARBase):
             if not n_sub:
                 continue
             c = net.context(torch.from_numpy(ctx_tokens[a:b]).to(dev)) if net.context is not None else None
-            emb = torch.zeros((b - a, net.embeddings.width), device=dev)
-            tok = torch.zeros((b - a, n_sub), dtype=torch.long, device=dev)
-            for j in order:
-                for k, s in enumerate(enc.subs[j]):
-                    if j in by_col:
-                        t = torch.full((b - a,), by_col[j][k], dtype=torch.long, device=dev)
-                    else:
-                        logits = net.regressors.logits(s, net.regressors.hidden_one(s, emb, c))
-                        t = pick_tokens(logits, u[:, s], temperature=temperature, banned=banned[s])
-                    tok[:, s] = t
-                    emb[:, offsets[s]:offsets[s + 1]] = net.embeddings.one(s, t)
+            tok, _ = draw_tokens(net.embeddings, net.regressors, enc, order, c, u, b - a, temperature=temperature,
+                                 banned=banned, fixed=by_col)
             tokens[a:b] = tok.cpu().numpy()
         return tokens, u_bins
 
