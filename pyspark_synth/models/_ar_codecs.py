@@ -96,9 +96,10 @@ class CategoricalCodec(Codec):
         self.rare_values_ = int(len(counts) - len(keep))
         self.rare_rows_ = int(counts.sum() - keep.sum())
         self.has_null_ = bool(isna.any())
-        kept = set(map(str, self.categories_))
+        # the dtype's categories stay, except rare values: a declared category no row holds is schema
+        rare = {str(to_jsonable(v)) for v in counts.index[counts < self.rare_threshold]}
         self.dtype_categories_ = (
-            [to_jsonable(v) for v in data.dtype.categories if str(to_jsonable(v)) in kept]
+            [to_jsonable(v) for v in data.dtype.categories if str(to_jsonable(v)) not in rare]
             if isinstance(data.dtype, pd.CategoricalDtype) else None)
         self._build()
         return self

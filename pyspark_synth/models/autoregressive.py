@@ -7,9 +7,9 @@ it; training maximises the likelihood, early-stopped on a validation split. Samp
 columns one after the other, in batches, from counter-based uniforms, so the same seed gives the
 same rows however a request is chunked.
 
-The column order is the data's (or one given), and a share of the training batches moves a random
-subset of columns to the front, so sampling can condition on any subset of columns exactly; or
-`column_order="random"` trains every batch in a random order.
+The column order is the data's (or one given), and a share of the training batches is drawn in a
+random order, so sampling can condition on any subset of columns (drawn first, the others after
+them); or `column_order="random"` trains every batch in a random order.
 """
 
 from __future__ import annotations
@@ -179,8 +179,7 @@ class _ARBase(SynthModel):
         if self.column_order == "random":
             return rng.permutation(c).astype(np.float64)
         if c > 1 and rng.random() < self.condition_share:
-            first = rng.random(c) < rng.random()
-            return pos + c * (~first)
+            return rng.permutation(c).astype(np.float64)
         return pos
 
     def _metadata_json(self) -> Any:
@@ -278,8 +277,11 @@ class AutoregressiveModel(_ARBase):
         early_stopping_patience: Epochs without a better validation loss before training stops.
         column_order: "data" (the data's order), a list of column names (those first, in that
             order), or "random" (every training batch in a random order).
-        condition_share: With a fixed order, the share of training batches that move a random
-            subset of columns to the front, so sampling can condition on any subset of columns.
+        condition_share: With a fixed order, the share of training batches drawn in a random
+            column order, so sampling can condition on any subset of columns (the conditioned
+            columns are drawn first). Raise it (or use "random") when conditional sampling matters
+            more than unconditional quality (measured on adult: 0.25 costs nothing, 0.5 and
+            "random" about 0.003-0.005 of the SDMetrics score).
         hidden_size: Width of each token's regressor.
         context_size: Width of the context vector (with context).
         dropout: Dropout of the regressors' hidden layer in training.

@@ -52,6 +52,7 @@ _log = get_logger("pyspark_synth.models.autoregressive")
 _KIND = "autoregressive_sequential"
 _PARENT_CHUNK = 2048  # parents per batch in sample(); results never depend on it
 _LENGTH = "__children__"
+_LENGTH_EXACT = 20  # counts with more distinct values: exact frequent counts, quantile bins for the tail
 
 
 class _SeqNet(nn.Module):
@@ -171,7 +172,7 @@ class SequentialAutoregressiveModel(_ARBase):
                                            max_bins=self.max_bins, fine_bins=self.fine_bins,
                                            exact_limit=self.exact_limit, protect=True)
         ctx_tokens = self._fit_context(parent_context, seed_)
-        self.length_codec_ = NumericCodec(1, self.max_bins, self.fine_bins, self.exact_limit).fit(
+        self.length_codec_ = NumericCodec(1, self.max_bins, self.fine_bins, _LENGTH_EXACT).fit(
             pd.Series(lengths, name=_LENGTH))
         enc = self.encoding_
         tokens = enc.encode(kids) if len(kids) else np.zeros((0, len(enc.sizes)), dtype=np.int64)
