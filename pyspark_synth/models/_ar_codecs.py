@@ -454,8 +454,11 @@ def _datetime_spec(data: pd.Series) -> dict[str, Any]:
     if is_string:
         fmt = "%Y-%m-%d" if step % (86_400 * per_s) == 0 else (
             "%Y-%m-%d %H:%M:%S" if step % per_s == 0 else "%Y-%m-%d %H:%M:%S.%f")
-    return {"unit": unit, "tz": tz, "step": int(step), "origin": int(ticks.min()) if len(ticks) else 0,
-            "is_string": is_string, "format": fmt}
+    # ticks are stored relative to a whole day near the median: no record's own value (an extreme
+    # least of all), and float64 stays exact for nanosecond ticks within a few weeks of it
+    day = 86_400 * per_s
+    origin = int(round(float(np.median(ticks)) / day)) * day if len(ticks) else 0
+    return {"unit": unit, "tz": tz, "step": int(step), "origin": origin, "is_string": is_string, "format": fmt}
 
 
 def _restore_datetime(x: np.ndarray, spec: dict[str, Any], dtype_name: str) -> pd.Series:
@@ -511,7 +514,7 @@ def make_codec(data: pd.Series, declared: str | None, *, rare_threshold: int, ma
         max_bins: Most quantile bins of a numerical column's first token.
         fine_bins: Most fine bins inside each bin.
         exact_limit: Distinct values up to which every value of a numerical column is exact.
-        protect: False for context columns (never emitted, so not protected).
+        protect: False turns rare-value protection off (as rare_threshold=1 does).
     """
     data = data.reset_index(drop=True)
     stype = infer_semantic_type(data, declared)

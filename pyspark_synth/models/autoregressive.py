@@ -120,14 +120,15 @@ class _ARBase(SynthModel):
                             f"got {self.column_order!r}")
 
     def _fit_context(self, context: pd.DataFrame | None, seed_: int) -> np.ndarray | None:
-        """Fit the context encoding (unprotected: context is never emitted); its tokens, or None."""
+        """Fit the context encoding; its tokens, or None. Context is never emitted, but its codecs
+        are protected like the table's, so no rare parent value is stored in the model either."""
         self.context_encoding_: TableEncoding | None = None
         self.context_columns_: list[str] = []
         if context is None or not len(context.columns):
             return None
         ctx = context.reset_index(drop=True)
-        enc = TableEncoding.fit(ctx, None, rare_threshold=1, max_bins=self.max_bins, fine_bins=self.fine_bins,
-                                exact_limit=self.exact_limit, protect=False)
+        enc = TableEncoding.fit(ctx, None, rare_threshold=self.rare_threshold, max_bins=self.max_bins,
+                                fine_bins=self.fine_bins, exact_limit=self.exact_limit, protect=True)
         if not enc.sizes:
             return None
         self.context_encoding_ = enc

@@ -325,6 +325,21 @@ def test_rare_categories_never_appear_in_100k_rows():
     assert open_model.sample(100_000, seed=1)["city"].isin(["Smallville", "Tinytown"]).any()
 
 
+def test_rare_context_values_are_not_stored():
+    rng = np.random.default_rng(0)
+    parent = pd.DataFrame({"region": rng.choice(["north", "south"], 300).astype(object), "size": rng.normal(size=300)})
+    parent.loc[:1, "region"] = "Hamlet-on-Sea"
+    parent.loc[2, "size"] = 1234.5678
+    child = pd.DataFrame({"v": rng.normal(size=300)})
+    m = AutoregressiveModel(epochs=1, seed=0, **TINY).fit(child, context=parent)
+    from pyspark_synth.models._archive import unpack
+
+    header, arrays = unpack(m.to_bytes())
+    assert "Hamlet-on-Sea" not in json.dumps(header) and "1234.5678" not in json.dumps(header)
+    assert not any(np.isin(1234.5678, a).any() for a in arrays.values() if a.dtype.kind == "f")
+    assert len(m.sample(3, context=parent.head(3), seed=0)) == 3  # a rare or unseen context value still works
+
+
 def test_outlier_maximum_is_not_reproduced():
     rng = np.random.default_rng(0)
     n = 800
@@ -404,3 +419,24 @@ def test_uniforms_and_token_picks():
     logits = torch.tensor([[0.0, 0.0, 5.0]] * 4)
     picks = pick_tokens(logits, np.array([0.0, 0.3, 0.7, 0.999999]), banned=[2])
     assert set(picks.tolist()) <= {0, 1}  # a banned token is never drawn, even where it has the mass
+
+
+def test_device_is_chosen_automatically_and_overridable(monkeypatch):
+    from pyspark_synth.models import _ar_nets
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert _ar_nets.resolve_device(None).type == "cuda"
+    assert _ar_nets.resolve_device("cpu").type == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert _ar_nets.resolve_device(None).type == "cpu"
+    m = AutoregressiveModel(epochs=1, seed=0, device="cpu", **TINY).fit(pd.DataFrame({"a": [1, 2, 3] * 20}))
+    assert m.fit_report_["device"] == "cpu" and m.get_params()["device"] == "cpu"
+
+
+def test_default_threads_leave_half_the_cores(monkeypatch):
+    from pyspark_synth.models import _ar_nets
+
+    monkeypatch.setattr(_ar_nets.os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    assert _ar_nets.default_threads() == min(4, torch.get_num_threads())
+    monkeypatch.setattr(_ar_nets.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert _ar_nets.default_threads() == 1
