@@ -84,7 +84,7 @@ class SequentialAutoregressiveModel(_ARBase):
 
     Takes the hyper-parameters of `AutoregressiveModel`, with the same meaning, except that
     `batch_size` counts child rows plus one length token per parent (default 256),
-    `max_training_rows` is not used (every parent's sequence is learned), and `condition_share`
+    `max_training_rows` bounds the child rows through a random subset of whole parents, and `condition_share`
     is not used (sequences are drawn in the fixed column order; "random" trains random orders).
     Besides:
 
@@ -164,6 +164,15 @@ class SequentialAutoregressiveModel(_ARBase):
     def _fit(self, children: pd.DataFrame, grp: np.ndarray, parent_context: pd.DataFrame | None, p: int, name: str,
              seed_: int, progress_bar: bool) -> SequentialAutoregressiveModel:
         start = time.perf_counter()
+        if len(children) > self.max_training_rows:  # a random subset of whole parents, children included
+            perm = np.random.default_rng(derive_seed(seed_, "rows")).permutation(p)
+            keep = np.sort(perm[np.cumsum(np.bincount(grp, minlength=p)[perm]) <= self.max_training_rows])
+            new_index = np.full(p, -1, dtype=np.int64)
+            new_index[keep] = np.arange(len(keep))
+            rows = new_index[grp] >= 0
+            children, grp = children[rows], new_index[grp[rows]]
+            parent_context = parent_context.iloc[keep] if parent_context is not None else None
+            p = len(keep)
         order_rows = np.argsort(grp, kind="stable")
         kids = children.iloc[order_rows].reset_index(drop=True)
         lengths = np.bincount(grp, minlength=p).astype(np.int64)

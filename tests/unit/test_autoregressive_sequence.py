@@ -19,8 +19,8 @@ def _database(p: int = 500, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, 
     rng = np.random.default_rng(seed)
     segment = rng.choice(["small", "big"], p, p=[0.6, 0.4])
     parents = pd.DataFrame({"segment": segment, "age": rng.integers(18, 80, p)})
-    counts = np.where(rng.random(p) < 0.3, 0, np.minimum(rng.zipf(1.7, p), 60))
-    counts = np.where(segment == "big", counts * 2, counts)
+    tail = np.minimum(rng.zipf(1.7, p), 60)
+    counts = np.where(rng.random(p) < 0.3, 0, np.where(segment == "big", 4 + tail, tail))
     group = np.repeat(np.arange(p), counts)
     n = len(group)
     rank = np.concatenate([np.arange(c) for c in counts]) if n else np.zeros(0, dtype=int)
@@ -65,8 +65,8 @@ def test_parent_context_drives_counts_and_values(fitted):
     big, big_real = many["segment"].to_numpy() == "big", parents["segment"].to_numpy() == "big"
     real_gap = np.log1p(counts[big_real]).mean() - np.log1p(counts[~big_real]).mean()
     gen_gap = np.log1p(gen[big]).mean() - np.log1p(gen[~big]).mean()
-    assert real_gap > 0.2 and gen_gap > 0.35 * real_gap
-    assert (gen[big] % 2 == 1).mean() < 0.1  # a big parent's count is even (twice a draw), as in the data
+    assert real_gap > 0.5 and gen_gap > 0.6 * real_gap
+    assert (gen[big] == 1).mean() < 0.05 and (gen[~big] == 1).mean() > 0.2  # a big parent has 0 or 5+
     amount_big = out["amount"][big[parent]].mean()
     amount_small = out["amount"][~big[parent]].mean()
     assert amount_big > 70 and amount_small < 40
@@ -133,6 +133,16 @@ def test_errors():
         m.sample(num_parents=5, seed=0)
     with pytest.raises(DataError, match="match"):
         m.sample(parents, num_parents=3, seed=0)
+
+
+def test_bounded_sample_keeps_whole_parents():
+    children, parents, group, counts = _database(p=300)
+    m = SequentialAutoregressiveModel(epochs=1, seed=0, max_training_rows=200, **TINY).fit(
+        children, group=group, parent_context=parents)
+    rep = m.fit_report_
+    assert rep["child_rows"] <= 200 < len(children)
+    assert rep["parents_trained"] + rep["parents_validation"] < len(parents)
+    assert len(m.sample(parents.head(10), seed=0)[1]) >= 0
 
 
 def test_parents_without_any_child():
