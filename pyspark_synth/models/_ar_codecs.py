@@ -20,6 +20,13 @@ import numpy as np
 import pandas as pd
 
 from pyspark_synth.errors import DataError, SerializationError
+from pyspark_synth.models._ar_values import (
+    datetime_spec,
+    datetime_ticks,
+    decimals,
+    restore_datetime,
+    restore_number,
+)
 from pyspark_synth.transformers.base import ColumnTransformer, to_jsonable, transformer_from_state
 from pyspark_synth.transformers.categorical import restore_values
 from pyspark_synth.transformers.constant import ConstantTransformer
@@ -27,10 +34,6 @@ from pyspark_synth.transformers.excluded import ExcludedTransformer
 from pyspark_synth.transformers.table import infer_semantic_type
 
 __all__ = ["Codec", "CategoricalCodec", "NumericCodec", "FixedCodec", "make_codec", "codec_from_state"]
-
-_TICKS_PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
-_STEPS_SECONDS = (86_400, 3_600, 60, 1)
-
 
 class Codec:
     """One column as `len(sizes)` integer tokens (sub-columns); `sizes[i]` is sub-column i's vocabulary."""
@@ -179,18 +182,6 @@ class CategoricalCodec(Codec):
 
 
 # ----------------------------------------------------------------------------- numeric / datetime
-def _decimals(values: np.ndarray, max_decimals: int = 8) -> int | None:
-    """The fewest decimals that represent every value exactly, or None if more than `max_decimals`."""
-    sample = values[:5000]
-    if not len(sample):
-        return None
-    scale = max(1.0, float(np.max(np.abs(sample))))
-    for d in range(max_decimals + 1):
-        if np.allclose(np.round(sample, d), sample, rtol=0, atol=1e-9 * scale):
-            return d
-    return None
-
-
 class NumericCodec(Codec):
     """A numerical or datetime column as (exact value or quantile bin, fine bin) tokens.
 
@@ -218,7 +209,7 @@ class NumericCodec(Codec):
     def _to_float(self, data: pd.Series) -> np.ndarray:
         if self.datetime_ is None:
             return pd.to_numeric(data, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        ticks, isna = _datetime_ticks(data)
+        ticks, isna = datetime_ticks(data)
         x = (ticks - self.datetime_["origin"]).astype(np.float64)
         x[isna] = np.nan
         return x
@@ -228,14 +219,14 @@ class NumericCodec(Codec):
         self.dtype_ = str(data.dtype)
         self.datetime_: dict[str, Any] | None = None
         if datetime:
-            self.datetime_ = _datetime_spec(data)
+            self.datetime_ = datetime_spec(data)
         x = self._to_float(data)
         isna = ~np.isfinite(x)
         present = np.sort(x[~isna])
         n, k = len(present), max(1, self.rare_threshold)
         self.has_null_ = bool(isna.any())
         self.is_integer_ = bool(pd.api.types.is_integer_dtype(data.dtype)) or datetime
-        self.decimals_ = 0 if self.is_integer_ else _decimals(present)
+        self.decimals_ = 0 if self.is_integer_ else decimals(present)
         self.suppressed_ = n < k  # too few values to protect: the column comes back null
         self.spikes_ = np.zeros(0)
         self.edges_ = np.zeros(0)
@@ -354,8 +345,8 @@ class NumericCodec(Codec):
     def decode(self, tokens: np.ndarray, u: np.ndarray) -> pd.Series:
         x = self.decode_float(tokens, u)
         if self.datetime_ is not None:
-            return _restore_datetime(x, self.datetime_, self.dtype_)
-        return _restore_number(x, self.dtype_)
+            return restore_datetime(x, self.datetime_, self.dtype_)
+        return restore_number(x, self.dtype_)
 
     def condition_tokens(self, value: Any) -> list[int]:
         if _is_null(value):
@@ -396,82 +387,6 @@ class NumericCodec(Codec):
         obj.fine_ = np.asarray(arrays["fine"], dtype=np.float64)
         obj._build()
         return obj
-
-
-def _restore_number(x: np.ndarray, dtype_name: str) -> pd.Series:
-    dtype = pd.api.types.pandas_dtype(dtype_name)
-    isna = np.isnan(x)
-    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
-        if isna.any():
-            nullable = f"{'U' if dtype.kind == 'u' else ''}Int{dtype.itemsize * 8}"
-            return pd.Series(pd.array(np.where(isna, 0, x).astype(np.int64), dtype=nullable)).mask(isna)
-        return pd.Series(x.astype(dtype))
-    if pd.api.types.is_integer_dtype(dtype):  # pandas nullable Int64 etc.
-        return pd.Series(pd.array(np.where(isna, 0, x).astype(np.int64), dtype=dtype)).mask(isna)
-    if pd.api.types.is_float_dtype(dtype):
-        return pd.Series(x).astype(dtype)
-    return pd.Series(x)
-
-
-# ----------------------------------------------------------------------------- datetime helpers
-def _unit_and_tz(dtype: Any) -> tuple[str, str | None]:
-    if isinstance(dtype, pd.DatetimeTZDtype):
-        return dtype.unit, str(dtype.tz)
-    if pd.api.types.is_datetime64_dtype(dtype):
-        return np.datetime_data(dtype)[0], None
-    return "ns", None
-
-
-def _datetime_ticks(data: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(int64 ticks of the column's unit, null mask); strings are parsed (time zones to UTC)."""
-    if pd.api.types.is_datetime64_any_dtype(data.dtype):
-        arr = data.array
-    else:
-        parsed = pd.to_datetime(data, errors="coerce", format="mixed")
-        if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-        arr = parsed.astype("datetime64[ns]").array
-    isna = np.asarray(pd.isna(arr))
-    return np.asarray(arr.asi8, dtype=np.int64), isna
-
-
-def _datetime_spec(data: pd.Series) -> dict[str, Any]:
-    is_string = not pd.api.types.is_datetime64_any_dtype(data.dtype)
-    unit, tz = _unit_and_tz(data.dtype)
-    ticks, isna = _datetime_ticks(data)
-    ticks = ticks[~isna]
-    per_s = _TICKS_PER_SECOND.get(unit, 1)
-    step = 1
-    sample = ticks[:20_000]
-    for seconds in _STEPS_SECONDS:
-        if len(sample) and np.all(sample % (seconds * per_s) == 0):
-            step = seconds * per_s
-            break
-    else:
-        if per_s > 1 and len(sample) and np.all(sample % per_s == 0):
-            step = per_s
-    fmt = None
-    if is_string:
-        fmt = "%Y-%m-%d" if step % (86_400 * per_s) == 0 else (
-            "%Y-%m-%d %H:%M:%S" if step % per_s == 0 else "%Y-%m-%d %H:%M:%S.%f")
-    # ticks are stored relative to a whole day near the median: no record's own value (an extreme
-    # least of all), and float64 stays exact for nanosecond ticks within a few weeks of it
-    day = 86_400 * per_s
-    origin = int(round(float(np.median(ticks)) / day)) * day if len(ticks) else 0
-    return {"unit": unit, "tz": tz, "step": int(step), "origin": origin, "is_string": is_string, "format": fmt}
-
-
-def _restore_datetime(x: np.ndarray, spec: dict[str, Any], dtype_name: str) -> pd.Series:
-    isna = np.isnan(x)
-    ticks = np.where(isna, 0, x).astype(np.int64) + int(spec["origin"])
-    values = pd.Series(ticks.astype(f"datetime64[{spec['unit']}]"))
-    values[isna] = pd.NaT
-    if spec["tz"] is not None:
-        values = values.dt.tz_localize("UTC").dt.tz_convert(spec["tz"])
-    if spec["is_string"]:
-        out = values.dt.strftime(spec["format"])
-        return out.astype(pd.api.types.pandas_dtype(dtype_name)) if dtype_name != "object" else out
-    return values.astype(pd.api.types.pandas_dtype(dtype_name))
 
 
 # ----------------------------------------------------------------------------- fixed columns

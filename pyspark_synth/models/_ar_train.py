@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 
 from pyspark_synth._log import get_logger
+from pyspark_synth.errors import DataError
 from pyspark_synth.models._ar_codecs import Codec, codec_from_state, make_codec
 from pyspark_synth.models._ar_nets import embedding_dim
 
@@ -55,7 +56,14 @@ class TableEncoding:
     @classmethod
     def fit(cls, data: pd.DataFrame, metadata: Table | None, *, rare_threshold: int, max_bins: int, fine_bins: int,
             exact_limit: int, protect: bool) -> TableEncoding:
-        """Fit a codec per column (key columns of `metadata` are not learned, like id columns)."""
+        """Fit a codec per column (key columns of `metadata` are not learned, like id columns).
+
+        Raises:
+            DataError: A column name appears twice.
+        """
+        dup = sorted({str(c) for c in data.columns if list(data.columns).count(c) > 1})
+        if dup:
+            raise DataError(f"Autoregressive model: columns {dup} appear more than once; rename them")
         declared: dict[str, str] = {}
         if metadata is not None:
             declared = {c.name: c.type for c in metadata.columns}

@@ -26,6 +26,7 @@ from torch import nn
 from pyspark_synth._log import get_logger
 from pyspark_synth.errors import DataError, SerializationError
 from pyspark_synth.metadata import Table
+from pyspark_synth.models._ar_base import ARBase, draw_tokens, torch_gen
 from pyspark_synth.models._ar_codecs import NumericCodec, codec_from_state
 from pyspark_synth.models._ar_nets import (
     ContextEncoder,
@@ -42,7 +43,6 @@ from pyspark_synth.models._ar_nets import (
 )
 from pyspark_synth.models._ar_train import TableEncoding, auto_learning_rate, train
 from pyspark_synth.models._archive import pack, unpack
-from pyspark_synth.models.autoregressive import _ARBase, _torch_gen, draw_tokens
 from pyspark_synth.models.base import register_backend
 from pyspark_synth.seeds import derive_seed, resolve_seed
 
@@ -79,7 +79,7 @@ class _SeqNet(nn.Module):
 
 
 @register_backend("autoregressive_sequential")
-class SequentialAutoregressiveModel(_ARBase):
+class SequentialAutoregressiveModel(ARBase):
     """Children of each parent as one sequence: how many, in which order, with which values.
 
     Takes the hyper-parameters of `AutoregressiveModel`, with the same meaning, except that
@@ -96,7 +96,7 @@ class SequentialAutoregressiveModel(_ARBase):
     """
 
     name = "autoregressive_sequential"
-    _PARAMS: ClassVar[tuple[str, ...]] = (*_ARBase._PARAMS, "history_size", "max_sequence_window")
+    _PARAMS: ClassVar[tuple[str, ...]] = (*ARBase._PARAMS, "history_size", "max_sequence_window")
 
     def __init__(self, metadata: Table | None = None, *, epochs: int | None = None, batch_size: int | None = None,
                  seed: int | None = None, max_training_seconds: float | None = None,
@@ -220,7 +220,7 @@ class SequentialAutoregressiveModel(_ARBase):
         net = build(_SeqNet, enc.sizes, enc.dims, ctx_sizes, self.length_codec_.sizes, self.context_size,
                     self.hidden_size, self.history_size)
         if init_seed is not None:
-            net.init(_torch_gen(init_seed), log_prior or [np.zeros(v) for v in enc.sizes], len_prior or [])
+            net.init(torch_gen(init_seed), log_prior or [np.zeros(v) for v in enc.sizes], len_prior or [])
         self.net_ = net.to(self.device_)
         self.net_.eval()
 
@@ -228,7 +228,7 @@ class SequentialAutoregressiveModel(_ARBase):
                progress_bar: bool) -> dict[str, Any]:
         enc, dev, net = self.encoding_, self.device_, self.net_
         rng = np.random.default_rng(derive_seed(self.seed_, "batches"))
-        g = _torch_gen(derive_seed(self.seed_, "dropout"), dev)
+        g = torch_gen(derive_seed(self.seed_, "dropout"), dev)
         tok = torch.from_numpy(data.tokens).to(dev)
         ctx = torch.from_numpy(data.ctx_tokens).to(dev) if data.ctx_tokens is not None else None
         len_tok = torch.from_numpy(data.len_tokens).to(dev)

@@ -406,6 +406,8 @@ def test_bad_inputs():
         AutoregressiveModel(column_order="sorted").fit(pd.DataFrame({"a": [1, 2]}))
     with pytest.raises(DataError, match="unknown columns"):
         AutoregressiveModel(column_order=["zz"]).fit(pd.DataFrame({"a": [1, 2]}))
+    with pytest.raises(DataError, match="more than once"):
+        AutoregressiveModel().fit(pd.DataFrame([[1, 2]], columns=["a", "a"]))
     m = AutoregressiveModel(epochs=1, seed=0, **TINY).fit(pd.DataFrame({"a": [1, 2, 3] * 5}))
     with pytest.raises(DataError, match="num_rows"):
         m.sample(-1)
