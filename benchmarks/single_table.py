@@ -9,7 +9,9 @@ Pairs (each run in the same invocation, on the same table, with fixed seeds):
 Printed per table and model: fit seconds, sample rows/s, the SDMetrics QualityReport score (default:
 pair trends only over pairs with real correlation > 0.5 / association > 0.3; and with every pair
 counted), column shapes, pair trends, and the ratios ours/peer. Every synthetic table is scored by
-the same sdmetrics code in this process. By default the models run one after the other, table by
+the same sdmetrics code in this process (TabularARGN returns categorical columns as strings, e.g.
+"11" for product 11 and `_RARE_` for its pooled rare values: they get the real table's dtypes
+first, listed as `dtype_fixes` in the JSON). By default the models run one after the other, table by
 table (ours, then its peer), so both see the same machine load; the load average is printed.
 
     python benchmarks/single_table.py                                   # every model, default tables
@@ -237,10 +239,29 @@ def run_mostlyai(name: str, df: pd.DataFrame, types: dict[str, str], seed: int, 
         subprocess.run(cmd, check=True, env=env)
         res = json.loads((Path(out) / "result.json").read_text())
         synth = pd.read_parquet(Path(out) / "synth.parquet")
-    for c, t in types.items():  # same dtypes as the real table before scoring
-        if t == "datetime":
-            synth[c] = pd.to_datetime(synth[c])
+    res["dtype_fixes"] = align_dtypes(synth, df, types)
     return res, synth
+
+
+def align_dtypes(synth: pd.DataFrame, real: pd.DataFrame, types: dict[str, str]) -> dict[str, str]:
+    """Give the peer's columns the real table's dtypes before scoring (in place); what was changed.
+
+    TabularARGN returns a categorical column as strings (`"11"` for product 11, `_RARE_` for a
+    pooled rare value): compared as they are, SDMetrics would count every value as a new category.
+    """
+    fixes: dict[str, str] = {}
+    for c, t in types.items():
+        before = str(synth[c].dtype)
+        if t == "datetime":
+            synth[c] = pd.to_datetime(synth[c], errors="coerce")
+        elif pd.api.types.is_numeric_dtype(real[c].dtype) and not pd.api.types.is_numeric_dtype(synth[c].dtype):
+            values = pd.to_numeric(synth[c], errors="coerce")  # _RARE_ becomes null
+            synth[c] = values.astype(real[c].dtype) if values.notna().all() else values
+        elif real[c].dtype == object and synth[c].dtype != object:
+            synth[c] = synth[c].astype(object)
+        if str(synth[c].dtype) != before:
+            fixes[c] = f"{before} -> {synth[c].dtype}"
+    return fixes
 
 
 def _reference_worker(name: str, seed: int, epochs: int, out_path: str) -> None:
@@ -346,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
                 peer, synth = run_mostlyai(name, df, types, args.seed, threads, args.mostlyai_python)
                 peer["quality"] = quality(df, synth, types)
                 results[name]["mostlyai"] = peer
+                (CACHE / f"mostlyai_{name}_seed{args.seed}.json").write_text(json.dumps(peer, indent=2, default=str))
                 print(f"[mostlyai] {name}: fit {peer['fit_seconds']:.1f}s score {peer['quality']['score']:.4f}",
                       flush=True)
         if "mostlyai" in args.models and "autoregressive" not in args.models:
@@ -382,6 +404,14 @@ def _reference_all(names: list[str], seed: int, epochs: int, cache: str) -> None
         _reference_worker(name, seed, epochs, str(Path(cache) / f"reference_{name}_seed{seed}_epochs{epochs}.json"))
 
 
+def _ratio(a: float, b: float, digits: int) -> str:
+    """a / b as text; n/a when either is missing or b is 0 (a pair-trend score with no pair)."""
+    try:
+        return "n/a" if not b or a != a or b != b else f"{a / b:.{digits}f}"
+    except TypeError:
+        return "n/a"
+
+
 def render(results: dict[str, Any], meta: dict[str, Any]) -> str:
     def load(key: str) -> tuple[float, ...]:
         return tuple(round(x, 1) for x in meta.get(key, ()))
@@ -409,13 +439,11 @@ def render(results: dict[str, Any], meta: dict[str, Any]) -> str:
             o, p = r.get(ours), r.get(peer)
             if not o or not p:
                 continue
-            lines.append(f"| {name} | | **ratio {ours}/{peer}** | {o['fit_seconds'] / p['fit_seconds']:.3f} | "
-                         f"{o['sample_rows_per_s'] / p['sample_rows_per_s']:.2f} | "
-                         f"{o['quality']['score'] / p['quality']['score']:.3f} | "
-                         f"{o['quality']['column_shapes'] / p['quality']['column_shapes']:.3f} | "
-                         f"{o['quality']['pair_trends_default'] / p['quality']['pair_trends_default']:.3f} | "
-                         f"{o['quality']['pair_trends_all_pairs'] / p['quality']['pair_trends_all_pairs']:.3f} | "
-                         f"{o['quality']['score_all_pairs'] / p['quality']['score_all_pairs']:.3f} |")
+            oq, pq = o["quality"], p["quality"]
+            cells = [_ratio(o["fit_seconds"], p["fit_seconds"], 3), _ratio(o["sample_rows_per_s"], p["sample_rows_per_s"], 2)]
+            cells += [_ratio(oq[k], pq[k], 3) for k in ("score", "column_shapes", "pair_trends_default",
+                                                        "pair_trends_all_pairs", "score_all_pairs")]
+            lines.append(f"| {name} | | **ratio {ours}/{peer}** | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
