@@ -40,15 +40,16 @@ class ARBase(SynthModel):
     _PARAMS: ClassVar[tuple[str, ...]] = (
         "epochs", "batch_size", "seed", "max_training_seconds", "max_training_rows", "validation_share",
         "early_stopping_patience", "column_order", "condition_share", "hidden_size", "context_size", "dropout",
-        "learning_rate", "weight_decay", "rare_threshold", "max_bins", "fine_bins", "exact_limit", "device",
-        "num_threads")
+        "learning_rate", "weight_decay", "ema_decay", "rare_threshold", "max_bins", "fine_bins", "exact_limit",
+        "device", "num_threads")
 
     def __init__(self, metadata: Table | None = None, *, epochs: int | None = None, batch_size: int | None = None,
                  seed: int | None = None, max_training_seconds: float | None = None,
                  max_training_rows: int = 200_000, validation_share: float = 0.1, early_stopping_patience: int = 4,
                  column_order: str | Sequence[str] = "data", condition_share: float = 0.25,
                  hidden_size: int = 64, context_size: int = 32, dropout: float = 0.1,
-                 learning_rate: float | None = None, weight_decay: float = 0.0, rare_threshold: int = 5,
+                 learning_rate: float | None = None, weight_decay: float = 0.0, ema_decay: float | None = 0.99,
+                 rare_threshold: int = 5,
                  max_bins: int = 32, fine_bins: int = 16, exact_limit: int = 100, device: str | None = None,
                  num_threads: int | None = None) -> None:
         self.metadata = metadata
@@ -66,6 +67,7 @@ class ARBase(SynthModel):
         self.dropout = dropout
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.ema_decay = ema_decay
         self.rare_threshold = rare_threshold
         self.max_bins = max_bins
         self.fine_bins = fine_bins

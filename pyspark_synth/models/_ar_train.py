@@ -150,7 +150,8 @@ def auto_learning_rate(batch_size: int) -> float:
 def train(module: torch.nn.Module, *, loss: Callable[[Any, bool], tuple[torch.Tensor, int]],
           batches: Callable[[int], Iterable[Any]], validation: Sequence[Any], epochs: int | None,
           max_seconds: float | None, learning_rate: float, weight_decay: float, patience: int,
-          name: str, progress_bar: bool = False, max_epochs: int = 100) -> dict[str, Any]:
+          name: str, progress_bar: bool = False, max_epochs: int = 100,
+          ema_decay: float | None = None) -> dict[str, Any]:
     """Train `module` with AdamW on `loss`, stopping early on the validation loss; keep the best weights.
 
     Args:
@@ -166,6 +167,8 @@ def train(module: torch.nn.Module, *, loss: Callable[[Any, bool], tuple[torch.Te
         name: Table name for the logs.
         progress_bar: Show a tqdm bar.
         max_epochs: Cap when `epochs` is None.
+        ema_decay: Keep an exponential moving average of the weights (about `1 / (1 - ema_decay)`
+            recent steps); validation, early stopping and the fitted model use the average.
 
     Returns:
         What happened: epochs run, whether and why it stopped early, the best losses, per-epoch history.
@@ -177,6 +180,7 @@ def train(module: torch.nn.Module, *, loss: Callable[[Any, bool], tuple[torch.Te
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2, min_lr=0.1 * learning_rate)
     limit = int(epochs) if epochs is not None else int(max_epochs)
     best, best_state, stale = np.inf, None, 0
+    average = _Average(module, ema_decay) if ema_decay else None
     history: list[dict[str, float]] = []
     reason = "epochs"
     bar = tqdm(range(limit), desc=f"autoregressive {name}", disable=not progress_bar, leave=False)
@@ -190,6 +194,8 @@ def train(module: torch.nn.Module, *, loss: Callable[[Any, bool], tuple[torch.Te
             opt.zero_grad(set_to_none=True)
             (value / max(1, n)).backward()
             opt.step()
+            if average is not None:
+                average.update()
             total += float(value.detach())
             count += n
             if max_seconds is not None and time.perf_counter() - start > max_seconds:
@@ -197,6 +203,8 @@ def train(module: torch.nn.Module, *, loss: Callable[[Any, bool], tuple[torch.Te
                 break
         train_loss = total / max(1, count)
         module.eval()
+        if average is not None:
+            average.swap()  # validate (and keep) the averaged weights
         if validation:
             with torch.no_grad():
                 vt, vc = 0.0, 0
@@ -217,6 +225,8 @@ def train(module: torch.nn.Module, *, loss: Callable[[Any, bool], tuple[torch.Te
             best_state = copy.deepcopy(module.state_dict())
         else:
             stale += 1
+        if average is not None:
+            average.swap()
         sched.step(val_loss)
         if out_of_time:
             reason = "time_budget"
@@ -225,9 +235,36 @@ def train(module: torch.nn.Module, *, loss: Callable[[Any, bool], tuple[torch.Te
             reason = "early_stopping"
             break
     bar.close()
+    if best_state is None and average is not None:
+        average.swap()
     if best_state is not None:
         module.load_state_dict(best_state)
     module.eval()
     return {"epochs": len(history), "stopped_early": reason != "epochs", "stop_reason": reason,
             "best_validation_loss": float(best) if np.isfinite(best) else None,
             "seconds": time.perf_counter() - start, "history": history}
+
+
+class _Average:
+    """Exponential moving average of a module's floating-point state (Polyak averaging)."""
+
+    def __init__(self, module: torch.nn.Module, decay: float) -> None:
+        self.decay = float(decay)
+        self.live = [t for t in module.state_dict().values() if t.dtype.is_floating_point]
+        self.shadow = [t.detach().clone() for t in self.live]
+        self.steps = 0
+
+    @torch.no_grad()
+    def update(self) -> None:
+        self.steps += 1
+        d = min(self.decay, (1 + self.steps) / (10 + self.steps))  # short memory while training starts
+        torch._foreach_mul_(self.shadow, d)
+        torch._foreach_add_(self.shadow, self.live, alpha=1.0 - d)
+
+    @torch.no_grad()
+    def swap(self) -> None:
+        """Exchange the live and averaged values (call twice to restore)."""
+        for a, b in zip(self.live, self.shadow, strict=True):
+            tmp = a.clone()
+            a.copy_(b)
+            b.copy_(tmp)

@@ -89,6 +89,8 @@ class AutoregressiveModel(ARBase):
         dropout: Dropout of the regressors' hidden layer in training.
         learning_rate: AdamW step size; None scales 1e-3 with the square root of batch_size / 32.
         weight_decay: AdamW weight decay.
+        ema_decay: The fitted weights are an exponential moving average of the training steps'
+            (about `1 / (1 - ema_decay)` recent steps; validation uses it too); None: last weights.
         rare_threshold: `k` of the rare-value protection: a categorical value held by fewer training
             rows is never emitted, and numerical values are clipped to [k-th smallest, k-th largest]
             (so no extreme held by fewer than k rows is reproduced). 1 turns it off.
@@ -210,7 +212,8 @@ class AutoregressiveModel(ARBase):
                       for a in range(0, len(val_idx), 4096)]
         return train(net, loss=loss, batches=batches, validation=validation, epochs=self.epochs,
                      max_seconds=self.max_training_seconds, learning_rate=lr, weight_decay=self.weight_decay,
-                     patience=self.early_stopping_patience, name=name, progress_bar=progress_bar)
+                     patience=self.early_stopping_patience, name=name, progress_bar=progress_bar,
+                     ema_decay=self.ema_decay)
 
     @property
     def training_history_(self) -> pd.DataFrame:

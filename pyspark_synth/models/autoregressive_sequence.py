@@ -103,7 +103,8 @@ class SequentialAutoregressiveModel(ARBase):
                  max_training_rows: int = 200_000, validation_share: float = 0.1, early_stopping_patience: int = 4,
                  column_order: str | Sequence[str] = "data", condition_share: float = 0.0,
                  hidden_size: int = 64, context_size: int = 32, dropout: float = 0.1,
-                 learning_rate: float | None = None, weight_decay: float = 0.0, rare_threshold: int = 5,
+                 learning_rate: float | None = None, weight_decay: float = 0.0, ema_decay: float | None = 0.99,
+                 rare_threshold: int = 5,
                  max_bins: int = 32, fine_bins: int = 16, exact_limit: int = 100, device: str | None = None,
                  num_threads: int | None = None, history_size: int = 64, max_sequence_window: int = 256) -> None:
         super().__init__(metadata, epochs=epochs, batch_size=batch_size, seed=seed,
@@ -111,7 +112,8 @@ class SequentialAutoregressiveModel(ARBase):
                          validation_share=validation_share, early_stopping_patience=early_stopping_patience,
                          column_order=column_order, condition_share=condition_share, hidden_size=hidden_size,
                          context_size=context_size, dropout=dropout, learning_rate=learning_rate,
-                         weight_decay=weight_decay, rare_threshold=rare_threshold, max_bins=max_bins,
+                         weight_decay=weight_decay, ema_decay=ema_decay, rare_threshold=rare_threshold,
+                         max_bins=max_bins,
                          fine_bins=fine_bins, exact_limit=exact_limit, device=device, num_threads=num_threads)
         self.history_size = history_size
         self.max_sequence_window = max_sequence_window
@@ -264,7 +266,8 @@ class SequentialAutoregressiveModel(ARBase):
         validation = [(parents, fixed_vis) for parents in data.buckets(val_p, 4 * batch, None)]
         return train(net, loss=loss, batches=batches, validation=validation, epochs=self.epochs,
                      max_seconds=self.max_training_seconds, learning_rate=lr, weight_decay=self.weight_decay,
-                     patience=self.early_stopping_patience, name=name, progress_bar=progress_bar)
+                     patience=self.early_stopping_patience, name=name, progress_bar=progress_bar,
+                     ema_decay=self.ema_decay)
 
     def _states(self, emb: torch.Tensor, owner: np.ndarray, step: np.ndarray, lengths_np: np.ndarray,
                 c: torch.Tensor | None) -> torch.Tensor:

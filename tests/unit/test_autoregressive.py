@@ -226,6 +226,18 @@ def test_no_global_random_state_touched(data):
     assert torch.get_num_threads() == threads
 
 
+def test_fitted_weights_are_the_moving_average(data):
+    small = data[["amount", "color"]]
+    plain = AutoregressiveModel(epochs=3, seed=2, ema_decay=None, **TINY).fit(small)
+    averaged = AutoregressiveModel(epochs=3, seed=2, ema_decay=0.9, **TINY).fit(small)
+    # the same training trajectory (the average never feeds back), other weights to sample from
+    assert [h["train_loss"] for h in plain.history_] == [h["train_loss"] for h in averaged.history_]
+    assert [h["validation_loss"] for h in plain.history_] != [h["validation_loss"] for h in averaged.history_]
+    assert not torch.equal(plain.net_.regressors.w_in, averaged.net_.regressors.w_in)
+    again = AutoregressiveModel.from_bytes(averaged.to_bytes())
+    assert torch.equal(again.net_.regressors.w_in, averaged.net_.regressors.w_in)
+
+
 # ----------------------------------------------------------------------------- learning
 def _dependent(n: int = 1500) -> pd.DataFrame:
     rng = np.random.default_rng(1)
