@@ -336,6 +336,10 @@ def main(argv: list[str] | None = None) -> int:
         _mostlyai_worker(args.dataset[0], args.seed, int(args.peer_threads or 0), args.worker_out)
         return 0
     overrides = parse_overrides(args.ours)
+    if "mostlyai" in args.models and not args.mostlyai_python.exists():  # say so before anything trains
+        raise SystemExit(f"No mostlyai environment at {args.mostlyai_python}. Create it with "
+                         "`python benchmarks/single_table.py --setup-mostlyai` (see the module docstring), "
+                         "pass --mostlyai-python, or leave 'mostlyai' out of --models.")
     CACHE.mkdir(parents=True, exist_ok=True)
     load_start = os.getloadavg()
     threads = our_threads() if args.peer_threads is None else args.peer_threads
