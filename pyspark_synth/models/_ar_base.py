@@ -31,6 +31,7 @@ _MAX_SEED = 2**63 - 1
 
 
 def torch_gen(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """A torch generator on `device` seeded with `seed` (the global generator is never used)."""
     return torch.Generator(device=device).manual_seed(int(seed) & _MAX_SEED)
 
 
