@@ -1,15 +1,48 @@
-"""Single-table benchmark: our CTGAN (default settings) against the reference `ctgan` package, side by side.
+"""Single-table benchmark: our backends next to their peers, side by side, printed as ratios.
 
-Both models are trained on the same table, on the same machine, in the same invocation (the
-reference runs in a background process while ours trains), with fixed seeds. Printed per table:
-fit seconds, sample rows/s, the SDMetrics QualityReport score (default: pair trends only over
-pairs with real correlation > 0.5 / association > 0.3; and with every pair counted), and ratios.
+Pairs (each run in the same invocation, on the same table, with fixed seeds):
 
-    python benchmarks/single_table.py                       # sakila.film, northwind.order_details, adult
-    python benchmarks/single_table.py --dataset adult       # one table
-    python benchmarks/single_table.py --skip-reference      # reuse the last cached reference result
+* our CTGAN (default settings) and the reference `ctgan` package (300 epochs);
+* our autoregressive backend (default settings) and MOSTLY AI's TabularARGN (`mostlyai-engine`
+  2.7.3, Apache-2.0, default settings: up to 100 epochs with early stopping, flexible generation).
 
-Needs the `bench` extra (ctgan 0.12, sdmetrics 0.32).
+Printed per table and model: fit seconds, sample rows/s, the SDMetrics QualityReport score (default:
+pair trends only over pairs with real correlation > 0.5 / association > 0.3; and with every pair
+counted), column shapes, pair trends, and the ratios ours/peer. Every synthetic table is scored by
+the same sdmetrics code in this process (TabularARGN returns categorical columns as strings, e.g.
+"11" for product 11 and `_RARE_` for its pooled rare values: they get the real table's dtypes
+first, listed as `dtype_fixes` in the JSON). By default the models run one after the other, table by
+table (ours, then its peer), so both see the same machine load; the load average is printed.
+
+    python benchmarks/single_table.py                                   # every model, default tables
+    python benchmarks/single_table.py --models autoregressive mostlyai  # the autoregressive pair only
+    python benchmarks/single_table.py --dataset adult --models ctgan reference
+    python benchmarks/single_table.py --skip-reference                  # reuse the cached reference ctgan
+
+Needs the `bench` extra (ctgan 0.12, sdv, sdmetrics 0.32).
+
+TabularARGN runs in its own virtual environment, as a subprocess of this script: mostlyai-engine
+pins torch 2.13 with torchvision/torchaudio and pulls transformers, datasets, peft, opacus and
+xgrammar (its language models), none of which our environment should get, and installing it
+normally would replace our CPU build of torch with CUDA wheels. The environment sees our
+site-packages (so it uses our torch 2.13.0+cpu, numpy, pandas, pyarrow, scikit-learn) and adds the
+rest; it is made by `python benchmarks/single_table.py --setup-mostlyai`, which runs exactly:
+
+    python -m venv --system-site-packages benchmarks/.cache/mostlyai-venv
+    benchmarks/.cache/mostlyai-venv/bin/python -m pip install --no-deps \
+        mostlyai-engine==2.7.3 opacus peft accelerate xgrammar
+    benchmarks/.cache/mostlyai-venv/bin/python -m pip install datasets huggingface-hub json-repair \
+        "psutil<6" tokenizers transformers safetensors regex "torch==<our torch version>"
+
+(`--no-deps` for the packages that require torch, torchvision or torchaudio: the tabular model
+imports none of the latter two; the last line names our installed torch so pip keeps it.) pip
+then warns that torchvision, torchaudio, apache-tvm-ffi and triton are missing; the tabular path
+does not import them. `--mostlyai-python` points at another interpreter.
+
+Threads: both models of a pair get the same torch thread count, the one our autoregressive model
+picks by default (half the cores, at most 4: on this 2-core machine, 1), because torch's default
+(all cores) made every training step many times slower here whenever other work shared the cores;
+`--peer-threads 0` leaves the peer at torch's default instead.
 """
 
 from __future__ import annotations
@@ -19,7 +52,9 @@ import json
 import multiprocessing as mp
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -105,21 +140,128 @@ def quality(real: pd.DataFrame, synth: pd.DataFrame, types: dict[str, str]) -> d
     return out
 
 
-def run_ours(df: pd.DataFrame, types: dict[str, str], seed: int, overrides: dict[str, Any]) -> tuple[dict, pd.DataFrame]:
+MODELS = ("autoregressive", "mostlyai", "ctgan", "reference")
+PAIRS = (("autoregressive", "mostlyai"), ("ctgan", "reference"))
+MOSTLYAI_VENV = ROOT / "benchmarks" / ".cache" / "mostlyai-venv"
+
+
+def run_ours(df: pd.DataFrame, types: dict[str, str], seed: int, overrides: dict[str, Any],
+             backend: str = "ctgan") -> tuple[dict, pd.DataFrame]:
+    """Fit and sample one of our backends (default settings plus `overrides`)."""
     from pyspark_synth.metadata import Column, Table
-    from pyspark_synth.models.ctgan import CTGAN
 
     table = Table(name="bench", columns=tuple(Column(name=c, type=t) for c, t in types.items()))
-    model = CTGAN(table, seed=seed, **overrides)
+    if backend == "autoregressive":
+        from pyspark_synth.models.autoregressive import AutoregressiveModel as Model
+    else:
+        from pyspark_synth.models.ctgan import CTGAN as Model
+    model = Model(table, seed=seed, **overrides)
     t0 = time.perf_counter()
-    model.fit(df, progress_bar=False)
+    if backend == "autoregressive":
+        model.fit(df)
+    else:
+        model.fit(df, progress_bar=False)
     fit_s = time.perf_counter() - t0
     model.sample(1000, seed=seed + 1)  # warm-up
     t0 = time.perf_counter()
     synth = model.sample(len(df), seed=seed + 1)
     sample_s = time.perf_counter() - t0
-    return {"fit_seconds": fit_s, "sample_rows_per_s": len(df) / sample_s, "epochs": len(model.history_),
-            "params": model.get_params()}, synth
+    res = {"fit_seconds": fit_s, "sample_rows_per_s": len(df) / sample_s, "epochs": len(model.history_),
+           "params": model.get_params()}
+    if backend == "autoregressive":
+        rep = model.fit_report_
+        res.update({"stop_reason": rep["stop_reason"], "threads": rep["threads"], "batch_size": rep["batch_size"],
+                    "rows_trained": rep["rows_trained"], "parameters": rep["parameters"]})
+    return res, synth
+
+
+def our_threads() -> int:
+    """The torch thread count our autoregressive model uses by default on this machine."""
+    from pyspark_synth.models._ar_nets import default_threads
+
+    return default_threads()
+
+
+def setup_mostlyai(venv: Path = MOSTLYAI_VENV) -> Path:
+    """Create the separate environment TabularARGN runs in (see the module docstring); its python."""
+    import torch
+
+    py = venv / "bin" / "python"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    subprocess.run([str(py), "-m", "pip", "install", "--no-deps", "mostlyai-engine==2.7.3", "opacus", "peft",
+                    "accelerate", "xgrammar"], check=True)
+    subprocess.run([str(py), "-m", "pip", "install", "datasets", "huggingface-hub", "json-repair", "psutil<6",
+                    "tokenizers", "transformers", "safetensors", "regex", f"torch=={torch.__version__}"], check=True)
+    return py
+
+
+_ARGN_TYPES = {"categorical": "TABULAR_CATEGORICAL", "numerical": "TABULAR_NUMERIC_AUTO",
+               "datetime": "TABULAR_DATETIME"}
+
+
+def _mostlyai_worker(name: str, seed: int, threads: int, out_dir: str) -> None:
+    """Fit and sample TabularARGN (runs inside the mostlyai environment; see the module docstring)."""
+    import torch
+    from mostlyai.engine import TabularARGN
+
+    if threads > 0:
+        torch.set_num_threads(threads)
+    df, types = load_table(name)
+    with tempfile.TemporaryDirectory() as ws:
+        model = TabularARGN(random_state=seed, verbose=0, workspace_dir=ws,
+                            tgt_encoding_types={c: _ARGN_TYPES[t] for c, t in types.items()})
+        t0 = time.perf_counter()
+        model.fit(df)
+        fit_s = time.perf_counter() - t0
+        model.sample(n_samples=1000)  # warm-up
+        t0 = time.perf_counter()
+        synth = model.sample(n_samples=len(df))
+        sample_s = time.perf_counter() - t0
+    synth.to_parquet(Path(out_dir) / "synth.parquet")
+    import importlib.metadata as md
+
+    res = {"fit_seconds": fit_s, "sample_rows_per_s": len(df) / sample_s, "torch_threads": torch.get_num_threads(),
+           "version": md.version("mostlyai-engine"), "torch": torch.__version__}
+    (Path(out_dir) / "result.json").write_text(json.dumps(res, indent=2))
+
+
+def run_mostlyai(name: str, df: pd.DataFrame, types: dict[str, str], seed: int, threads: int,
+                 python: Path) -> tuple[dict, pd.DataFrame]:
+    """TabularARGN on one table, in its own environment (a subprocess); the result and its rows."""
+    if not python.exists():
+        raise SystemExit(f"No mostlyai environment at {python}. Create it with "
+                         f"`python benchmarks/single_table.py --setup-mostlyai` (see the module docstring), "
+                         "or pass --mostlyai-python, or leave 'mostlyai' out of --models.")
+    with tempfile.TemporaryDirectory() as out:
+        cmd = [str(python), str(Path(__file__).resolve()), "--mostlyai-worker", "--dataset", name, "--seed", str(seed),
+               "--peer-threads", str(threads), "--worker-out", out]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
+        subprocess.run(cmd, check=True, env=env)
+        res = json.loads((Path(out) / "result.json").read_text())
+        synth = pd.read_parquet(Path(out) / "synth.parquet")
+    res["dtype_fixes"] = align_dtypes(synth, df, types)
+    return res, synth
+
+
+def align_dtypes(synth: pd.DataFrame, real: pd.DataFrame, types: dict[str, str]) -> dict[str, str]:
+    """Give the peer's columns the real table's dtypes before scoring (in place); what was changed.
+
+    TabularARGN returns a categorical column as strings (`"11"` for product 11, `_RARE_` for a
+    pooled rare value): compared as they are, SDMetrics would count every value as a new category.
+    """
+    fixes: dict[str, str] = {}
+    for c, t in types.items():
+        before = str(synth[c].dtype)
+        if t == "datetime":
+            synth[c] = pd.to_datetime(synth[c], errors="coerce")
+        elif pd.api.types.is_numeric_dtype(real[c].dtype) and not pd.api.types.is_numeric_dtype(synth[c].dtype):
+            values = pd.to_numeric(synth[c], errors="coerce")  # _RARE_ becomes null
+            synth[c] = values.astype(real[c].dtype) if values.notna().all() else values
+        elif real[c].dtype == object and synth[c].dtype != object:
+            synth[c] = synth[c].astype(object)
+        if str(synth[c].dtype) != before:
+            fixes[c] = f"{before} -> {synth[c].dtype}"
+    return fixes
 
 
 def _reference_worker(name: str, seed: int, epochs: int, out_path: str) -> None:
@@ -167,6 +309,8 @@ def parse_overrides(text: str | None) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", nargs="+", default=DEFAULT_TABLES, choices=sorted(TABLES))
+    ap.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS,
+                    help="ours (autoregressive, ctgan) and peers (mostlyai, reference) to run")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--reference-epochs", type=int, default=300)
     ap.add_argument("--reference-for", nargs="*", default=None,
@@ -176,15 +320,33 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ours", default="", help="override our settings, e.g. 'epochs=10,batch_size=1000' (JSON values)")
     ap.add_argument("--json", type=Path, help="also write all results to this JSON file")
     ap.add_argument("--parallel", action="store_true",
-                    help="train the reference in the background while ours trains (faster, but each side gets "
-                         "about half the machine); by default the two run one after the other")
+                    help="train the reference ctgan in the background while ours trains (faster, but each side "
+                         "gets about half the machine); by default the two run one after the other")
+    ap.add_argument("--peer-threads", type=int, default=None,
+                    help="torch threads of TabularARGN (default: the same as our autoregressive model; 0: torch's)")
+    ap.add_argument("--mostlyai-python", type=Path, default=MOSTLYAI_VENV / "bin" / "python")
+    ap.add_argument("--setup-mostlyai", action="store_true", help="create the mostlyai environment and exit")
+    ap.add_argument("--mostlyai-worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--worker-out", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.setup_mostlyai:
+        print(setup_mostlyai())
+        return 0
+    if args.mostlyai_worker:
+        _mostlyai_worker(args.dataset[0], args.seed, int(args.peer_threads or 0), args.worker_out)
+        return 0
     overrides = parse_overrides(args.ours)
+    if "mostlyai" in args.models and not args.mostlyai_python.exists():  # say so before anything trains
+        raise SystemExit(f"No mostlyai environment at {args.mostlyai_python}. Create it with "
+                         "`python benchmarks/single_table.py --setup-mostlyai` (see the module docstring), "
+                         "pass --mostlyai-python, or leave 'mostlyai' out of --models.")
     CACHE.mkdir(parents=True, exist_ok=True)
+    load_start = os.getloadavg()
+    threads = our_threads() if args.peer_threads is None else args.peer_threads
 
     ctx = mp.get_context("spawn")
     ref_proc: mp.Process | None = None
-    if not args.skip_reference:
+    if "reference" in args.models and not args.skip_reference:
         # One separate process runs the reference on every table in turn (its own global RNG).
         names = [d for d in args.dataset if args.reference_for is None or d in args.reference_for]
         for d in names:  # never show a stale result as this run's
@@ -193,31 +355,48 @@ def main(argv: list[str] | None = None) -> int:
         if args.parallel:
             ref_proc.start()
 
-    results = {}
+    results: dict[str, Any] = {}
     for name in args.dataset:
         df, types = load_table(name)
-        ours, synth = run_ours(df, types, args.seed, overrides)
-        ours["quality"] = quality(df, synth, types)
-        results[name] = {"ours": ours, "rows": len(df), "columns": len(df.columns)}
-        Path(CACHE / f"ours_{name}_seed{args.seed}.json").write_text(json.dumps(ours, indent=2, default=str))
-        print(f"[ours] {name}: fit {ours['fit_seconds']:.1f}s score {ours['quality']['score']:.4f}", flush=True)
+        results[name] = {"rows": len(df), "columns": len(df.columns)}
+        for backend in ("autoregressive", "ctgan"):
+            if backend not in args.models:
+                continue
+            ours, synth = run_ours(df, types, args.seed, overrides, backend)
+            ours["quality"] = quality(df, synth, types)
+            results[name][backend] = ours
+            Path(CACHE / f"{backend}_{name}_seed{args.seed}.json").write_text(json.dumps(ours, indent=2, default=str))
+            print(f"[{backend}] {name}: fit {ours['fit_seconds']:.1f}s score {ours['quality']['score']:.4f}", flush=True)
+            if backend == "autoregressive" and "mostlyai" in args.models:
+                peer, synth = run_mostlyai(name, df, types, args.seed, threads, args.mostlyai_python)
+                peer["quality"] = quality(df, synth, types)
+                results[name]["mostlyai"] = peer
+                (CACHE / f"mostlyai_{name}_seed{args.seed}.json").write_text(json.dumps(peer, indent=2, default=str))
+                print(f"[mostlyai] {name}: fit {peer['fit_seconds']:.1f}s score {peer['quality']['score']:.4f}",
+                      flush=True)
+        if "mostlyai" in args.models and "autoregressive" not in args.models:
+            peer, synth = run_mostlyai(name, df, types, args.seed, threads, args.mostlyai_python)
+            peer["quality"] = quality(df, synth, types)
+            results[name]["mostlyai"] = peer
 
     if ref_proc is not None:
         if not args.parallel:
             ref_proc.start()
         ref_proc.join()
-    for name in args.dataset:
-        path = CACHE / f"reference_{name}_seed{args.seed}_epochs{args.reference_epochs}.json"
-        ran = not args.skip_reference and (args.reference_for is None or name in args.reference_for)
-        ref = json.loads(path.read_text()) if path.exists() and (ran or args.skip_reference) else None
-        if ref is not None:
-            ref["cached"] = bool(args.skip_reference)
-        results[name]["reference"] = ref
+    if "reference" in args.models:
+        for name in args.dataset:
+            path = CACHE / f"reference_{name}_seed{args.seed}_epochs{args.reference_epochs}.json"
+            ran = not args.skip_reference and (args.reference_for is None or name in args.reference_for)
+            ref = json.loads(path.read_text()) if path.exists() and (ran or args.skip_reference) else None
+            if ref is not None:
+                ref["cached"] = bool(args.skip_reference)
+            results[name]["reference"] = ref
 
     meta = {"seed": args.seed, "reference_epochs": args.reference_epochs, "cpus": os.cpu_count(),
             "python": platform.python_version(), "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-            "ours_overrides": overrides, "load_average_end": os.getloadavg(),
-            "schedule": "parallel" if args.parallel else "sequential"}
+            "ours_overrides": overrides, "load_average_start": load_start, "load_average_end": os.getloadavg(),
+            "schedule": "parallel" if args.parallel else "sequential", "models": args.models,
+            "peer_threads": threads}
     print(render(results, meta))
     if args.json:
         args.json.write_text(json.dumps({"meta": meta, "results": results}, indent=2, default=str))
@@ -229,14 +408,27 @@ def _reference_all(names: list[str], seed: int, epochs: int, cache: str) -> None
         _reference_worker(name, seed, epochs, str(Path(cache) / f"reference_{name}_seed{seed}_epochs{epochs}.json"))
 
 
+def _ratio(a: float, b: float, digits: int) -> str:
+    """a / b as text; n/a when either is missing or b is 0 (a pair-trend score with no pair)."""
+    try:
+        return "n/a" if not b or a != a or b != b else f"{a / b:.{digits}f}"
+    except TypeError:
+        return "n/a"
+
+
 def render(results: dict[str, Any], meta: dict[str, Any]) -> str:
+    def load(key: str) -> tuple[float, ...]:
+        return tuple(round(x, 1) for x in meta.get(key, ()))
+
     lines = [f"seed={meta['seed']}  reference epochs={meta['reference_epochs']}  cpus={meta['cpus']}  "
-             f"load average at end={tuple(round(x, 1) for x in meta['load_average_end'])}", "",
+             f"peer threads={meta.get('peer_threads')}  load average at start={load('load_average_start')}  "
+             f"at end={load('load_average_end')}", "",
              "| table | rows | model | fit s | sample rows/s | score (default) | shapes | pair trends (default) "
              "| pair trends (all pairs) | score (all pairs) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
+    models = meta.get("models", ["ctgan", "reference"])
     for name, r in results.items():
-        for who in ("ours", "reference"):
+        for who in [m for m in MODELS if m in models]:
             x = r.get(who)
             if x is None:
                 lines.append(f"| {name} | {r['rows']} | {who} | n/a | n/a | n/a | n/a | n/a | n/a | n/a |")
@@ -247,12 +439,15 @@ def render(results: dict[str, Any], meta: dict[str, Any]) -> str:
                          f"{q['score']:.4f} | {q['column_shapes']:.4f} | {q['pair_trends_default']:.4f} "
                          f"({q['pairs_scored_default']}/{q['pairs_total']} pairs) | {q['pair_trends_all_pairs']:.4f} | "
                          f"{q['score_all_pairs']:.4f} |")
-        o, ref = r["ours"], r.get("reference")
-        if ref:
-            lines.append(f"| {name} | | **ratio ours/ref** | {o['fit_seconds'] / ref['fit_seconds']:.3f} | "
-                         f"{o['sample_rows_per_s'] / ref['sample_rows_per_s']:.2f} | "
-                         f"{o['quality']['score'] / ref['quality']['score']:.3f} | | | | "
-                         f"{o['quality']['score_all_pairs'] / ref['quality']['score_all_pairs']:.3f} |")
+        for ours, peer in PAIRS:
+            o, p = r.get(ours), r.get(peer)
+            if not o or not p:
+                continue
+            oq, pq = o["quality"], p["quality"]
+            cells = [_ratio(o["fit_seconds"], p["fit_seconds"], 3), _ratio(o["sample_rows_per_s"], p["sample_rows_per_s"], 2)]
+            cells += [_ratio(oq[k], pq[k], 3) for k in ("score", "column_shapes", "pair_trends_default",
+                                                        "pair_trends_all_pairs", "score_all_pairs")]
+            lines.append(f"| {name} | | **ratio {ours}/{peer}** | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

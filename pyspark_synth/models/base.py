@@ -128,7 +128,8 @@ def load_model_bytes(data: bytes, backend: type[SynthModel] | None = None) -> Sy
     return get_backend(header["kind"]).from_bytes(data)
 
 
-_BUILTIN_MODULES = ("pyspark_synth.models.ctgan", "pyspark_synth.models.copula")
+_BUILTIN_MODULES = ("pyspark_synth.models.ctgan", "pyspark_synth.models.copula", "pyspark_synth.models.autoregressive",
+                    "pyspark_synth.models.autoregressive_sequence")
 
 
 def shippable_backend(name: str) -> type[SynthModel] | None:

@@ -1,0 +1,461 @@
+"""Column codecs of the autoregressive model: each column as one or two discrete tokens, and back.
+
+A categorical column is one token (its frequent values, one pooled token for the rare ones, one
+for null). A numerical or datetime column is a first token that picks an exact value (a point mass,
+or every value of a few-valued column) or a quantile bin, and a second token that picks a finer
+quantile bin inside it; the value is then drawn uniformly between that fine bin's edges. Null is a
+token of its own, so null rates are learned like any other value.
+
+Rare-value protection (issue 19): a categorical value held by fewer than `k` training rows is never
+stored nor emitted (its rows share one pooled token, which sampling never picks); a numerical
+column's values are clipped to the range between its k-th smallest and k-th largest value, so an
+extreme held by fewer than `k` rows is never reproduced, and bins hold at least `k` values each.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pyspark_synth.errors import DataError, SerializationError
+from pyspark_synth.models._ar_values import (
+    datetime_spec,
+    datetime_ticks,
+    decimals,
+    restore_datetime,
+    restore_number,
+)
+from pyspark_synth.transformers.base import ColumnTransformer, to_jsonable, transformer_from_state
+from pyspark_synth.transformers.categorical import restore_values
+from pyspark_synth.transformers.constant import ConstantTransformer
+from pyspark_synth.transformers.excluded import ExcludedTransformer
+from pyspark_synth.transformers.table import infer_semantic_type
+
+__all__ = ["Codec", "CategoricalCodec", "NumericCodec", "FixedCodec", "make_codec", "codec_from_state"]
+
+class Codec:
+    """One column as `len(sizes)` integer tokens (sub-columns); `sizes[i]` is sub-column i's vocabulary."""
+
+    kind = "base"
+    column: str
+    sizes: list[int]
+
+    def encode(self, data: pd.Series) -> np.ndarray:
+        """Tokens of each value, an int64 matrix of `len(sizes)` columns."""
+        raise NotImplementedError
+
+    def decode(self, tokens: np.ndarray, u: np.ndarray) -> pd.Series:
+        """Values of token rows; `u` holds one uniform number per row (the draw inside a bin)."""
+        raise NotImplementedError
+
+    def banned(self) -> list[list[int]]:
+        """Per sub-column, the tokens that sampling must never pick (the pooled rare values)."""
+        return [[] for _ in self.sizes]
+
+    def condition_tokens(self, value: Any) -> list[int]:
+        """The tokens that stand for `value` in a condition (raises DataError when it cannot)."""
+        raise NotImplementedError
+
+    def report(self) -> dict[str, Any]:
+        """What the encoding chose (for the fit report)."""
+        return {"kind": self.kind}
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """(JSON config, arrays) of the fitted codec."""
+        raise NotImplementedError
+
+
+def _is_null(value: Any) -> bool:
+    try:
+        return value is None or bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+# ----------------------------------------------------------------------------- categorical
+class CategoricalCodec(Codec):
+    """Categories as one token: frequent values by frequency, then the rare pool, then null.
+
+    Args:
+        rare_threshold: Values held by fewer rows are pooled and never emitted (1 keeps every value).
+    """
+
+    kind = "categorical"
+
+    def __init__(self, rare_threshold: int = 5) -> None:
+        self.rare_threshold = int(rare_threshold)
+
+    def fit(self, data: pd.Series) -> CategoricalCodec:
+        self.column = str(data.name)
+        self.dtype_ = str(data.dtype)
+        vals = data.astype(object) if isinstance(data.dtype, pd.CategoricalDtype) else data
+        isna = vals.isna().to_numpy()
+        counts = vals[~isna].value_counts(sort=True)
+        keep = counts[counts >= self.rare_threshold]
+        self.categories_ = [to_jsonable(v) for v in keep.index]
+        self.frequencies_ = keep.to_numpy(dtype=np.float64)
+        self.rare_values_ = int(len(counts) - len(keep))
+        self.rare_rows_ = int(counts.sum() - keep.sum())
+        self.has_null_ = bool(isna.any())
+        # the dtype's categories stay, except rare values: a declared category no row holds is schema
+        rare = {str(to_jsonable(v)) for v in counts.index[counts < self.rare_threshold]}
+        self.dtype_categories_ = (
+            [to_jsonable(v) for v in data.dtype.categories if str(to_jsonable(v)) not in rare]
+            if isinstance(data.dtype, pd.CategoricalDtype) else None)
+        self._build()
+        return self
+
+    def _build(self) -> None:
+        self.n_frequent = len(self.categories_)
+        self.rare_token = self.n_frequent if self.rare_values_ else -1
+        self.null_token = self.n_frequent + int(self.rare_values_ > 0) if self.has_null_ else -1
+        self.sizes = [self.n_frequent + int(self.rare_values_ > 0) + int(self.has_null_)]
+        self._index = pd.Index(pd.Series(self.categories_, dtype=object))
+        self._str_index = pd.Index(pd.Series(self.categories_, dtype=object).astype(str))
+
+    def _codes(self, data: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """(code per value with -1 for values that are not frequent, null mask)."""
+        vals = data.astype(object) if isinstance(data.dtype, pd.CategoricalDtype) else data
+        isna = vals.isna().to_numpy()
+        codes = self._index.get_indexer(pd.Series(vals).where(~isna, None).astype(object))
+        missing = (codes < 0) & ~isna
+        if missing.any() and self.n_frequent:  # a JSON number may come back as another type
+            codes[missing] = self._str_index.get_indexer(pd.Series(vals[missing]).astype(str))
+        return codes.astype(np.int64), isna
+
+    def encode(self, data: pd.Series) -> np.ndarray:
+        codes, isna = self._codes(data.reset_index(drop=True))
+        other = self.rare_token if self.rare_token >= 0 else 0  # unseen values (context only)
+        codes = np.where(codes < 0, other, codes)
+        if self.has_null_:
+            codes = np.where(isna, self.null_token, codes)
+        return codes.reshape(-1, 1)
+
+    def decode(self, tokens: np.ndarray, u: np.ndarray) -> pd.Series:
+        table = np.array([*self.categories_, None, None], dtype=object)  # rare token (only sampled when
+        # nothing else is possible) and null both come back as null
+        t = np.asarray(tokens, dtype=np.int64).reshape(len(tokens), -1)[:, 0]
+        values = table[np.minimum(t, self.n_frequent)]
+        return restore_values(values, self.dtype_, self.dtype_categories_)
+
+    def banned(self) -> list[list[int]]:
+        allowed_other = self.n_frequent > 0 or self.has_null_
+        return [[self.rare_token] if self.rare_token >= 0 and allowed_other else []]
+
+    def condition_tokens(self, value: Any) -> list[int]:
+        if _is_null(value):
+            if not self.has_null_:
+                raise DataError(f"condition {self.column}=null: the column had no nulls in training")
+            return [self.null_token]
+        codes, _ = self._codes(pd.Series([value], dtype=object))
+        if codes[0] >= 0:
+            return [int(codes[0])]
+        if self.rare_token >= 0:
+            return [self.rare_token]  # a rare value (the user names it; the model only knows the pool)
+        shown = self.categories_[:20]
+        raise DataError(f"condition {self.column}={value!r} was never seen in training. "
+                        f"Known values (first 20): {shown}")
+
+    def report(self) -> dict[str, Any]:
+        return {"kind": self.kind, "values": self.n_frequent, "rare_values_pooled": self.rare_values_,
+                "rare_rows": self.rare_rows_, "null": self.has_null_}
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        cfg = {"kind": self.kind, "column": self.column, "dtype": self.dtype_, "rare_threshold": self.rare_threshold,
+               "categories": self.categories_, "rare_values": self.rare_values_, "rare_rows": self.rare_rows_,
+               "has_null": self.has_null_, "dtype_categories": self.dtype_categories_}
+        return cfg, {"frequencies": self.frequencies_}
+
+    @classmethod
+    def from_state(cls, cfg: dict[str, Any], arrays: dict[str, np.ndarray]) -> CategoricalCodec:
+        obj = cls(cfg["rare_threshold"])
+        obj.column, obj.dtype_ = cfg["column"], cfg["dtype"]
+        obj.categories_ = list(cfg["categories"])
+        obj.rare_values_, obj.rare_rows_ = int(cfg["rare_values"]), int(cfg["rare_rows"])
+        obj.has_null_ = bool(cfg["has_null"])
+        obj.dtype_categories_ = cfg["dtype_categories"]
+        obj.frequencies_ = np.asarray(arrays["frequencies"], dtype=np.float64)
+        obj._build()
+        return obj
+
+
+# ----------------------------------------------------------------------------- numeric / datetime
+class NumericCodec(Codec):
+    """A numerical or datetime column as (exact value or quantile bin, fine bin) tokens.
+
+    Args:
+        rare_threshold: `k`: values are clipped to [k-th smallest, k-th largest], exact values need
+            `k` rows, and every fine bin holds at least `k` training values (1 disables all three).
+        max_bins: Most quantile bins of the first token.
+        fine_bins: Most fine bins inside each bin (the second token).
+        exact_limit: A column with at most this many distinct values gets an exact token per value
+            (held by at least `k` rows); otherwise only point masses do.
+        spike_share: In a many-valued column, a value holding this share of rows is a point mass.
+    """
+
+    kind = "numeric"
+
+    def __init__(self, rare_threshold: int = 5, max_bins: int = 32, fine_bins: int = 16, exact_limit: int = 100,
+                 spike_share: float = 0.01) -> None:
+        self.rare_threshold = int(rare_threshold)
+        self.max_bins = int(max_bins)
+        self.fine_bins = int(fine_bins)
+        self.exact_limit = int(exact_limit)
+        self.spike_share = float(spike_share)
+
+    # -------------------------------------------------------------- value <-> float
+    def _to_float(self, data: pd.Series) -> np.ndarray:
+        if self.datetime_ is None:
+            return pd.to_numeric(data, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        ticks, isna = datetime_ticks(data)
+        x = (ticks - self.datetime_["origin"]).astype(np.float64)
+        x[isna] = np.nan
+        return x
+
+    def fit(self, data: pd.Series, *, datetime: bool = False) -> NumericCodec:
+        self.column = str(data.name)
+        self.dtype_ = str(data.dtype)
+        self.datetime_: dict[str, Any] | None = None
+        if datetime:
+            self.datetime_ = datetime_spec(data)
+        x = self._to_float(data)
+        isna = ~np.isfinite(x)
+        present = np.sort(x[~isna])
+        n, k = len(present), max(1, self.rare_threshold)
+        self.has_null_ = bool(isna.any())
+        self.is_integer_ = bool(pd.api.types.is_integer_dtype(data.dtype)) or datetime
+        self.decimals_ = 0 if self.is_integer_ else decimals(present)
+        self.suppressed_ = n < k  # too few values to protect: the column comes back null
+        self.spikes_ = np.zeros(0)
+        self.edges_ = np.zeros(0)
+        self.fine_ = np.zeros((0, 0))
+        self.lo_ = self.hi_ = 0.0
+        self.clipped_ = [0, 0]
+        if not self.suppressed_:
+            lo, hi = float(present[k - 1]), float(present[n - k])
+            if lo > hi:
+                lo = hi = float(present[(n - 1) // 2])
+            self.lo_, self.hi_ = lo, hi
+            self.clipped_ = [int(np.sum(present < lo)), int(np.sum(present > hi))]
+            values, counts = np.unique(present, return_counts=True)
+            if len(values) <= self.exact_limit:
+                spikes = values[counts >= k]
+            else:
+                big = (counts >= k) & (counts >= self.spike_share * n)
+                top = np.argsort(-np.where(big, counts, 0), kind="stable")[: self.max_bins]
+                spikes = np.sort(values[top[big[top]]])
+            self.spikes_ = spikes[(spikes >= lo) & (spikes <= hi)].astype(np.float64)
+            rest = np.clip(present[~np.isin(present, self.spikes_)], lo, hi)
+            if len(rest):
+                self._fit_bins(rest, k)
+        self._build()
+        return self
+
+    def _fit_bins(self, rest: np.ndarray, k: int) -> None:
+        total = max(1, min(self.max_bins * self.fine_bins, len(rest) // k))
+        n_bins = max(1, min(self.max_bins, total))
+        n_fine = max(1, min(self.fine_bins, total // n_bins))
+        edges = np.unique(np.quantile(rest, np.linspace(0.0, 1.0, n_bins + 1)))
+        if len(edges) == 1:
+            edges = np.array([edges[0], edges[0]])
+        n_bins = len(edges) - 1
+        which = np.clip(np.searchsorted(edges[1:-1], rest, side="right"), 0, n_bins - 1)
+        fine = np.zeros((n_bins, n_fine + 1))
+        for b in range(n_bins):
+            inside = rest[which == b]
+            q = np.quantile(inside, np.linspace(0.0, 1.0, n_fine + 1)) if len(inside) else \
+                np.linspace(edges[b], edges[b + 1], n_fine + 1)
+            q[0], q[-1] = edges[b], edges[b + 1]
+            fine[b] = np.maximum.accumulate(q)
+        self.edges_, self.fine_ = edges, fine
+
+    def _build(self) -> None:
+        self.n_spikes = len(self.spikes_)
+        self.n_bins = max(0, len(self.edges_) - 1)
+        self.n_fine = self.fine_.shape[1] - 1 if self.n_bins else 0
+        self.null_token = self.n_spikes + self.n_bins if self.has_null_ else -1
+        first = self.n_spikes + self.n_bins + int(self.has_null_)
+        if self.suppressed_:
+            first = 1  # one token: null
+        self.sizes = [first] + ([self.n_fine] if self.n_bins and self.n_fine > 1 else [])
+
+    def _tokens(self, x: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(x), len(self.sizes)), dtype=np.int64)
+        if self.suppressed_:
+            return out
+        isna = ~np.isfinite(x)
+        xc = np.clip(np.where(isna, self.lo_, x), self.lo_, self.hi_)
+        first = np.zeros(len(x), dtype=np.int64)
+        spike = np.zeros(len(x), dtype=bool)
+        if self.n_spikes:
+            pos = np.clip(np.searchsorted(self.spikes_, xc), 0, self.n_spikes - 1)
+            spike = self.spikes_[pos] == xc
+            if not self.n_bins:  # only exact values: a value between them goes to the nearest one
+                near = np.abs(xc[:, None] - self.spikes_[None, :]).argmin(axis=1)
+                pos, spike = near, np.ones(len(x), dtype=bool)
+            first[spike] = pos[spike]
+        rest = ~spike
+        if self.n_bins and rest.any():
+            b = np.clip(np.searchsorted(self.edges_[1:-1], xc[rest], side="right"), 0, self.n_bins - 1)
+            first[rest] = self.n_spikes + b
+            if len(self.sizes) > 1:
+                f = np.zeros(len(b), dtype=np.int64)
+                for bb in np.unique(b):
+                    sel = b == bb
+                    f[sel] = np.clip(np.searchsorted(self.fine_[bb, 1:-1], xc[rest][sel], side="right"),
+                                     0, self.n_fine - 1)
+                out[rest, 1] = f
+        if self.has_null_:
+            first[isna] = self.null_token
+        out[:, 0] = first
+        return out
+
+    def encode(self, data: pd.Series) -> np.ndarray:
+        return self._tokens(self._to_float(data.reset_index(drop=True)))
+
+    def decode_float(self, tokens: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Float values (NaN for null) of token rows, rounded and clipped, before the dtype is restored."""
+        tokens = np.asarray(tokens, dtype=np.int64).reshape(len(tokens), -1)
+        n = len(tokens)
+        x = np.full(n, np.nan)
+        if self.suppressed_:
+            return x
+        t = tokens[:, 0]
+        spike = t < self.n_spikes
+        x[spike] = self.spikes_[t[spike]]
+        binned = (t >= self.n_spikes) & (t < self.n_spikes + self.n_bins)
+        if binned.any():
+            b = t[binned] - self.n_spikes
+            f = tokens[binned, 1] if tokens.shape[1] > 1 else np.zeros(len(b), dtype=np.int64)
+            f = np.clip(f, 0, self.fine_.shape[1] - 2)
+            a, c = self.fine_[b, f], self.fine_[b, f + 1]
+            v = a + np.asarray(u, dtype=np.float64)[binned] * (c - a)
+            if self.datetime_ is not None:
+                step = self.datetime_["step"]
+                v = np.round(v / step) * step
+            elif self.is_integer_:
+                v = np.round(v)
+            elif self.decimals_ is not None:
+                v = np.round(v, self.decimals_)
+            x[binned] = np.clip(v, self.lo_, self.hi_)
+        return x
+
+    def decode(self, tokens: np.ndarray, u: np.ndarray) -> pd.Series:
+        x = self.decode_float(tokens, u)
+        if self.datetime_ is not None:
+            return restore_datetime(x, self.datetime_, self.dtype_)
+        return restore_number(x, self.dtype_)
+
+    def condition_tokens(self, value: Any) -> list[int]:
+        if _is_null(value):
+            if not self.has_null_:
+                raise DataError(f"condition {self.column}=null: the column had no nulls in training")
+            return [self.null_token] + [0] * (len(self.sizes) - 1)
+        try:
+            x = self._to_float(pd.Series([value]))
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"condition {self.column}={value!r}: not a value of this column ({exc})") from None
+        if not np.isfinite(x[0]):
+            raise DataError(f"condition {self.column}={value!r}: not a value of this column")
+        return [int(t) for t in self._tokens(x)[0]]
+
+    def report(self) -> dict[str, Any]:
+        return {"kind": "datetime" if self.datetime_ is not None else self.kind, "exact_values": self.n_spikes,
+                "bins": self.n_bins, "fine_bins": self.n_fine, "null": self.has_null_,
+                "clipped_rows": {"low": self.clipped_[0], "high": self.clipped_[1]},
+                "suppressed": self.suppressed_}
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        cfg = {"kind": self.kind, "column": self.column, "dtype": self.dtype_, "rare_threshold": self.rare_threshold,
+               "max_bins": self.max_bins, "fine_bins": self.fine_bins, "exact_limit": self.exact_limit,
+               "spike_share": self.spike_share, "datetime": self.datetime_, "has_null": self.has_null_,
+               "is_integer": self.is_integer_, "decimals": self.decimals_, "suppressed": self.suppressed_,
+               "lo": self.lo_, "hi": self.hi_, "clipped": self.clipped_}
+        return cfg, {"spikes": self.spikes_, "edges": self.edges_, "fine": self.fine_}
+
+    @classmethod
+    def from_state(cls, cfg: dict[str, Any], arrays: dict[str, np.ndarray]) -> NumericCodec:
+        obj = cls(cfg["rare_threshold"], cfg["max_bins"], cfg["fine_bins"], cfg["exact_limit"], cfg["spike_share"])
+        obj.column, obj.dtype_, obj.datetime_ = cfg["column"], cfg["dtype"], cfg["datetime"]
+        obj.has_null_, obj.is_integer_ = bool(cfg["has_null"]), bool(cfg["is_integer"])
+        obj.decimals_, obj.suppressed_ = cfg["decimals"], bool(cfg["suppressed"])
+        obj.lo_, obj.hi_, obj.clipped_ = float(cfg["lo"]), float(cfg["hi"]), list(cfg["clipped"])
+        obj.spikes_ = np.asarray(arrays["spikes"], dtype=np.float64)
+        obj.edges_ = np.asarray(arrays["edges"], dtype=np.float64)
+        obj.fine_ = np.asarray(arrays["fine"], dtype=np.float64)
+        obj._build()
+        return obj
+
+
+# ----------------------------------------------------------------------------- fixed columns
+class FixedCodec(Codec):
+    """A column the model does not learn: a constant, or an id/text/key column (all nulls). No tokens."""
+
+    kind = "fixed"
+
+    def __init__(self, transformer: ColumnTransformer) -> None:
+        self.transformer = transformer
+        self.column = transformer.column_
+        self.sizes = []
+
+    def encode(self, data: pd.Series) -> np.ndarray:
+        return np.zeros((len(data), 0), dtype=np.int64)
+
+    def decode(self, tokens: np.ndarray, u: np.ndarray) -> pd.Series:
+        return self.transformer.inverse_transform(np.zeros((len(tokens), 0), dtype=np.float32))
+
+    def condition_tokens(self, value: Any) -> list[int]:
+        return []
+
+    def report(self) -> dict[str, Any]:
+        return {"kind": "constant" if isinstance(self.transformer, ConstantTransformer) else "not_learned"}
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        cfg, arrays = self.transformer.to_dict()
+        return {"kind": self.kind, "transformer": cfg}, arrays
+
+
+# ----------------------------------------------------------------------------- factory
+def make_codec(data: pd.Series, declared: str | None, *, rare_threshold: int, max_bins: int, fine_bins: int,
+               exact_limit: int, protect: bool = True) -> Codec:
+    """Choose and fit the codec of one column.
+
+    Args:
+        data: The column (its name is the column name).
+        declared: The metadata's semantic type, or None to infer it from the dtype.
+        rare_threshold: `k` of the rare-value protection.
+        max_bins: Most quantile bins of a numerical column's first token.
+        fine_bins: Most fine bins inside each bin.
+        exact_limit: Distinct values up to which every value of a numerical column is exact.
+        protect: False turns rare-value protection off (as rare_threshold=1 does).
+    """
+    data = data.reset_index(drop=True)
+    stype = infer_semantic_type(data, declared)
+    k = max(1, int(rare_threshold)) if protect else 1
+    if stype in ("id", "text"):
+        return FixedCodec(ExcludedTransformer().fit(data))
+    if data.nunique(dropna=False) <= 1:
+        non_null = int(data.notna().sum())
+        if 0 < non_null < k:  # one value held by fewer than k rows: rare, not emitted
+            return FixedCodec(ExcludedTransformer().fit(data))
+        return FixedCodec(ConstantTransformer().fit(data))
+    if stype in ("numerical", "datetime"):
+        return NumericCodec(k, max_bins, fine_bins, exact_limit).fit(data, datetime=stype == "datetime")
+    if stype == "boolean":
+        return CategoricalCodec(1).fit(data)  # the values of a boolean are public: nothing to protect
+    return CategoricalCodec(k).fit(data)
+
+
+def codec_from_state(cfg: dict[str, Any], arrays: dict[str, np.ndarray]) -> Codec:
+    """Rebuild any codec from its `state()`."""
+    kind = cfg.get("kind")
+    if kind == "categorical":
+        return CategoricalCodec.from_state(cfg, arrays)
+    if kind == "numeric":
+        return NumericCodec.from_state(cfg, arrays)
+    if kind == "fixed":
+        return FixedCodec(transformer_from_state(cfg["transformer"], arrays))
+    raise SerializationError(f"Autoregressive model archive: unknown column codec {kind!r} "
+                             "(written by a newer pyspark_synth?)")
