@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from pyspark_synth.io.registry import ModelRegistry
-from pyspark_synth.spark.fit import fit_table
-from pyspark_synth.spark.sample import sample_table
+from pyspark_synth.spark.fit_table import fit_table
+from pyspark_synth.spark.sample_table import sample_table
 
 
 @pytest.fixture(scope="module")
