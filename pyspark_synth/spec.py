@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+from functools import cached_property
 from collections.abc import Mapping
 from typing import Any
 
@@ -283,9 +284,9 @@ class TableSpec(_Frozen):
             raise ValueError(f"backend '{self.backend}' needs a model reference")
         return self
 
-    @property
+    @cached_property
     def fields(self) -> tuple[tuple[str, str], ...]:
-        """`(column, Spark type name)` of the output, in order."""
+        """`(column, Spark type name)` of the output, in order (parsed once per spec)."""
         return schema_fields(self.spark_schema)
 
     @property

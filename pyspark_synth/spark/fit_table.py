@@ -204,7 +204,7 @@ def fit_table(
         catalog_table: Catalog metadata table that lists the model versions.
         relations: What relational fitting learned about the table (the `TableSpec` fields
             `context`, `driving`, `secondary`, `self_refs`, `notes`); `fit_database` sets it.
-        extra_manifest: Deprecated, ignored except for its "relational" entry (use `relations`).
+        extra_manifest: Deprecated and ignored (relational facts now travel in `relations`).
         empty_ok: Store a table without rows as an empty table instead of refusing it.
         **model_kwargs: The backend's hyper-parameters (a name it does not take is an error).
 
@@ -218,7 +218,7 @@ def fit_table(
     model_cls, kwargs, notes = model_arguments(backend, epochs, batch_size, model_kwargs)
     relations = dict(relations or {})
     if extra_manifest is not None:
-        warnings.warn("fit_table(extra_manifest=...) is deprecated; relational facts go in relations=",
+        warnings.warn("fit_table(extra_manifest=...) is deprecated and ignored; relational facts go in relations=",
                       DeprecationWarning, stacklevel=2)
     seed = resolve_seed(seed)
     ctx_map = dict(context_columns or {})
