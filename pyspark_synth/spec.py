@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import json
 import math
-from functools import cached_property
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -238,6 +238,8 @@ class TableSpec(_Frozen):
         self_refs: Foreign keys to the table itself.
         text: Free-text column models.
         model: The model archive, None for an empty table.
+        model_report: The backend's own account of its fit (epochs run, early stop, what its
+            defaults chose), when it gives one.
         notes: What fitting chose or found for this table.
     """
 
@@ -258,6 +260,7 @@ class TableSpec(_Frozen):
     self_refs: tuple[SelfReference, ...] = ()
     text: tuple[TextColumnSpec, ...] = ()
     model: ModelReference | None = None
+    model_report: dict[str, Any] = Field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
     @field_validator("spark_schema")

@@ -12,9 +12,9 @@ from pyspark_synth._log import get_logger
 from pyspark_synth.errors import DataError, MetadataError
 from pyspark_synth.io.registry import ModelEntry, ModelRegistry, registry_for
 from pyspark_synth.metadata import Metadata, Table, type_family
-from pyspark_synth.relational.primary_keys import learn_key_spec
 from pyspark_synth.seeds import derive_seed, resolve_seed
 from pyspark_synth.spec import EMPTY_BACKEND, ColumnStats, TableSpec, TextColumnSpec
+from pyspark_synth.training import TrainedTable, TrainingJob, train_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -244,15 +244,21 @@ def fit_table(
     pdf = both[tbl.column_names]
     ctx = both[list(ctx_map)].rename(columns=ctx_map).reset_index(drop=True) if ctx_map else None
     _log.info("fitting table", table=tbl.name, backend=backend, rows=stats["row_count"], training_rows=len(pdf), seed=seed)
-    model = model_cls(tbl, seed=derive_seed(seed, tbl.name, "model"), **kwargs)
-    model.fit(pdf, context=ctx) if ctx is not None else model.fit(pdf)
-    keys = tuple(learn_key_spec(c, tbl.column(c).sql_type, pdf[c], salt=tbl.name,
-                                minimum=stats["columns"][c].get("min")) for c in tbl.generated_key_columns)
-    from pyspark_synth.models.text import text_specs
+    job = TrainingJob(table=tbl, backend=backend, arguments=kwargs, seed=seed, key_minimums=_key_minimums(tbl, stats))
+    trained = train_table(job, pdf, ctx, backend_class=model_cls)
+    return _store(reg, trained_spec(base, backend, trained), trained.model_bytes, data_df.sparkSession, catalog_table)
 
-    texts = tuple(TextColumnSpec.model_validate(t) for t in text_specs(tbl, pdf))
-    spec = TableSpec(backend=backend, training_rows=len(pdf), keys=keys, text=texts, model=_pending_model(), **base)
-    return _store(reg, spec, model.to_bytes(), data_df.sparkSession, catalog_table)
+
+def _key_minimums(tbl: Table, stats: dict[str, Any]) -> dict[str, Any]:
+    """The smallest value of each generated key column over the full table (where integer keys start)."""
+    return {c: stats["columns"][c].get("min") for c in tbl.generated_key_columns}
+
+
+def trained_spec(base: dict[str, Any], backend: str, trained: TrainedTable) -> TableSpec:
+    """The table's spec from its Spark statistics and relations (`base`) and what training produced."""
+    return TableSpec(backend=backend, training_rows=trained.training_rows, keys=trained.keys,
+                     text=tuple(TextColumnSpec.model_validate(t) for t in trained.text), model=_pending_model(),
+                     model_report=trained.report, **base)
 
 
 def _pending_model() -> Any:
