@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from pyspark_synth._log import get_logger
-from pyspark_synth.errors import DataError
+from pyspark_synth.errors import DataError, SynthError
 from pyspark_synth.io.registry import ModelEntry, ModelRegistry, registry_for
 from pyspark_synth.metadata import ForeignKey, Metadata
 from pyspark_synth.models.laws import CountLaw
@@ -34,7 +34,7 @@ from pyspark_synth.validation.integrity import FKCheck, check_foreign_key
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["CTX_PREFIX", "FitReport", "fit_database", "choose_driving", "read_tables", "fill_columns", "apply_orphan_policies"]
+__all__ = ["CTX_PREFIX", "FitError", "FitReport", "fit_database", "choose_driving", "read_tables", "fill_columns", "apply_orphan_policies"]
 
 _log = get_logger("fit_database")
 CTX_PREFIX = "__ctx__"
@@ -214,6 +214,9 @@ def fit_database(
     seed: int | None = None,
     registry: ModelRegistry | str | None = None,
     catalog_table: str | None = None,
+    fit_in: str = "spark",
+    parallelism: int | None = None,
+    threads: int | None = None,
     **model_kwargs: Any,
 ) -> FitReport:
     """Fit every table of a database, parents first, and store the models in the registry.
@@ -237,14 +240,34 @@ def fit_database(
         seed: Root seed.
         registry: Registry or root directory.
         catalog_table: Catalog metadata table listing the model versions.
+        fit_in: "spark" (the default): the statistics, laws and training samples are planned on
+            the driver, then every table's model trains in a task of one Spark job
+            (`spark.fit_job`); "driver": the tables train one after another in this process.
+            Both give the same models for a seed (with the same torch threads).
+        parallelism: Tables trained at once (tasks of the job); by default the session's cores.
+        threads: Torch threads per training task; by default the cores shared out between the
+            tables that train at once (with `fit_in="driver"`: torch's own setting).
         **model_kwargs: Passed to the backend.
 
     Returns:
         A FitReport with the entries per table, the foreign-key checks and notes.
+
+    Raises:
+        FitError: Some tables failed to train (each named with its error); the others were
+            stored, and the error's `.report` lists them.
     """
     from pyspark.sql import functions as F
 
-    from pyspark_synth.spark.fit_table import DEFAULT_SAMPLE_ROWS, fit_table, model_arguments
+    from pyspark_synth.spark.fit_table import (
+        DEFAULT_SAMPLE_ROWS,
+        finish_table,
+        model_arguments,
+        prepare_table,
+    )
+
+    if fit_in not in ("spark", "driver"):
+        raise DataError(f"fit_in must be 'spark' (every table trains in a task of one Spark job) or 'driver' "
+                        f"(one table after another in this process), got {fit_in!r}")
 
     model_arguments(backend, epochs, batch_size, model_kwargs)  # unknown backends and arguments fail here
     seed = resolve_seed(seed)
@@ -260,14 +283,14 @@ def fit_database(
         frames = relational_sample(plan, frames, sample_size, stratify_by=stratify_by, seed=derive_seed(seed, "sample"))
     persisted = [df.persist() for df in frames.values()]
     try:
+        prepared = []
         for name in plan.order:
             df = frames[name]
             if not df.take(1):
                 # an empty table stays empty: no model, no links to learn (its children get no rows from it)
                 report.notes.append(f"Table '{name}' has no rows: its synthetic copy is empty")
-                report.entries[name] = fit_table(df, table=name, metadata=plan.tables[name].table, backend=backend,
-                                                 seed=derive_seed(seed, name), registry=reg, catalog_table=catalog_table,
-                                                 empty_ok=True)
+                prepared.append(prepare_table(df, table=name, metadata=plan.tables[name].table, backend=backend,
+                                              seed=derive_seed(seed, name), registry=reg, empty_ok=True))
                 continue
             tp = choose_driving(plan, name, frames, report)
             relations, ctx_map = _relations(tp, frames, seed=seed)
@@ -279,17 +302,63 @@ def fit_database(
                 keyed = df.select("*", *[F.col(f"`{c}`").alias(f"__k{i}") for i, c in enumerate(fk.columns)])
                 df = keyed.join(pctx, on=[f"__k{i}" for i in range(len(fk.columns))], how="left") \
                     .drop(*[f"__k{i}" for i in range(len(fk.columns))])
-            report.entries[name] = fit_table(
+            prepared.append(prepare_table(
                 df, table=name, metadata=tp.table, backend=backend, epochs=epochs, batch_size=batch_size,
                 sample_rows=sample_rows or DEFAULT_SAMPLE_ROWS, seed=derive_seed(seed, name), registry=reg,
-                context_columns=ctx_map or None, catalog_table=catalog_table, relations=relations, **model_kwargs,
-            )
+                context_columns=ctx_map or None, relations=relations, threads=threads, **model_kwargs,
+            ))
+        trained, failures = _train(spark, prepared, fit_in=fit_in, parallelism=parallelism, threads=threads)
+        failed = {f.table for f in failures}
+        for p in prepared:
+            if p.name not in failed:
+                report.entries[p.name] = finish_table(p, trained.get(p.name), catalog_table=catalog_table)
     finally:
         for df in persisted:
             df.unpersist()
+    if failures:
+        report.notes.extend(f"not fitted: {f.message()}" for f in failures)
+        raise FitError(f"{len(failures)} of {len(prepared)} tables failed to fit; the others were fitted and stored "
+                       f"(see the error's .report): " + "; ".join(f.message() for f in failures), report, failures)
     report.spec = DatabaseSpec.from_tables(metadata, {t: e.spec for t, e in report.entries.items()})
     reg.save_database(report.spec)
     return report
+
+
+class FitError(SynthError, RuntimeError):
+    """Some tables of a database failed to fit; the others were fitted and stored.
+
+    Attributes:
+        report: The FitReport of the tables that were fitted.
+        failures: Each failed table with its error.
+    """
+
+    def __init__(self, message: str, report: FitReport, failures: list[Any]) -> None:
+        super().__init__(message)
+        self.report = report
+        self.failures = failures
+
+
+def _train(spark: SparkSession, prepared: list[Any], *, fit_in: str, parallelism: int | None,
+           threads: int | None) -> tuple[dict[str, Any], list[Any]]:
+    """Train the prepared tables in one Spark job or one after another here; (trained, failures)."""
+    import traceback
+
+    from pyspark_synth.spark.fit_job import TableFailure, train_in_spark
+    from pyspark_synth.training import train_table
+
+    if fit_in == "spark":
+        return train_in_spark(spark, prepared, parallelism=parallelism, threads=threads)
+    trained, failures = {}, []
+    for p in prepared:
+        if p.empty:
+            continue
+        pdf, ctx = p.training_rows()
+        _log.info("fitting table", table=p.name, backend=p.job.backend, rows=p.row_count, training_rows=len(pdf))
+        try:
+            trained[p.name] = train_table(p.job, pdf, ctx, backend_class=p.model_class)
+        except Exception:  # noqa: BLE001 - reported with the table; the other tables go on
+            failures.append(TableFailure(p.name, traceback.format_exc(limit=8), "driver"))
+    return trained, failures
 
 
 def _relations(tp: TablePlan, frames: Mapping[str, DataFrame], *, seed: int) -> tuple[dict[str, Any], dict[str, str]]:

@@ -6,6 +6,7 @@ import json
 import math
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pyspark_synth._log import get_logger
@@ -23,8 +24,12 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_SAMPLE_ROWS",
     "EMPTY_BACKEND",
+    "PreparedTable",
+    "finish_table",
     "fit_table",
     "model_arguments",
+    "order_rows",
+    "prepare_table",
     "resolve_table",
     "table_stats",
     "training_sample",
@@ -132,14 +137,18 @@ def uniform_sample(df: DataFrame, n: int, row_count: int, seed: int) -> DataFram
 def training_sample(df: DataFrame, row_count: int, sample_rows: int, seed: int) -> pd.DataFrame:
     """At most `sample_rows` rows, drawn uniformly with Spark and brought to the driver.
 
-    The rows are ordered by a keyed hash of their values, so the model sees the same rows in the
-    same order whatever the partitioning of `df`.
+    The rows are ordered by a keyed hash of their values (`order_rows`), so the model sees the same
+    rows in the same order whatever the partitioning of `df`.
     """
+    return order_rows(uniform_sample(df, sample_rows, row_count, seed).toPandas(), seed)
+
+
+def order_rows(pdf: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """`pdf`'s rows in the order of a keyed hash of their values (independent of how they arrived)."""
     import pandas as pd
 
-    pdf = uniform_sample(df, sample_rows, row_count, seed).toPandas()
     if len(pdf) < 2:
-        return pdf
+        return pdf.reset_index(drop=True)
     order = pd.util.hash_pandas_object(pdf.astype(str), index=False, hash_key=f"{derive_seed(seed, 'order'):016x}"[:16])
     return pdf.iloc[order.argsort(kind="stable").to_numpy()].reset_index(drop=True)
 
@@ -215,6 +224,92 @@ def fit_table(
         SynthError: Unknown backend or hyper-parameter (before any Spark job).
         DataError: The table has no rows (unless `empty_ok`).
     """
+    prepared = prepare_table(df, table=table, metadata=metadata, backend=backend, epochs=epochs, batch_size=batch_size,
+                             sample_rows=sample_rows, seed=seed, registry=registry, context_columns=context_columns,
+                             relations=relations, extra_manifest=extra_manifest, empty_ok=empty_ok, **model_kwargs)
+    trained = None
+    if not prepared.empty:
+        pdf, ctx = prepared.training_rows()
+        _log.info("fitting table", table=prepared.name, backend=backend, rows=prepared.row_count,
+                  training_rows=len(pdf), seed=prepared.job.seed)
+        trained = train_table(prepared.job, pdf, ctx, backend_class=prepared.model_class)
+    return finish_table(prepared, trained, catalog_table=catalog_table)
+
+
+@dataclass
+class PreparedTable:
+    """One table ready to train: its metadata, Spark statistics, spec fields and training sample.
+
+    Attributes:
+        job: What to train (JSON-able).
+        model_class: The backend's class.
+        base: The spec's fields known before training (statistics, relations, notes).
+        sample: The bounded training sample (a lazy DataFrame: the table's columns, then the
+            context columns under their `context_map` names).
+        context_map: `{sample column: parent context column}`.
+        training_size: Rows the sample holds (at most `sample_rows`).
+        registry: Where the model goes.
+        spark: The session.
+    """
+
+    job: TrainingJob
+    model_class: type
+    base: dict[str, Any]
+    sample: DataFrame | None
+    context_map: dict[str, str]
+    registry: ModelRegistry
+    spark: Any
+    training_size: int = 0
+
+    @property
+    def name(self) -> str:
+        """The table."""
+        return self.job.table.name
+
+    @property
+    def row_count(self) -> int:
+        """Rows of the real table."""
+        return int(self.base["row_count"])
+
+    @property
+    def empty(self) -> bool:
+        """True when the table has no rows (nothing to train)."""
+        return self.sample is None
+
+    def split(self, both: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        """A collected sample as (training rows, context rows), in the order `order_rows` gives."""
+        both = order_rows(both, derive_seed(self.job.seed, self.name, "sample"))
+        pdf = both[self.job.table.column_names]
+        ctx = both[list(self.context_map)].rename(columns=self.context_map).reset_index(drop=True) if self.context_map else None
+        return pdf, ctx
+
+    def training_rows(self) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        """The training sample brought to the driver, as (rows, context)."""
+        return self.split(self.sample.toPandas())
+
+
+def prepare_table(
+    df: DataFrame,
+    *,
+    table: str | None = None,
+    metadata: Metadata | Table | None = None,
+    backend: str = "ctgan",
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    sample_rows: int = DEFAULT_SAMPLE_ROWS,
+    seed: int | None = None,
+    registry: ModelRegistry | str | None = None,
+    context_columns: dict[str, str] | None = None,
+    relations: Mapping[str, Any] | None = None,
+    extra_manifest: dict[str, Any] | None = None,
+    empty_ok: bool = False,
+    threads: int | None = None,
+    **model_kwargs: Any,
+) -> PreparedTable:
+    """Everything `fit_table` does before training: checks, Spark statistics, the sample's plan.
+
+    See `fit_table` for the arguments; `threads` sets torch's threads while the model trains.
+    """
     model_cls, kwargs, notes = model_arguments(backend, epochs, batch_size, model_kwargs)
     relations = dict(relations or {})
     if extra_manifest is not None:
@@ -231,22 +326,29 @@ def fit_table(
             "row_count": stats["row_count"],
             "stats": {c: ColumnStats(**json.loads(json.dumps(v, default=str))) for c, v in stats["columns"].items()},
             **relations, "notes": (*relations.get("notes", ()), *notes)}
+    job = TrainingJob(table=tbl, backend=backend, arguments=kwargs, seed=seed, key_minimums=_key_minimums(tbl, stats),
+                      threads=threads)
+    sample = None
     if stats["row_count"] == 0:
         if not empty_ok:
             raise DataError(f"Table '{tbl.name}' has no rows: there is nothing to learn from. Fit it once it has data "
                             "(within a database, fit_database keeps an empty table as an empty table)")
+    else:
+        full = df.select(*[f"`{c}`" for c in tbl.column_names + list(ctx_map)])
+        sample = uniform_sample(full, sample_rows, stats["row_count"], derive_seed(seed, tbl.name, "sample"))
+    return PreparedTable(job=job, model_class=model_cls, base=base, sample=sample, context_map=ctx_map, registry=reg,
+                         spark=df.sparkSession, training_size=min(stats["row_count"], sample_rows))
+
+
+def finish_table(prepared: PreparedTable, trained: TrainedTable | None, *, catalog_table: str | None = None) -> ModelEntry:
+    """Store a prepared table's spec and model (none for an empty table) as its new registry version."""
+    if trained is None:
         # an empty table of a database (northwind's customer_demographics): no model, and its
         # synthetic copy is empty with the same schema
-        spec = TableSpec(backend=EMPTY_BACKEND, training_rows=0, **base)
-        return _store(reg, spec, None, data_df.sparkSession, catalog_table)
-    full = df.select(*[f"`{c}`" for c in tbl.column_names + list(ctx_map)])
-    both = training_sample(full, stats["row_count"], sample_rows, derive_seed(seed, tbl.name, "sample"))
-    pdf = both[tbl.column_names]
-    ctx = both[list(ctx_map)].rename(columns=ctx_map).reset_index(drop=True) if ctx_map else None
-    _log.info("fitting table", table=tbl.name, backend=backend, rows=stats["row_count"], training_rows=len(pdf), seed=seed)
-    job = TrainingJob(table=tbl, backend=backend, arguments=kwargs, seed=seed, key_minimums=_key_minimums(tbl, stats))
-    trained = train_table(job, pdf, ctx, backend_class=model_cls)
-    return _store(reg, trained_spec(base, backend, trained), trained.model_bytes, data_df.sparkSession, catalog_table)
+        spec = TableSpec(backend=EMPTY_BACKEND, training_rows=0, **prepared.base)
+        return _store(prepared.registry, spec, None, prepared.spark, catalog_table)
+    return _store(prepared.registry, trained_spec(prepared.base, prepared.job.backend, trained), trained.model_bytes,
+                  prepared.spark, catalog_table)
 
 
 def _key_minimums(tbl: Table, stats: dict[str, Any]) -> dict[str, Any]:

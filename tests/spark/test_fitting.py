@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -122,3 +124,69 @@ def test_a_misspelt_hyper_parameter_fails_before_any_spark_job(spark, shop, tmp_
     df = spark.createDataFrame(pd.DataFrame({"a": [1.0, 2.0, 3.0]}))
     entry = fit_table(df, table="t", backend="copula", epochs=5, registry=ModelRegistry(tmp_path), seed=0)
     assert entry.spec.notes == ("epochs=5 not used: the 'copula' backend does not train in epochs or batches",)
+
+
+def _archive(entry) -> tuple:  # noqa: ANN001
+    """A model archive's content (the zip's own timestamps aside)."""
+    from pyspark_synth.models._archive import unpack
+
+    def timeless(x):  # noqa: ANN001, ANN202 - training histories record wall seconds
+        if isinstance(x, dict):
+            return {k: timeless(v) for k, v in x.items() if k != "seconds"}
+        return [timeless(v) for v in x] if isinstance(x, list) else x
+
+    header, arrays = unpack(entry.model_bytes())
+    return json.dumps(timeless(header["config"]), sort_keys=True, default=str), {k: v.tolist() for k, v in arrays.items()}
+
+
+@pytest.mark.parametrize("backend", ["copula", "ctgan"])
+def test_a_spark_job_fit_gives_the_models_of_the_sequential_fit(spark, tmp_path, backend):
+    rng = np.random.default_rng(5)
+    customers = pd.DataFrame({"cid": np.arange(80), "seg": rng.choice(["a", "b"], 80), "age": rng.integers(18, 90, 80)})
+    orders = pd.DataFrame({"oid": np.arange(240), "cid": rng.integers(0, 80, 240), "amount": rng.gamma(2, 10, 240)})
+    md = Metadata().add_table("customers", pk="cid").add_table("orders", pk="oid", fk={"cid": "customers.cid"})
+    frames = {"customers": spark.createDataFrame(customers), "orders": spark.createDataFrame(orders)}
+    kw = {} if backend == "copula" else {"epochs": 1, "batch_size": 20, "generator_dim": (16,), "critic_dim": (16,),
+                                         "pac": 2, "threads": 1}
+    runs = {}
+    for where in ("driver", "spark"):
+        runs[where] = fit_database(spark, md, frames, backend=backend, seed=9, registry=ModelRegistry(tmp_path / where),
+                                   fit_in=where, **kw)
+    for name in ("customers", "orders"):
+        a, b = runs["driver"].entries[name], runs["spark"].entries[name]
+        assert _archive(a) == _archive(b), name
+        assert a.spec.model_copy(update={"model": None}) == b.spec.model_copy(update={"model": None})
+
+
+def _failing_backend() -> type:
+    from pyspark_synth.models.copula import GaussianCopula
+
+    class Brittle(GaussianCopula):
+        def fit(self, data, context=None, **kw):  # noqa: ANN001, ANN201
+            if "amount" in data.columns:
+                raise ValueError("cannot learn amounts")
+            return super().fit(data, context=context, **kw)
+
+    return Brittle
+
+
+@pytest.mark.parametrize("fit_in", ["spark", "driver"])
+def test_a_failing_table_is_named_and_the_others_are_stored(spark, tmp_path, fit_in):
+    from pyspark_synth.models.base import _BACKENDS, register_backend
+    from pyspark_synth.spark.fit_database import FitError
+
+    register_backend("brittle", _failing_backend())
+    try:
+        rng = np.random.default_rng(1)
+        customers = spark.createDataFrame(pd.DataFrame({"cid": np.arange(30), "seg": rng.choice(["a", "b"], 30)}))
+        orders = spark.createDataFrame(pd.DataFrame({"oid": np.arange(60), "cid": rng.integers(0, 30, 60),
+                                                     "amount": rng.normal(size=60)}))
+        md = Metadata().add_table("customers", pk="cid").add_table("orders", pk="oid", fk={"cid": "customers.cid"})
+        reg = ModelRegistry(tmp_path)
+        with pytest.raises(FitError, match=r"1 of 2 tables failed to fit.*table 'orders': ValueError: cannot learn amounts") as info:
+            fit_database(spark, md, {"customers": customers, "orders": orders}, backend="brittle", seed=1,
+                         registry=reg, fit_in=fit_in)
+        assert list(info.value.report.entries) == ["customers"] and reg.versions("orders") == []
+        assert reg.get("customers").backend == "brittle"
+    finally:
+        _BACKENDS.pop("brittle", None)
