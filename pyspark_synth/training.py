@@ -69,6 +69,8 @@ class TrainedTable:
         training_rows: Rows the model was trained on.
         seconds: Wall time of the training.
         report: The model's own account of the fit (`fit_report_`, when the backend has one).
+        backend: The backend that trained (the one chosen, when the job asked for "auto").
+        notes: What training chose (the automatic backend's choice and why).
     """
 
     model_bytes: bytes
@@ -77,6 +79,8 @@ class TrainedTable:
     training_rows: int
     seconds: float
     report: dict[str, Any] = field(default_factory=dict)
+    backend: str = ""
+    notes: tuple[str, ...] = ()
 
 
 def train_table(job: TrainingJob, data: pd.DataFrame, context: pd.DataFrame | None = None,
@@ -88,20 +92,30 @@ def train_table(job: TrainingJob, data: pd.DataFrame, context: pd.DataFrame | No
         data: The training rows (the table's columns).
         context: The driving parent's context columns, one row per data row, or None.
         backend_class: The model class to use (a user's backend travels this way to executors);
-            by default the one registered under `job.backend`.
+            by default the one registered under `job.backend`. With `job.backend == "auto"` the
+            backend is chosen from the data (`models.auto.choose_backend`).
     """
-    from pyspark_synth.models.base import get_backend
+    from pyspark_synth.models.auto import AUTO_BACKEND, choose_backend
+    from pyspark_synth.models.base import backend_arguments, get_backend
     from pyspark_synth.models.text import text_specs
 
-    cls = backend_class or get_backend(job.backend)
     start = time.perf_counter()
     tbl = job.table
+    backend, arguments, notes = job.backend, dict(job.arguments), ()
+    if backend == AUTO_BACKEND:
+        backend, why = choose_backend(tbl, data, context, seed=derive_seed(job.seed, tbl.name, "auto"))
+        cls = get_backend(backend)
+        arguments, skipped = backend_arguments(backend, cls, arguments)
+        notes = (f"backend 'auto' chose '{backend}': {why}", *skipped)
+    else:
+        cls = backend_class or get_backend(backend)
     with TorchThreads(job.threads):
-        model = cls(tbl, seed=derive_seed(job.seed, tbl.name, "model"), **job.arguments)
+        model = cls(tbl, seed=derive_seed(job.seed, tbl.name, "model"), **arguments)
         model.fit(data, context=context) if context is not None else model.fit(data)
     keys = tuple(learn_key_spec(c, tbl.column(c).sql_type, data[c], salt=tbl.name, minimum=job.key_minimums.get(c))
                  for c in tbl.generated_key_columns)
     report = getattr(model, "fit_report_", None)
     return TrainedTable(model_bytes=model.to_bytes(), keys=keys, text=tuple(text_specs(tbl, data)),
                         training_rows=len(data), seconds=time.perf_counter() - start,
-                        report=json.loads(json.dumps(report, default=str)) if isinstance(report, dict) else {})
+                        report=json.loads(json.dumps(report, default=str)) if isinstance(report, dict) else {},
+                        backend=backend, notes=notes)

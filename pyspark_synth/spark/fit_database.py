@@ -205,7 +205,7 @@ def fit_database(
     metadata: Metadata,
     tables: Mapping[str, Any],
     *,
-    backend: str = "ctgan",
+    backend: str = "auto",
     epochs: int | None = None,
     batch_size: int | None = None,
     sample_size: int | None = None,

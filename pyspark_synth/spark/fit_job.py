@@ -147,11 +147,12 @@ def train_in_spark(spark: SparkSession, prepared: Sequence[PreparedTable], *, pa
                     ctx_map = info["context_map"]
                     pdf = both[job.table.column_names]
                     ctx = both[list(ctx_map)].rename(columns=ctx_map).reset_index(drop=True) if ctx_map else None
-                    cls = shipped.get(job.backend) or get_backend(job.backend)
+                    cls = shipped.get(job.backend) or (None if job.backend == "auto" else get_backend(job.backend))
                     done = train_table(job, pdf, ctx, backend_class=cls)
                     trained = json.dumps({"keys": [k.model_dump() for k in done.keys], "text": list(done.text),
                                           "training_rows": done.training_rows, "seconds": done.seconds,
-                                          "report": done.report}, default=str)
+                                          "report": done.report, "backend": done.backend,
+                                          "notes": list(done.notes)}, default=str)
                     out = (name, True, done.model_bytes, trained, None)
                 except Exception:  # noqa: BLE001 - reported per table; the other tables go on
                     out = (name, False, None, None, traceback.format_exc(limit=8))
@@ -172,6 +173,7 @@ def train_in_spark(spark: SparkSession, prepared: Sequence[PreparedTable], *, pa
         t = json.loads(r["trained"])
         trained[r["table"]] = TrainedTable(model_bytes=bytes(r["model"]), keys=tuple(KeySpec(**k) for k in t["keys"]),
                                            text=tuple(t["text"]), training_rows=int(t["training_rows"]),
-                                           seconds=float(t["seconds"]), report=t["report"])
+                                           seconds=float(t["seconds"]), report=t["report"], backend=t["backend"],
+                                           notes=tuple(t["notes"]))
         _log.info("table trained", table=r["table"], seconds=round(float(t["seconds"]), 1), host=r["host"])
     return trained, failures

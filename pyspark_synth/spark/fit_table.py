@@ -154,20 +154,29 @@ def order_rows(pdf: pd.DataFrame, seed: int) -> pd.DataFrame:
 
 
 def model_arguments(backend: str, epochs: int | None, batch_size: int | None,
-                    model_kwargs: Mapping[str, Any]) -> tuple[type, dict[str, Any], list[str]]:
+                    model_kwargs: Mapping[str, Any]) -> tuple[type | None, dict[str, Any], list[str]]:
     """(model class, constructor arguments, notes) for a fit, checked before any Spark job.
 
     Raises:
         SynthError: The backend is unknown, or an argument is not one of its parameters.
     """
+    from pyspark_synth.errors import SynthError
+    from pyspark_synth.models.auto import AUTO_BACKEND
     from pyspark_synth.models.base import backend_arguments, get_backend
 
-    cls = get_backend(backend)
     kwargs = dict(model_kwargs)
     if epochs is not None:
         kwargs["epochs"] = epochs
     if batch_size is not None:
         kwargs["batch_size"] = batch_size
+    if backend == AUTO_BACKEND:
+        other = sorted(set(kwargs) - {"epochs", "batch_size"})
+        if other:
+            raise SynthError(f"backend='auto' chooses each table's backend from its data, so it takes no backend "
+                             f"hyper-parameters ({other}); name a backend (backend='copula', 'autoregressive', "
+                             "'ctgan', ...) to set them")
+        return None, kwargs, []
+    cls = get_backend(backend)
     args, notes = backend_arguments(backend, cls, kwargs)
     return cls, args, notes
 
@@ -177,7 +186,7 @@ def fit_table(
     *,
     table: str | None = None,
     metadata: Metadata | Table | None = None,
-    backend: str = "ctgan",
+    backend: str = "auto",
     epochs: int | None = None,
     batch_size: int | None = None,
     sample_rows: int = DEFAULT_SAMPLE_ROWS,
@@ -242,7 +251,7 @@ class PreparedTable:
 
     Attributes:
         job: What to train (JSON-able).
-        model_class: The backend's class.
+        model_class: The backend's class (None for backend "auto": chosen when it trains).
         base: The spec's fields known before training (statistics, relations, notes).
         sample: The bounded training sample (a lazy DataFrame: the table's columns, then the
             context columns under their `context_map` names).
@@ -253,7 +262,7 @@ class PreparedTable:
     """
 
     job: TrainingJob
-    model_class: type
+    model_class: type | None
     base: dict[str, Any]
     sample: DataFrame | None
     context_map: dict[str, str]
@@ -293,7 +302,7 @@ def prepare_table(
     *,
     table: str | None = None,
     metadata: Metadata | Table | None = None,
-    backend: str = "ctgan",
+    backend: str = "auto",
     epochs: int | None = None,
     batch_size: int | None = None,
     sample_rows: int = DEFAULT_SAMPLE_ROWS,
@@ -358,9 +367,9 @@ def _key_minimums(tbl: Table, stats: dict[str, Any]) -> dict[str, Any]:
 
 def trained_spec(base: dict[str, Any], backend: str, trained: TrainedTable) -> TableSpec:
     """The table's spec from its Spark statistics and relations (`base`) and what training produced."""
-    return TableSpec(backend=backend, training_rows=trained.training_rows, keys=trained.keys,
+    return TableSpec(backend=trained.backend or backend, training_rows=trained.training_rows, keys=trained.keys,
                      text=tuple(TextColumnSpec.model_validate(t) for t in trained.text), model=_pending_model(),
-                     model_report=trained.report, **base)
+                     model_report=trained.report, **{**base, "notes": (*base.get("notes", ()), *trained.notes)})
 
 
 def _pending_model() -> Any:

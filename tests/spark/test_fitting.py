@@ -190,3 +190,21 @@ def test_a_failing_table_is_named_and_the_others_are_stored(spark, tmp_path, fit
         assert reg.get("customers").backend == "brittle"
     finally:
         _BACKENDS.pop("brittle", None)
+
+
+def test_the_automatic_backend_is_the_default_and_the_choice_is_reported(spark, tmp_path):
+    from tests.unit.test_auto_backend import _gaussian, _ring
+
+    small = _gaussian(100).assign(sid=np.arange(100))
+    ring = _ring(2000).assign(rid=np.arange(2000), sid=np.arange(2000) % 100)
+    md = Metadata().add_table("small", pk="sid").add_table("ring", pk="rid", fk={"sid": "small.sid"})
+    report = fit_database(spark, md, {"small": spark.createDataFrame(small), "ring": spark.createDataFrame(ring)},
+                          epochs=2, seed=3, registry=ModelRegistry(tmp_path))
+    chosen = {t: e.backend for t, e in report.entries.items()}
+    assert chosen == {"small": "copula", "ring": "autoregressive"}
+    notes = report.entries["ring"].spec.notes
+    assert any(n.startswith("backend 'auto' chose 'autoregressive': a copula scores") for n in notes), notes
+    assert any("100 rows: a small table" in n for n in report.entries["small"].spec.notes)
+    assert report.entries["ring"].spec.model_report  # the autoregressive model says what it chose
+    with pytest.raises(SynthError, match=r"backend='auto' chooses each table's backend.*\['n_quantiles'\]"):
+        fit_table(spark.createDataFrame(small), table="small", n_quantiles=3, registry=ModelRegistry(tmp_path))
