@@ -17,7 +17,7 @@ import time
 import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -94,6 +94,60 @@ def _slots(prepared: Sequence[PreparedTable], n: int) -> list[list[PreparedTable
     return [s for s in slots if s]
 
 
+def _collect_with_progress(spark: SparkSession, df: DataFrame, slots: list[list[PreparedTable]]) -> list[Any]:
+    """`df.collect()`, with a progress bar and log lines of the slots done, running and waiting.
+
+    The job runs in a helper thread under its own job group (a property of that thread only), so
+    the caller's thread and session are left as they are; the driver polls Spark's status
+    tracker. On Spark Connect (no status tracker) it just collects.
+    """
+    import threading
+    import uuid
+
+    try:
+        sc = spark.sparkContext
+        tracker = sc.statusTracker()
+    except Exception:  # noqa: BLE001 - Spark Connect: no SparkContext
+        return df.collect()
+    group = f"pyspark_synth-fit-{uuid.uuid4().hex[:8]}"
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            sc.setJobGroup(group, f"pyspark_synth: training {sum(len(s) for s in slots)} tables", False)
+            out["rows"] = df.collect()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            out["error"] = exc
+
+    from tqdm.auto import tqdm
+
+    names = ["+".join(p.name for p in slot) for slot in slots]
+    bar = tqdm(total=len(slots), desc="training tables", unit="task", leave=False)
+    worker = threading.Thread(target=run, name=group, daemon=True)
+    worker.start()
+    last = None
+    while worker.is_alive():
+        worker.join(2.0)
+        done = running = 0
+        for job in tracker.getJobIdsForGroup(group):
+            for stage in (tracker.getJobInfo(job).stageIds if tracker.getJobInfo(job) else []):
+                info = tracker.getStageInfo(stage)
+                if info is not None and info.numTasks == len(slots):
+                    done, running = info.numCompletedTasks, info.numActiveTasks
+        state = (done, running)
+        if state != last:
+            bar.update(done - bar.n)
+            bar.set_postfix(running=running, waiting=max(0, len(slots) - done - running))
+            _log.info("training progress", done=done, running=running, waiting=max(0, len(slots) - done - running),
+                      tasks=names)
+            last = state
+    bar.update(len(slots) - bar.n)
+    bar.close()
+    if "error" in out:
+        raise out["error"]
+    return out["rows"]
+
+
 def train_in_spark(spark: SparkSession, prepared: Sequence[PreparedTable], *, parallelism: int | None = None,
                    threads: int | None = None) -> tuple[dict[str, TrainedTable], list[TableFailure]]:
     """Train the prepared tables as one Spark job; returns (trained tables by name, failures).
@@ -161,7 +215,7 @@ def train_in_spark(spark: SparkSession, prepared: Sequence[PreparedTable], *, pa
 
     _log.info("training tables as one Spark job", tables=[p.name for p in todo], slots=[[p.name for p in s] for s in slots],
               threads_per_task=per_task)
-    rows = frames.mapInPandas(train, _RESULT).collect()
+    rows = _collect_with_progress(spark, frames.mapInPandas(train, _RESULT), slots)
     from pyspark_synth.relational.primary_keys import KeySpec
 
     trained: dict[str, TrainedTable] = {}
