@@ -51,6 +51,7 @@ class FitReport:
         notes: What fitting found or chose (orphan policies applied, driving keys chosen, ...).
         metadata: The metadata as fitted (columns filled from the data).
         spec: The fitted database (each table's spec, in generation order).
+        training_seconds: Each table's training time (where it trained: driver or task).
     """
 
     entries: dict[str, ModelEntry] = field(default_factory=dict)
@@ -58,6 +59,7 @@ class FitReport:
     notes: list[str] = field(default_factory=list)
     metadata: Metadata | None = None
     spec: DatabaseSpec | None = None
+    training_seconds: dict[str, float] = field(default_factory=dict)
 
     def explain(self, num_rows: Mapping[str, Any] | None = None, *, scale: float | None = None) -> str:
         """What sampling the fitted database will do (see `DatabaseSpec.explain`)."""
@@ -308,6 +310,7 @@ def fit_database(
                 context_columns=ctx_map or None, relations=relations, threads=threads, **model_kwargs,
             ))
         trained, failures = _train(spark, prepared, fit_in=fit_in, parallelism=parallelism, threads=threads)
+        report.training_seconds = {t: tr.seconds for t, tr in trained.items()}
         failed = {f.table for f in failures}
         for p in prepared:
             if p.name not in failed:
