@@ -34,6 +34,9 @@ from pyspark_synth.validation.integrity import FKCheck, check_foreign_key
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+    from pyspark_synth.privacy.config import PrivacyConfig
+    from pyspark_synth.spark.privacy_step import PreparedDatabase
+
 __all__ = ["CTX_PREFIX", "FitReport", "fit_database", "choose_driving", "read_tables", "fill_columns", "apply_orphan_policies"]
 
 _log = get_logger("fit_database")
@@ -214,9 +217,16 @@ def fit_database(
     seed: int | None = None,
     registry: ModelRegistry | str | None = None,
     catalog_table: str | None = None,
+    privacy: PrivacyConfig | PreparedDatabase | None = None,
+    pii: str = "suggest",
     **model_kwargs: Any,
 ) -> FitReport:
     """Fit every table of a database, parents first, and store the models in the registry.
+
+    First, once for all tables, the privacy step (`spark.privacy_step.prepare_privacy`): the PII
+    rules of the metadata and of `privacy` are applied, detected PII without a rule is handled by
+    the `pii` policy, and faked columns are removed (sampling makes them again); the report's
+    notes say what it did.
 
     A child's model is conditioned on its driving parent's context columns (joined in Spark);
     a linkage model learns how many children each parent has given its context (zeros included);
@@ -237,22 +247,42 @@ def fit_database(
         seed: Root seed.
         registry: Registry or root directory.
         catalog_table: Catalog metadata table listing the model versions.
+        privacy: PII rules, HMAC key source and detection settings (a `PrivacyConfig`), or tables
+            already through the privacy step (a `PreparedDatabase`, as the `Synthesizer` passes).
+        pii: Detected PII without a rule: "suggest" (default: apply the suggested action and
+            report it), "strict" (refuse to fit, listing the columns) or "ignore" (no detection).
         **model_kwargs: Passed to the backend.
 
     Returns:
         A FitReport with the entries per table, the foreign-key checks and notes.
+
+    Raises:
+        PrivacyError: A PII rule is invalid or a hash rule has no key (before any Spark job), or
+            `pii="strict"` and a column without a rule looks like PII (after the detection sample).
     """
     from pyspark.sql import functions as F
 
     from pyspark_synth.spark.fit_table import DEFAULT_SAMPLE_ROWS, fit_table, model_arguments
+    from pyspark_synth.spark.privacy_step import PreparedDatabase, check_pii_mode, prepare_privacy
 
     model_arguments(backend, epochs, batch_size, model_kwargs)  # unknown backends and arguments fail here
+    check_pii_mode(pii, "fit_database")
     seed = resolve_seed(seed)
     frames = read_tables(spark, tables)
     metadata = fill_columns(metadata, frames)
+    if isinstance(privacy, PreparedDatabase):
+        private = privacy
+        missing = sorted(set(metadata.tables) - set(private.tables))
+        if missing:
+            raise DataError(f"fit_database: the prepared tables (privacy=...) lack {missing}; prepare every table of "
+                            "the metadata with prepare_privacy, or pass a PrivacyConfig")
+    else:  # the privacy step, once for every table, before any model or relation sees the data
+        private = prepare_privacy(spark, metadata, frames, privacy=privacy, pii=pii, where="fit_database")
+        frames, metadata = private.frames, private.metadata
     plan = build_plan(metadata)
     reg = registry_for(spark, registry)
     report = FitReport(metadata=metadata)
+    report.notes.extend(private.notes)
     frames = apply_orphan_policies(plan, {n: frames[n] for n in plan.order}, report)
     if sample_size is not None:
         from pyspark_synth.spark.subset import relational_sample
@@ -267,7 +297,7 @@ def fit_database(
                 report.notes.append(f"Table '{name}' has no rows: its synthetic copy is empty")
                 report.entries[name] = fit_table(df, table=name, metadata=plan.tables[name].table, backend=backend,
                                                  seed=derive_seed(seed, name), registry=reg, catalog_table=catalog_table,
-                                                 empty_ok=True)
+                                                 empty_ok=True, privacy=private.tables[name])
                 continue
             tp = choose_driving(plan, name, frames, report)
             relations, ctx_map = _relations(tp, frames, seed=seed)
@@ -282,7 +312,8 @@ def fit_database(
             report.entries[name] = fit_table(
                 df, table=name, metadata=tp.table, backend=backend, epochs=epochs, batch_size=batch_size,
                 sample_rows=sample_rows or DEFAULT_SAMPLE_ROWS, seed=derive_seed(seed, name), registry=reg,
-                context_columns=ctx_map or None, catalog_table=catalog_table, relations=relations, **model_kwargs,
+                context_columns=ctx_map or None, catalog_table=catalog_table, relations=relations,
+                privacy=private.tables[name], **model_kwargs,
             )
     finally:
         for df in persisted:

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     import pandas as pd
     from pyspark.sql import DataFrame
 
+    from pyspark_synth.privacy.config import PrivacyConfig
+    from pyspark_synth.spark.privacy_step import PreparedTable
+
 __all__ = [
     "DEFAULT_SAMPLE_ROWS",
     "EMPTY_BACKEND",
@@ -179,6 +182,8 @@ def fit_table(
     relations: Mapping[str, Any] | None = None,
     extra_manifest: dict[str, Any] | None = None,
     empty_ok: bool = False,
+    privacy: PrivacyConfig | PreparedTable | None = None,
+    pii: str = "suggest",
     **model_kwargs: Any,
 ) -> ModelEntry:
     """Fit one table's model from a Spark DataFrame and store it (with its spec) in the registry.
@@ -186,6 +191,11 @@ def fit_table(
     Only a bounded uniform sample (`sample_rows`) reaches the driver; row count, null rates and
     key ranges come from Spark aggregations over the full table. The fitted model is stored as a
     new version in the registry and listed in the catalog metadata table.
+
+    Before anything is learned, the table goes through the privacy step
+    (`spark.privacy_step.prepare_privacy`): the PII rules of the metadata (`Column.pii`) and of
+    `privacy` are applied, columns without a rule that detection finds to be PII are handled by
+    the `pii` policy, and faked columns are removed (sampling makes them again, see `TableSpec.fakes`).
 
     Args:
         df: The table's rows.
@@ -206,6 +216,11 @@ def fit_table(
             `context`, `driving`, `secondary`, `self_refs`, `notes`); `fit_database` sets it.
         extra_manifest: Deprecated, ignored except for its "relational" entry (use `relations`).
         empty_ok: Store a table without rows as an empty table instead of refusing it.
+        privacy: PII rules, the HMAC key source and detection settings (a `PrivacyConfig`); or the
+            table as `prepare_privacy` left it (`fit_database` passes it: the step is not run again).
+        pii: What happens to columns without a rule that detection finds to be PII: "suggest"
+            (the default: their suggested action is applied and said in the spec's notes),
+            "strict" (refuse to fit, listing them) or "ignore" (no detection; learned as they are).
         **model_kwargs: The backend's hyper-parameters (a name it does not take is an error).
 
     Returns:
@@ -214,8 +229,19 @@ def fit_table(
     Raises:
         SynthError: Unknown backend or hyper-parameter (before any Spark job).
         DataError: The table has no rows (unless `empty_ok`).
+        PrivacyError: A PII rule is invalid or a hash rule has no key (before any Spark job), or
+            `pii="strict"` and a column without a rule looks like PII (after the detection sample).
     """
+    from pyspark_synth.spark.privacy_step import (
+        PreparedTable,
+        check_pii_mode,
+        fake_specs,
+        output_schema,
+    )
+
     model_cls, kwargs, notes = model_arguments(backend, epochs, batch_size, model_kwargs)
+    if not isinstance(privacy, PreparedTable):
+        check_pii_mode(pii, "fit_table")
     relations = dict(relations or {})
     if extra_manifest is not None:
         warnings.warn("fit_table(extra_manifest=...) is deprecated; relational facts go in relations=",
@@ -224,13 +250,21 @@ def fit_table(
     ctx_map = dict(context_columns or {})
     data_df = df.drop(*ctx_map) if ctx_map else df
     tbl = resolve_table(data_df, table, metadata)
+    if isinstance(privacy, PreparedTable):
+        prepared = privacy
+    else:  # the table is fitted alone: its privacy step runs here
+        df, prepared = _prepare(df, tbl, metadata, privacy, pii)
+        tbl = prepared.table
+        data_df = df.drop(*ctx_map) if ctx_map else df
     reg = registry_for(df.sparkSession, registry)
     data_df = data_df.select(*[f"`{c}`" for c in tbl.column_names])
     stats = table_stats(data_df, tbl)
-    base = {"name": tbl.name, "seed": seed, "table": tbl, "spark_schema": data_df.schema.json(),
+    fakes, fake_notes = fake_specs(prepared, context=tuple(relations.get("context", ())), driving=relations.get("driving"))
+    base = {"name": tbl.name, "seed": seed, "table": tbl, "spark_schema": output_schema(prepared, data_df.schema).json(),
             "row_count": stats["row_count"],
             "stats": {c: ColumnStats(**json.loads(json.dumps(v, default=str))) for c, v in stats["columns"].items()},
-            **relations, "notes": (*relations.get("notes", ()), *notes)}
+            **relations, "notes": (*relations.get("notes", ()), *notes, *prepared.notes, *fake_notes),
+            "privacy": prepared.columns, "fakes": fakes}
     if stats["row_count"] == 0:
         if not empty_ok:
             raise DataError(f"Table '{tbl.name}' has no rows: there is nothing to learn from. Fit it once it has data "
@@ -253,6 +287,18 @@ def fit_table(
     texts = tuple(TextColumnSpec.model_validate(t) for t in text_specs(tbl, pdf))
     spec = TableSpec(backend=backend, training_rows=len(pdf), keys=keys, text=texts, model=_pending_model(), **base)
     return _store(reg, spec, model.to_bytes(), data_df.sparkSession, catalog_table)
+
+
+def _prepare(df: DataFrame, tbl: Table, metadata: Metadata | Table | None, privacy: PrivacyConfig | None,
+             pii: str) -> tuple[DataFrame, PreparedTable]:
+    """The privacy step of a table fitted alone (its other columns, a joined context, pass through)."""
+    from pyspark_synth.spark.privacy_step import prepare_privacy
+
+    tables = dict(metadata.tables) if isinstance(metadata, Metadata) else {}
+    tables[tbl.name] = tbl
+    prep = prepare_privacy(df.sparkSession, Metadata(tables=tables), {tbl.name: df}, privacy=privacy, pii=pii,
+                           columns={tbl.name: tbl.column_names}, where="fit_table")
+    return prep.frames[tbl.name], prep.tables[tbl.name]
 
 
 def _pending_model() -> Any:

@@ -23,7 +23,7 @@ from pyspark_synth.privacy.scrub import plan_scrub
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["LeakReport", "detect_pii", "scan_leaks", "scrub"]
+__all__ = ["LeakReport", "detect_pii", "scan_leaks", "scannable_columns", "scrub"]
 
 _log = get_logger("spark.pii")
 
@@ -38,8 +38,12 @@ _SCALAR_TYPES = ("string", "varchar", "char", "tinyint", "smallint", "int", "big
                  "decimal", "date", "timestamp", "boolean")
 
 
-def _scannable(df: DataFrame) -> list[str]:
+def scannable_columns(df: DataFrame) -> list[str]:
+    """The columns detection can look at (scalar types: strings, numbers, dates, booleans)."""
     return [f.name for f in df.schema.fields if f.dataType.simpleString().startswith(_SCALAR_TYPES)]
+
+
+_scannable = scannable_columns
 
 
 def detect_pii(
