@@ -23,7 +23,6 @@ from pyspark_synth import (
 )
 from pyspark_synth.io.registry import ModelRegistry
 from pyspark_synth.privacy import ENV_VAR
-from pyspark_synth.spark.privacy_step import prepare_privacy
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -159,30 +158,30 @@ def test_fit_table_and_sample_table_leave_no_original_pii(spark, truth, hmac_key
     root = tmp_path / "reg"
     df = spark.createDataFrame(truth["people"])
     entry = df.synth.fit(table="people", metadata=people_metadata(), backend="copula", seed=1, registry=str(root))
+    a = sample_table(spark, "people", 60, seed=2, registry=str(root)).toPandas()
+    assert_no_leak(truth, {"people": a}, root)
+    check_people(a, 60)
+    b = spark.synth.sample("people", 60, seed=2, registry=str(root)).toPandas()
+    pd.testing.assert_frame_equal(a, b)  # fakes are deterministic for a seed
     spec = entry.spec
     assert {p.column: (p.action, p.origin) for p in spec.privacy} == {
         "email": ("hash", "metadata"), "phone": ("mask", "metadata"), "ssn": ("drop", "metadata"),
         "full_name": ("fake", "metadata"), "nickname": ("custom", "metadata"), "contact_email": ("hash", "detected")}
     assert [f.column for f in spec.fakes] == ["full_name"] and "full_name" not in spec.table.column_names
     assert any("'contact_email' looks like email" in n and "suggested action 'hash' was applied" in n for n in spec.notes)
-    a = sample_table(spark, "people", 60, seed=2, registry=str(root)).toPandas()
-    b = spark.synth.sample("people", 60, seed=2, registry=str(root)).toPandas()
-    pd.testing.assert_frame_equal(a, b)  # fakes are deterministic for a seed
-    check_people(a, 60)
-    assert_no_leak(truth, {"people": a}, root)
 
 
 def test_fit_database_and_sample_database_leave_no_original_pii_and_share_fakes(spark, truth, hmac_key, tmp_path):
     root = tmp_path / "reg"
     frames = {t: spark.createDataFrame(p) for t, p in truth.items()}
     report = spark.synth.fit(shop_metadata(), frames, backend="copula", seed=1, registry=str(root))
+    out = spark.synth.sample(num_rows={"people": 30}, metadata=shop_metadata(), seed=4, registry=str(root))
+    pdfs = {t: df.toPandas() for t, df in out.items()}
+    assert_no_leak(truth, pdfs, root)
+    check_people(pdfs["people"], 30)
     assert any("'recipient' holds the values of 'people.full_name'" in n for n in report.notes)
     assert any("'contact_email' looks like email" in n for n in report.notes)
     assert "same fakes as: recipient = people.full_name via person_id" in report.explain()
-    out = spark.synth.sample(num_rows={"people": 30}, metadata=shop_metadata(), seed=4, registry=str(root))
-    pdfs = {t: df.toPandas() for t, df in out.items()}
-    check_people(pdfs["people"], 30)
-    assert_no_leak(truth, pdfs, root)
     # the same generated person gets the same fake name in both tables (orders has no country column)
     joined = pdfs["orders"].merge(pdfs["people"], on="person_id", how="inner")
     assert len(joined) == len(pdfs["orders"]) > 0
@@ -219,9 +218,9 @@ def test_call_fit_call_sample_and_the_table_function_leave_no_original_pii(spark
     assert fitted.metadata_name == "piidb"  # the metadata (and its rules) came from the catalog table
     called = spark.sql("CALL synth.sample(table => 'people', num_rows => 50, seed => 3)").toPandas()
     selected = spark.sql("SELECT * FROM synth_sample('people', 50, 3)").toPandas()
+    assert_no_leak(truth, {"call": called, "select": selected}, sql_shop)
     check_people(called, 50)
     pd.testing.assert_frame_equal(called, selected.astype(called.dtypes.to_dict()))  # one kernel, same fakes
-    assert_no_leak(truth, {"call": called, "select": selected}, sql_shop)
 
 
 def test_the_synthesizer_leaves_no_original_pii(spark, truth, tmp_path):
@@ -229,11 +228,11 @@ def test_the_synthesizer_leaves_no_original_pii(spark, truth, tmp_path):
     syn = Synthesizer(shop_metadata(), PrivacyConfig(key=KEY), spark_session=spark, backend="copula",
                       registry=ModelRegistry(root, "syn"))
     syn.fit({t: spark.createDataFrame(p) for t, p in truth.items()}, sample_size=None, epochs=1, seed=3)
-    assert set(syn.privacy_["people"].fake_rules) == {"full_name"} and syn.privacy_["people"].detected == ("contact_email",)
     paths = syn.sample({"people": 25}, output_format="parquet", output_path=f"file://{tmp_path / 'out'}", seed=5)
     pdfs = {t: spark.read.parquet(p).toPandas() for t, p in paths.items()}
-    check_people(pdfs["people"].sort_values("person_id").reset_index(drop=True), 25)
     assert_no_leak(truth, pdfs, root)
+    check_people(pdfs["people"].sort_values("person_id").reset_index(drop=True), 25)
+    assert set(syn.privacy_["people"].fake_rules) == {"full_name"} and syn.privacy_["people"].detected == ("contact_email",)
     joined = pdfs["orders"].merge(pdfs["people"], on="person_id")
     assert len(joined) and (joined["recipient"] == joined["full_name"]).all()
 
@@ -279,6 +278,8 @@ def test_strict_refuses_to_fit_with_the_columns_after_only_the_detection_sample(
 
 
 def test_ignore_opts_out_of_detection_and_suggest_uses_a_per_fit_key_without_one(spark, truth):
+    from pyspark_synth.spark.privacy_step import prepare_privacy
+
     md = people_metadata()
     # columns without a rule only: email hashed by detection; no key is configured anywhere
     frames = {"people": spark.createDataFrame(truth["people"][["person_id", "contact_email", "country", "age"]])}
