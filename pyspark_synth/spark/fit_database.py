@@ -277,7 +277,8 @@ def fit_database(
             raise DataError(f"fit_database: the prepared tables (privacy=...) lack {missing}; prepare every table of "
                             "the metadata with prepare_privacy, or pass a PrivacyConfig")
     else:  # the privacy step, once for every table, before any model or relation sees the data
-        private = prepare_privacy(spark, metadata, frames, privacy=privacy, pii=pii, where="fit_database")
+        private = prepare_privacy(spark, metadata, frames, privacy=privacy, pii=pii, max_rows=sample_rows,
+                                  where="fit_database")
         frames, metadata = private.frames, private.metadata
     plan = build_plan(metadata)
     reg = registry_for(spark, registry)

@@ -253,7 +253,7 @@ def fit_table(
     if isinstance(privacy, PreparedTable):
         prepared = privacy
     else:  # the table is fitted alone: its privacy step runs here
-        df, prepared = _prepare(df, tbl, metadata, privacy, pii)
+        df, prepared = _prepare(df, tbl, metadata, privacy, pii, sample_rows)
         tbl = prepared.table
         data_df = df.drop(*ctx_map) if ctx_map else df
     reg = registry_for(df.sparkSession, registry)
@@ -290,14 +290,14 @@ def fit_table(
 
 
 def _prepare(df: DataFrame, tbl: Table, metadata: Metadata | Table | None, privacy: PrivacyConfig | None,
-             pii: str) -> tuple[DataFrame, PreparedTable]:
+             pii: str, sample_rows: int) -> tuple[DataFrame, PreparedTable]:
     """The privacy step of a table fitted alone (its other columns, a joined context, pass through)."""
     from pyspark_synth.spark.privacy_step import prepare_privacy
 
     tables = dict(metadata.tables) if isinstance(metadata, Metadata) else {}
     tables[tbl.name] = tbl
     prep = prepare_privacy(df.sparkSession, Metadata(tables=tables), {tbl.name: df}, privacy=privacy, pii=pii,
-                           columns={tbl.name: tbl.column_names}, where="fit_table")
+                           columns={tbl.name: tbl.column_names}, max_rows=sample_rows, where="fit_table")
     return prep.frames[tbl.name], prep.tables[tbl.name]
 
 

@@ -174,6 +174,7 @@ def prepare_privacy(
     privacy: PrivacyConfig | None = None,
     pii: str = "suggest",
     columns: Mapping[str, Sequence[str]] | None = None,
+    max_rows: int | None = None,
     where: str = "fit",
 ) -> PreparedDatabase:
     """Apply the PII rules and the detection policy to `frames` before any model sees them.
@@ -186,6 +187,8 @@ def prepare_privacy(
         pii: The policy for detected PII without a rule: "suggest", "strict" or "ignore".
         columns: `{table: columns}` the rules and detection look at (default: the frame's);
             other columns of the frame (a child's joined context) pass through unchanged.
+        max_rows: The most rows of a table the fit may bring to the driver (its `sample_rows`):
+            the detection sample is at most this and `PrivacyConfig.detect_sample_rows`.
         where: The caller, for messages.
 
     Raises:
@@ -213,7 +216,8 @@ def prepare_privacy(
 
     detections: dict[str, list[PIIDetection]] = {}
     if mode != "ignore":
-        detections = _detect(cfg, metadata, frames, cols, explicit, pending)
+        rows = cfg.detect_sample_rows if max_rows is None else max(1, min(cfg.detect_sample_rows, int(max_rows)))
+        detections = _detect(cfg, metadata, frames, cols, explicit, pending, rows)
     if mode == "strict":
         _refuse_unruled(detections, explicit, where)
 
@@ -303,7 +307,8 @@ def _check_explicit(cfg: PrivacyConfig, table: Table, columns: list[str], waitin
 
 
 def _detect(cfg: PrivacyConfig, metadata: Metadata, frames: Mapping[str, DataFrame], cols: Mapping[str, list[str]],
-            explicit: Mapping[str, Mapping[str, Any]], pending: Mapping[str, list[str]]) -> dict[str, list[PIIDetection]]:
+            explicit: Mapping[str, Mapping[str, Any]], pending: Mapping[str, list[str]],
+            rows: int) -> dict[str, list[PIIDetection]]:
     """Detection on a bounded sample of each table's columns without a rule (one job per table)."""
     from pyspark_synth.spark.pii import detect_pii, scannable_columns
 
@@ -313,7 +318,7 @@ def _detect(cfg: PrivacyConfig, metadata: Metadata, frames: Mapping[str, DataFra
         scannable = set(scannable_columns(df))
         cands = [c for c in cols[t] if c in scannable and c not in keys and (c not in explicit[t] or c in pending[t])]
         if cands:
-            out[t] = detect_pii(df, sample_rows=cfg.detect_sample_rows, min_confidence=cfg.min_confidence,
+            out[t] = detect_pii(df, sample_rows=rows, min_confidence=cfg.min_confidence,
                                 columns=cands)  # type: ignore[assignment]
     return out
 
