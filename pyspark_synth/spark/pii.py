@@ -224,13 +224,16 @@ def scrub_database(
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
+    from pyspark_synth.io.readers import read_table
     from pyspark_synth.privacy.config import PrivacyConfig
-    from pyspark_synth.spark.fit_database import fill_columns, read_tables
 
     cfg = privacy if privacy is not None else PrivacyConfig()
-    frames = read_tables(spark, tables)
     cfg.check_tables(metadata.tables)
-    metadata = fill_columns(metadata, frames)
+    missing, extra = sorted(set(metadata.tables) - set(tables)), sorted(set(tables) - set(metadata.tables))
+    if missing or extra:
+        raise PrivacyError(f"scrub_database: the data does not match the metadata: no data for {missing}, tables not "
+                           f"in the metadata {extra}. Metadata tables: {sorted(metadata.tables)}")
+    frames = {t: read_table(spark, src, name=t) for t, src in tables.items()}
     plans = {t: cfg.plan_table(metadata.tables[t], df.columns) for t, df in frames.items()}
     key = cfg.require_key(plans, conf_value=spark.conf.get(cfg.key_conf, None))
     fakes = {t: p.fake_rules for t, p in plans.items() if p.fake_rules}
