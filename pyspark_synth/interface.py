@@ -1,11 +1,12 @@
 """The seed API: `Synthesizer`, a thin fit → sample → validate layer over the package's plain functions.
 
-`Synthesizer.fit` reads the tables (`spark.fit_database.read_tables`), applies the `PrivacyConfig`
-(`spark.pii.scrub` for drop/mask/hash/custom rules; `fake` columns are removed), then calls
-`spark.fit_database.fit_database`. `Synthesizer.sample` calls `spark.sample_database.sample_database`,
-adds the faked columns back with fresh locale-aware fakes and writes the tables with
-`io.writers.write_tables`. `validate=True` runs `validation.validate` on the written tables and
-writes its HTML report. The accessors (`spark.synth.fit`, `spark.synth.sample`, ...) call the same
+`Synthesizer.fit` reads the tables (`spark.fit_database.read_tables`), runs the privacy step every
+fit path runs (`spark.privacy_step.prepare_privacy`: the `PrivacyConfig`'s and the metadata's rules,
+detected PII by the `pii` policy; `fake` columns are removed), then calls
+`spark.fit_database.fit_database` on the prepared tables. `Synthesizer.sample` calls
+`spark.sample_database.sample_database` (whose kernel makes the faked columns again, locale-aware,
+from the generated rows) and writes the tables with `io.writers.write_tables`. `validate=True`
+runs `validation.validate` on the written tables and writes its HTML report. The accessors (`spark.synth.fit`, `spark.synth.sample`, ...) call the same
 functions; nothing here is a second engine.
 """
 
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import secrets
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from pyspark_synth._log import get_logger
 from pyspark_synth.errors import DataError, NotFittedError, SynthError, WriteError
-from pyspark_synth.metadata import Metadata, Table
+from pyspark_synth.metadata import Metadata
 from pyspark_synth.privacy.config import PrivacyConfig, TablePrivacy
-from pyspark_synth.seeds import derive_seed, resolve_seed
+from pyspark_synth.seeds import resolve_seed
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -36,8 +36,6 @@ __all__ = ["SAMPLING_STRATEGIES", "Synthesizer"]
 
 _log = get_logger("synthesizer")
 SAMPLING_STRATEGIES = ("relational_stratified", "none")
-_FAKE_SOURCE = "__fake_src"
-_MAX_BANNED = 1_000_000
 REPORT_NAME = "validation_report.html"
 
 
@@ -132,6 +130,7 @@ class Synthesizer:
         *,
         seed: int | None = None,
         stratify_by: str | None = None,
+        pii: str = "suggest",
         **model_kwargs: Any,
     ) -> Synthesizer:
         """Read the database, apply the privacy rules, and fit every table's model; returns self.
@@ -150,18 +149,24 @@ class Synthesizer:
             batch_size: Training batch size.
             seed: Root seed of the fit.
             stratify_by: Root column the relational sample is stratified by.
+            pii: Columns without a rule that detection finds to be PII: "suggest" (the default:
+                their suggested action is applied and said in `fit_report_.notes`), "strict"
+                (refuse to fit, listing them) or "ignore" (no detection; learned as they are).
             **model_kwargs: Passed to the backend's constructor.
 
         Raises:
             SynthError: The backend is not registered.
             DataError: A table has no data, the database does not exist, or the strategy is unknown.
-            PrivacyError: A rule is invalid, or hash/fake rules have no key (before any training).
+            PrivacyError: A rule is invalid, or hash rules have no key (before any training), or
+                `pii="strict"` and a column without a rule looks like PII.
         """
-        from pyspark_synth.spark.fit_database import fit_database, read_tables
+        from pyspark_synth.spark.fit_database import fill_columns, fit_database, read_tables
+        from pyspark_synth.spark.privacy_step import check_pii_mode, prepare_privacy
 
         if sampling_strategy not in SAMPLING_STRATEGIES:
             raise DataError(f"Synthesizer.fit: unknown sampling_strategy {sampling_strategy!r}. "
                             f"Use one of {list(SAMPLING_STRATEGIES)}.")
+        check_pii_mode(pii, "Synthesizer.fit")
         name, cls = _resolve_backend(self.backend)
         if self.embedding_threshold is not None and cls is not None and _accepts(cls, "embedding_threshold"):
             model_kwargs.setdefault("embedding_threshold", self.embedding_threshold)
@@ -170,12 +175,14 @@ class Synthesizer:
         spark = self.spark
         frames = read_tables(spark, self._sources(data, metadata))
         cfg = self.privacy_config or PrivacyConfig()
-        frames, metadata, plans, key, banned, salt, order = self._apply_privacy(cfg, frames, metadata, seed)
+        prepared = prepare_privacy(spark, fill_columns(metadata, frames), frames, privacy=cfg, pii=pii,
+                                   where="Synthesizer.fit")
+        frames, metadata, plans = prepared.frames, prepared.metadata, prepared.plans
         reg = self._registry()
         report = fit_database(
             spark, metadata, frames, backend=name, epochs=epochs, batch_size=batch_size,
             sample_size=sample_size if sampling_strategy == "relational_stratified" else None,
-            stratify_by=stratify_by, seed=seed, registry=reg, **model_kwargs,
+            stratify_by=stratify_by, seed=seed, registry=reg, privacy=prepared, **model_kwargs,
         )
         self.backend_ = name
         self.registry_ = reg
@@ -185,10 +192,6 @@ class Synthesizer:
         self.real_: dict[str, DataFrame] = frames
         self.validate_ = validate
         self.seed_ = seed
-        self._key = key
-        self._banned = banned
-        self._salt = salt
-        self._order = order
         _log.info("synthesizer fitted", tables=list(self.metadata_.tables), backend=name, seed=seed,
                   privacy={t: p.describe() for t, p in plans.items() if p.describe()})
         return self
@@ -222,77 +225,6 @@ class Synthesizer:
             return self.registry
         base = registry_for(self.spark, self.registry)
         return ModelRegistry(base.root, f"synthesizer-{uuid.uuid4().hex[:12]}")
-
-    # ------------------------------------------------------------------ privacy
-    def _apply_privacy(self, cfg: PrivacyConfig, frames: dict[str, DataFrame], metadata: Metadata, seed: int) -> tuple:
-        """Scrub the frames, remove faked columns, and adapt the metadata; nothing is learned yet."""
-        from pyspark_synth.spark.pii import detect_pii, scrub
-
-        cfg.check_tables(metadata.tables)
-        plans: dict[str, TablePrivacy] = {}
-        for name, df in frames.items():
-            detected = None
-            if cfg.auto_detect:
-                found = detect_pii(df, sample_rows=cfg.detect_sample_rows, min_confidence=cfg.min_confidence)
-                detected = cfg.detected_rules(found)  # type: ignore[arg-type]
-            plans[name] = cfg.plan_table(metadata.tables[name], df.columns, detected)
-        key = cfg.require_key(plans, conf_value=self.spark.conf.get(cfg.key_conf, None))
-        salt = secrets.token_hex(16)
-        banned: dict[str, dict[str, frozenset[str]]] = {}
-        order: dict[str, list[str]] = {}
-        out: dict[str, DataFrame] = {}
-        tables: dict[str, Table] = {}
-        for name, df in frames.items():
-            plan = plans[name]
-            dropped = {c for c, r in plan.scrub_rules.items() if r.action == "drop"}
-            order[name] = [c for c in df.columns if c not in dropped]
-            if plan.fake_rules:
-                banned[name] = self._original_digests(df, list(plan.fake_rules), salt)
-                df = df.drop(*plan.fake_rules)
-            if plan.scrub_rules:
-                df = scrub(df, plan.scrub_rules, key=key, hash_length=cfg.hash_length)
-            out[name] = df
-        gone = {t: set(p.fake_rules) | {c for c, r in p.scrub_rules.items() if r.action == "drop"} for t, p in plans.items()}
-        for name in frames:
-            tables[name] = _scrubbed_table(metadata.tables[name], plans[name], gone)
-        return out, Metadata(tables=tables).validate(), plans, key, banned, salt, order
-
-    def _original_digests(self, df: DataFrame, columns: list[str], salt: str) -> dict[str, frozenset[str]]:
-        """Salted digests of the distinct original values of the faked columns (one Spark job)."""
-        from pyspark.sql import functions as F
-
-        pairs = F.array(*[F.struct(F.lit(c).alias("c"), F.substring(
-            F.sha2(F.concat(F.lit(salt), F.col(f"`{c}`").cast("string")), 256), 1, 16).alias("d")) for c in columns])
-        rows = (df.select(F.explode(pairs).alias("p")).select("p.c", "p.d").where(F.col("d").isNotNull())
-                .distinct().limit(_MAX_BANNED * len(columns) + 1).collect())
-        out: dict[str, set[str]] = {c: set() for c in columns}
-        for r in rows:
-            out[r["c"]].add(r["d"])
-        if len(rows) > _MAX_BANNED * len(columns):
-            _log.warning("too many distinct originals to exclude from fakes; fakes may coincide with originals",
-                         columns=columns, limit=_MAX_BANNED)
-        return {c: frozenset(v) for c, v in out.items()}
-
-    def _add_fakes(self, name: str, df: DataFrame, seed: int) -> DataFrame:
-        from pyspark.sql import functions as F
-        from pyspark.sql import types as T
-
-        from pyspark_synth.privacy.config import fake_columns
-
-        plan = self.privacy_[name]
-        fakes = {c: r.model_dump() for c, r in plan.fake_rules.items()}
-        key = self._key.reveal()
-        banned = self._banned.get(name, {})
-        salt = self._salt
-        src = df.withColumn(_FAKE_SOURCE, F.xxhash64(*[F.col(f"`{c}`") for c in df.columns]).cast("string"))
-        schema = T.StructType(df.schema.fields + [T.StructField(c, T.StringType(), True) for c in fakes])
-
-        def run(batches: Any) -> Any:
-            for pdf in batches:
-                yield fake_columns(pdf, fakes, key=key, seed=seed, source=_FAKE_SOURCE, salt=salt, banned=banned)
-
-        out = src.mapInPandas(run, schema)
-        return out.select(*[F.col(f"`{c}`") for c in self._order[name] if c in out.columns])
 
     # ------------------------------------------------------------------- sample
     def sample(
@@ -333,10 +265,8 @@ class Synthesizer:
                             f"Roots: {[t for t, tb in self.metadata_.tables.items() if tb.driving_fk is None]}")
         seed = resolve_seed(seed)
         spark = self.spark
+        # the kernel makes the faked columns from the generated rows (TableSpec.fakes)
         frames = sample_database(spark, self.metadata_, num_rows, scale=scale, seed=seed, registry=self.registry_)
-        for name in frames:
-            if self.privacy_[name].fake_rules:
-                frames[name] = self._add_fakes(name, frames[name], derive_seed(seed, name, "fakes"))
         if output_path is None:
             wh = str(spark.conf.get("spark.sql.warehouse.dir", "spark-warehouse")).removeprefix("file:")
             output_path = os.path.join(wh, "synthetic", f"{self.registry_.namespace}-{seed}")
@@ -388,21 +318,3 @@ class Synthesizer:
         state = f"fitted, tables={list(self.metadata_.tables)}" if hasattr(self, "metadata_") else "not fitted"
         return f"Synthesizer(backend={self.backend!r}, {state})"
 
-
-def _scrubbed_table(table: Table, plan: TablePrivacy, removed: Mapping[str, set[str]]) -> Table:
-    """The table as the model sees it: dropped and faked columns gone (here and as a child's context),
-    scrubbed ones typed as strings."""
-    parent_gone = {c for fk in table.foreign_keys for c in removed.get(fk.parent_table, ())}
-    gone = removed.get(table.name, set())
-    if not gone and not plan.scrub_rules and not parent_gone:
-        return table
-    changed = {c for c, r in plan.scrub_rules.items() if r.action != "drop"}
-    cols = tuple(
-        c.model_copy(update={"sql_type": "string", "type": c.type if c.type in ("id", "text") else "categorical"})
-        if c.name in changed else c for c in table.columns if c.name not in gone
-    )
-    ctx = tuple(c for c in table.parent_context_cols if c not in parent_gone) if table.parent_context_cols is not None else None
-    return table.model_copy(update={
-        "columns": cols, "constraints": {k: v for k, v in table.constraints.items() if k not in gone},
-        "parent_context_cols": ctx,
-    })

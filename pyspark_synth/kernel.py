@@ -10,7 +10,8 @@ is made in one fixed order of steps:
 3. primary-key columns are made from the global row ids;
 4. self-references point at earlier rows;
 5. free-text columns are drawn from their word models;
-6. the block is coerced to the table's Spark schema.
+6. faked PII columns (not learned) are made from the generated row's keys (`privacy.fake.sampled_fakes`);
+7. the block is coerced to the table's Spark schema.
 
 Every random choice is a pure function of (seed, table, row id or block id), so the rows do not
 depend on partitioning. Pure pandas/numpy; no Spark.
@@ -33,6 +34,7 @@ from pyspark_synth.spec import TableSpec
 __all__ = [
     "block_seed",
     "driving_null_label",
+    "fill_fakes",
     "fill_self_refs",
     "TableKernel",
     "fill_text",
@@ -127,6 +129,7 @@ class TableKernel:
             rows[key.column] = make_keys(key, ids).to_numpy()
         fill_self_refs(rows, ids, spec, seed=seed)
         fill_text(rows, ids, spec, seed=seed, models=self.texts)
+        fill_fakes(rows, ids, spec, seed=seed, context=ctx)
         return coerce_to_schema(rows, spec.fields)
 
 
@@ -149,6 +152,17 @@ def fill_self_refs(rows: pd.DataFrame, ids: Any, spec: TableSpec, *, seed: int) 
         target = np.floor(u * ids).astype(np.int64)
         values = make_keys(key, target).astype(object)
         values[null] = None
+        rows[col] = values.to_numpy()
+
+
+def fill_fakes(rows: pd.DataFrame, ids: Any, spec: TableSpec, *, seed: int, context: pd.DataFrame | None = None) -> None:
+    """Write the faked PII columns (`spec.fakes`) into the block (in place); see `privacy.fake.sampled_fakes`."""
+    if not spec.fakes:
+        return
+    from pyspark_synth.privacy.fake import sampled_fakes
+
+    ctx = context.reset_index(drop=True) if context is not None else None
+    for col, values in sampled_fakes(rows, ids, spec.fakes, seed=seed, table=spec.name, context=ctx).items():
         rows[col] = values.to_numpy()
 
 

@@ -18,7 +18,7 @@ import json
 import math
 from collections.abc import Mapping
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -31,9 +31,11 @@ __all__ = [
     "EMPTY_BACKEND",
     "SPEC_VERSION",
     "ColumnStats",
+    "ColumnPrivacy",
     "CountLawSpec",
     "DatabaseSpec",
     "DrivingRelation",
+    "FakeColumnSpec",
     "ModelReference",
     "SecondaryRelation",
     "SelfReference",
@@ -185,6 +187,80 @@ class ColumnStats(_Frozen):
     max: float | int | str | None = None
 
 
+class ColumnPrivacy(_Frozen):
+    """What the privacy step did to one column before the model saw the data (no values, only the rule).
+
+    Attributes:
+        column: The column.
+        action: "drop", "mask", "hash", "custom" (the model learned the scrubbed values) or "fake"
+            (the column was not learned; its values are made at sampling, see `FakeColumnSpec`).
+        kind: The PII kind the rule or the detection names, if any.
+        origin: Where the rule came from: the metadata (`Column.pii`), the `PrivacyConfig`, or
+            detection (`pii="suggest"` applied the detection's suggested action).
+        confidence: The detection's confidence (detected rules only).
+        key: For hashes: "configured" (a key from the argument, conf or environment: hashes are
+            stable across fits) or "per-fit" (a random key of this fit, never stored).
+    """
+
+    column: str
+    action: Literal["drop", "mask", "hash", "custom", "fake"]
+    kind: str | None = None
+    origin: Literal["metadata", "config", "detected"]
+    confidence: float | None = None
+    key: Literal["configured", "per-fit"] | None = None
+
+    def describe(self) -> str:
+        """A short readable form ("email hashed (detected email, per-fit key)")."""
+        verb = {"drop": "dropped", "mask": "masked", "hash": "hashed", "custom": "scrubbed by a custom function",
+                "fake": "faked at sampling"}[self.action]
+        why = [f"detected {self.kind}" if self.origin == "detected" else f"{self.origin} rule"]
+        if self.key == "per-fit":
+            why.append("per-fit key")
+        return f"{self.column} {verb} ({', '.join(why)})"
+
+
+class FakeColumnSpec(_Frozen):
+    """A column that is not learned: sampling makes its values with Faker from the generated row.
+
+    A fake is a pure function of (sampling seed, `entity`, the row's `entity_columns` values, kind,
+    locale): the same generated entity gets the same fake wherever it appears. A table's own fakes
+    use its primary key (the row id without one); a column whose original values were those of a
+    parent's faked column through the driving foreign key (`orders.buyer_email` = the e-mail of the
+    customer `customer_id` points at) uses that foreign key and the parent's entity, so it gets
+    the parent row's fake.
+
+    Attributes:
+        column: The output column.
+        kind: The fake kind (see `privacy.fake.FAKE_KINDS`).
+        entity: "table.column" whose fakes these are (this column's, or the parent column's).
+        entity_columns: Columns of the generated row that identify the entity (the primary key,
+            or the driving foreign key); none: the row id.
+        locale: A fixed Faker locale for every row.
+        locale_column: A generated column of this table naming each row's country or locale.
+        context_locale: A context column (a column of the driving parent's generated row) naming it.
+        null_rate: Share of real rows that were null (the same share of fakes is null).
+    """
+
+    column: str
+    kind: str
+    entity: str
+    entity_columns: tuple[str, ...] = ()
+    locale: str | None = None
+    locale_column: str | None = None
+    context_locale: str | None = None
+    null_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _one_locale(self) -> FakeColumnSpec:
+        given = [x for x in (self.locale, self.locale_column, self.context_locale) if x is not None]
+        if len(given) > 1:
+            raise ValueError(f"fake column '{self.column}': give one of locale, locale_column and context_locale, "
+                             f"got {given}")
+        if self.entity.count(".") < 1:
+            raise ValueError(f"fake column '{self.column}': entity must be 'table.column', got {self.entity!r}")
+        return self
+
+
 class ModelReference(_Frozen):
     """Where the table's model archive is and what it must hold (checked before it is used)."""
 
@@ -241,6 +317,8 @@ class TableSpec(_Frozen):
         model_report: The backend's own account of its fit (epochs run, early stop, what its
             defaults chose), when it gives one.
         notes: What fitting chose or found for this table.
+        privacy: What the privacy step did to each PII column before the model saw the data.
+        fakes: Columns not learned but made at sampling (they are in `spark_schema`, not in `table`).
     """
 
     spec_version: int = SPEC_VERSION
@@ -262,6 +340,8 @@ class TableSpec(_Frozen):
     model: ModelReference | None = None
     model_report: dict[str, Any] = Field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    privacy: tuple[ColumnPrivacy, ...] = ()
+    fakes: tuple[FakeColumnSpec, ...] = ()
 
     @field_validator("spark_schema")
     @classmethod
@@ -272,13 +352,27 @@ class TableSpec(_Frozen):
     @model_validator(mode="after")
     def _consistent(self) -> TableSpec:
         names = [n for n, _ in self.fields]
-        if self.table.columns and names != self.table.column_names:
-            raise ValueError(f"the schema's columns {names} differ from the table's columns {self.table.column_names}")
+        faked = {f.column for f in self.fakes}
+        if len(faked) != len(self.fakes):
+            raise ValueError("a column is faked more than once")
+        learned = [n for n in names if n not in faked]
+        if self.table.columns and learned != self.table.column_names:
+            raise ValueError(f"the schema's columns {names} (less the faked ones {sorted(faked)}) differ from the "
+                             f"table's columns {self.table.column_names}")
         known = set(names)
         used = [k.column for k in self.keys] + [c for r in self.relations for c in r.columns] + [t.column for t in self.text]
+        used += [c for f in self.fakes for c in (f.column, *f.entity_columns)]
         missing = sorted({c for c in used if c not in known})
         if missing:
-            raise ValueError(f"keys, relations or text models name columns {missing} that the schema does not have")
+            raise ValueError(f"keys, relations, text models or fakes name columns {missing} that the schema does not "
+                             "have")
+        for f in self.fakes:
+            if f.locale_column is not None and (f.locale_column not in known or f.locale_column in faked):
+                raise ValueError(f"fake column '{f.column}' takes its locale from '{f.locale_column}', which is not a "
+                                 "generated column of the table")
+            if f.context_locale is not None and f.context_locale not in self.context:
+                raise ValueError(f"fake column '{f.column}' takes its locale from context column "
+                                 f"'{f.context_locale}', which is not one of {list(self.context)}")
         if self.driving is not None:
             linked = list(self.driving.linkage.get("columns", []))
             if linked != list(self.context):
@@ -461,6 +555,12 @@ class DatabaseSpec(_Frozen):
                 lines.append("       keys from row ids: " + ", ".join(f"{k.column} ({k.kind})" for k in spec.keys))
             if spec.text:
                 lines.append("       free text: " + ", ".join(t.column for t in spec.text))
+            if spec.privacy:
+                lines.append("       privacy: " + "; ".join(p.describe() for p in spec.privacy))
+            linked = [f for f in spec.fakes if f.entity != f"{name}.{f.column}"]
+            if linked:
+                lines.append("       same fakes as: " + ", ".join(
+                    f"{f.column} = {f.entity} via {', '.join(f.entity_columns)}" for f in linked))
         return "\n".join(lines)
 
 

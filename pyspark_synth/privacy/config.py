@@ -71,6 +71,8 @@ class PrivacyConfig:
     with a `fake` rule are not learned at all: they are regenerated at sampling time with
     locale-aware fakes (the locale from `PIIRule.locale`, `locale_column`, or a country/locale
     column of the generated row). Key columns (primary and foreign) can only be hashed or kept.
+    Every fit path applies it the same way (`spark.privacy_step.prepare_privacy`); hash rules need
+    the key, fake rules do not (sampling seeds them from the sampling seed).
 
     Args:
         rules: `{table: {column: PIIRule | dict | action}}`, or flat `{"table.column": rule}`.
@@ -79,6 +81,9 @@ class PrivacyConfig:
         key_conf: Spark conf that holds the key (default `spark.synth.hmacKey`).
         auto_detect: Detect PII columns on a bounded sample of each table and add rules for the
             columns that have none (each detection's suggested action, see `detect_actions`).
+            Every fit does this by default (its `pii="suggest"` policy, see
+            `spark.privacy_step`); True also lets a fake rule without a kind wait for detection,
+            and combining it with `pii="ignore"` or `"strict"` is refused.
         detect_sample_rows: Rows sampled per table for detection.
         min_confidence: Detections below this confidence are ignored.
         detect_actions: Action per detected kind or column overriding the suggestion, e.g.

@@ -3,13 +3,18 @@
 The fake for a value depends only on (key, kind, locale, value): the same customer name becomes
 the same fake name in every table, partition and run that use the same key. Each Faker instance
 is seeded with `seed_instance` (its own random state); the global `Faker.seed` is never touched.
+
+Sampling-time fakes (`sampled_fakes`, the kernel's fake step) never see an original value: the
+"value" is the generated row's entity (its primary key, or the foreign key of a parent whose fake
+it repeats) and the key is derived from the sampling seed (`sampling_key`), so sampling needs no
+HMAC key and gives the same fakes for the same seed on every path.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,6 +27,8 @@ from pyspark_synth.privacy.locales import (
     VOTE_COLUMNS,
     LocaleSource,
     as_text,
+    key_text,
+    locales_for,
     row_locales,
     value_locale_votes,
 )
@@ -35,6 +42,8 @@ __all__ = [
     "fake_series",
     "fake_value",
     "resolve_fake_rule",
+    "sampled_fakes",
+    "sampling_key",
 ]
 
 _FAKERS: dict[str, Any] = {}
@@ -305,4 +314,64 @@ def consistent_fakes(
         locales = row_locales(pdf, source, _parent_map(source, parent_maps))
         out[col] = fake_series(pdf[col], rule.kind or "", locales, key, as_text(pdf[col]),
                                value_locales=value_locales.get(rule.kind or "", {}), default=default).to_numpy()
+    return out
+
+
+# ----------------------------------------------------------------------------- fakes made at sampling
+def sampling_key(seed: int) -> bytes:
+    """The Faker key of sampling-time fakes: a digest of the sampling seed (fakes hold no secret)."""
+    return hashlib.sha256(f"pyspark_synth.sampled-fakes\x1f{int(seed)}".encode()).digest()
+
+
+def sampled_fakes(
+    rows: pd.DataFrame,
+    ids: Any,
+    fakes: Sequence[Any],
+    *,
+    seed: int,
+    table: str,
+    context: pd.DataFrame | None = None,
+) -> dict[str, pd.Series]:
+    """The faked columns of one generated block (`spec.FakeColumnSpec` each), as `{column: values}`.
+
+    A row's fake depends on (seed, kind, locale, `entity` and the row's `entity_columns` values),
+    never on an original value: the same generated customer (its key) gets the same fake in
+    `customers` and, through the driving foreign key, in `orders`. Rows whose entity columns are
+    null, and tables without them, use the row id. A `null_rate` share of rows (a keyed hash of
+    the row id) is null.
+
+    Args:
+        rows: The generated block (keys already filled).
+        ids: The block's global row ids.
+        fakes: The table's fake column specs.
+        seed: The sampling seed.
+        table: The table's name.
+        context: The driving parents' generated context columns, one row per row of `rows`.
+    """
+    from pyspark_synth.seeds import hash_uniform
+
+    key = sampling_key(seed)
+    n = len(rows)
+    id_text = pd.Series(np.asarray(ids, dtype=np.int64), index=rows.index).astype(str)
+    out: dict[str, pd.Series] = {}
+    for f in fakes:
+        own = f"{table}.{f.column}|#" + id_text
+        if f.entity_columns and all(c in rows.columns for c in f.entity_columns):
+            kt = key_text(rows, tuple(f.entity_columns))
+            text = (f.entity + "|" + kt.where(kt.notna(), "")).where(kt.notna(), own)
+        else:
+            text = own
+        if f.locale is not None:
+            locales: pd.Series | str = f.locale
+        elif f.locale_column is not None and f.locale_column in rows.columns:
+            locales = locales_for(rows[f.locale_column], DEFAULT_LOCALE)
+        elif f.context_locale is not None and context is not None and f.context_locale in context.columns:
+            locales = locales_for(context[f.context_locale].set_axis(rows.index), DEFAULT_LOCALE)
+        else:
+            locales = DEFAULT_LOCALE
+        values = fake_series(text, f.kind, locales, key, text)
+        if f.null_rate > 0 and n:
+            null = hash_uniform(seed, f"{table}/{f.column}/fakenull", pd.Series(np.asarray(ids, dtype=np.int64))) < f.null_rate
+            values = values.where(~pd.Series(null, index=values.index), None)
+        out[f.column] = values
     return out

@@ -34,6 +34,9 @@ from pyspark_synth.validation.integrity import FKCheck, check_foreign_key
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+    from pyspark_synth.privacy.config import PrivacyConfig
+    from pyspark_synth.spark.privacy_step import PrivateDatabase
+
 __all__ = ["CTX_PREFIX", "FitError", "FitReport", "fit_database", "choose_driving", "read_tables", "fill_columns", "apply_orphan_policies"]
 
 _log = get_logger("fit_database")
@@ -219,9 +222,16 @@ def fit_database(
     fit_in: str = "spark",
     parallelism: int | None = None,
     threads: int | None = None,
+    privacy: PrivacyConfig | PrivateDatabase | None = None,
+    pii: str = "suggest",
     **model_kwargs: Any,
 ) -> FitReport:
     """Fit every table of a database, parents first, and store the models in the registry.
+
+    First, once for all tables, the privacy step (`spark.privacy_step.prepare_privacy`): the PII
+    rules of the metadata and of `privacy` are applied, detected PII without a rule is handled by
+    the `pii` policy, and faked columns are removed (sampling makes them again); the report's
+    notes say what it did.
 
     A child's model is conditioned on its driving parent's context columns (joined in Spark);
     a linkage model learns how many children each parent has given its context (zeros included);
@@ -249,6 +259,10 @@ def fit_database(
         parallelism: Tables trained at once (tasks of the job); by default the session's cores.
         threads: Torch threads per training task; by default the cores shared out between the
             tables that train at once (with `fit_in="driver"`: torch's own setting).
+        privacy: PII rules, HMAC key source and detection settings (a `PrivacyConfig`), or tables
+            already through the privacy step (a `PrivateDatabase`, as the `Synthesizer` passes).
+        pii: Detected PII without a rule: "suggest" (default: apply the suggested action and
+            report it), "strict" (refuse to fit, listing the columns) or "ignore" (no detection).
         **model_kwargs: Passed to the backend.
 
     Returns:
@@ -257,6 +271,8 @@ def fit_database(
     Raises:
         FitError: Some tables failed to train (each named with its error); the others were
             stored, and the error's `.report` lists them.
+        PrivacyError: A PII rule is invalid or a hash rule has no key (before any Spark job), or
+            `pii="strict"` and a column without a rule looks like PII (after the detection sample).
     """
     from pyspark.sql import functions as F
 
@@ -266,18 +282,31 @@ def fit_database(
         model_arguments,
         prepare_table,
     )
+    from pyspark_synth.spark.privacy_step import PrivateDatabase, check_pii_mode, prepare_privacy
 
     if fit_in not in ("spark", "driver"):
         raise DataError(f"fit_in must be 'spark' (every table trains in a task of one Spark job) or 'driver' "
                         f"(one table after another in this process), got {fit_in!r}")
 
     model_arguments(backend, epochs, batch_size, model_kwargs)  # unknown backends and arguments fail here
+    check_pii_mode(pii, "fit_database")
     seed = resolve_seed(seed)
     frames = read_tables(spark, tables)
     metadata = fill_columns(metadata, frames)
+    if isinstance(privacy, PrivateDatabase):
+        private = privacy
+        missing = sorted(set(metadata.tables) - set(private.tables))
+        if missing:
+            raise DataError(f"fit_database: the prepared tables (privacy=...) lack {missing}; prepare every table of "
+                            "the metadata with prepare_privacy, or pass a PrivacyConfig")
+    else:  # the privacy step, once for every table, before any model or relation sees the data
+        private = prepare_privacy(spark, metadata, frames, privacy=privacy, pii=pii, max_rows=sample_rows,
+                                  where="fit_database")
+        frames, metadata = private.frames, private.metadata
     plan = build_plan(metadata)
     reg = registry_for(spark, registry)
     report = FitReport(metadata=metadata)
+    report.notes.extend(private.notes)
     frames = apply_orphan_policies(plan, {n: frames[n] for n in plan.order}, report)
     if sample_size is not None:
         from pyspark_synth.spark.subset import relational_sample
@@ -292,7 +321,8 @@ def fit_database(
                 # an empty table stays empty: no model, no links to learn (its children get no rows from it)
                 report.notes.append(f"Table '{name}' has no rows: its synthetic copy is empty")
                 prepared.append(prepare_table(df, table=name, metadata=plan.tables[name].table, backend=backend,
-                                              seed=derive_seed(seed, name), registry=reg, empty_ok=True))
+                                              seed=derive_seed(seed, name), registry=reg, empty_ok=True,
+                                              privacy=private.tables[name]))
                 continue
             tp = choose_driving(plan, name, frames, report)
             relations, ctx_map = _relations(tp, frames, seed=seed)
@@ -307,7 +337,8 @@ def fit_database(
             prepared.append(prepare_table(
                 df, table=name, metadata=tp.table, backend=backend, epochs=epochs, batch_size=batch_size,
                 sample_rows=sample_rows or DEFAULT_SAMPLE_ROWS, seed=derive_seed(seed, name), registry=reg,
-                context_columns=ctx_map or None, relations=relations, threads=threads, **model_kwargs,
+                context_columns=ctx_map or None, relations=relations, threads=threads,
+                privacy=private.tables[name], **model_kwargs,
             ))
         trained, failures = _train(spark, prepared, fit_in=fit_in, parallelism=parallelism, threads=threads)
         report.training_seconds = {t: tr.seconds for t, tr in trained.items()}

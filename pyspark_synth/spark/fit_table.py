@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     import pandas as pd
     from pyspark.sql import DataFrame
 
+    from pyspark_synth.privacy.config import PrivacyConfig
+    from pyspark_synth.spark.privacy_step import PrivateTable
+
 __all__ = [
     "DEFAULT_SAMPLE_ROWS",
     "EMPTY_BACKEND",
@@ -197,6 +200,8 @@ def fit_table(
     relations: Mapping[str, Any] | None = None,
     extra_manifest: dict[str, Any] | None = None,
     empty_ok: bool = False,
+    privacy: PrivacyConfig | PrivateTable | None = None,
+    pii: str = "suggest",
     **model_kwargs: Any,
 ) -> ModelEntry:
     """Fit one table's model from a Spark DataFrame and store it (with its spec) in the registry.
@@ -204,6 +209,11 @@ def fit_table(
     Only a bounded uniform sample (`sample_rows`) reaches the driver; row count, null rates and
     key ranges come from Spark aggregations over the full table. The fitted model is stored as a
     new version in the registry and listed in the catalog metadata table.
+
+    Before anything is learned, the table goes through the privacy step
+    (`spark.privacy_step.prepare_privacy`): the PII rules of the metadata (`Column.pii`) and of
+    `privacy` are applied, columns without a rule that detection finds to be PII are handled by
+    the `pii` policy, and faked columns are removed (sampling makes them again, see `TableSpec.fakes`).
 
     Args:
         df: The table's rows.
@@ -224,6 +234,11 @@ def fit_table(
             `context`, `driving`, `secondary`, `self_refs`, `notes`); `fit_database` sets it.
         extra_manifest: Deprecated and ignored (relational facts now travel in `relations`).
         empty_ok: Store a table without rows as an empty table instead of refusing it.
+        privacy: PII rules, the HMAC key source and detection settings (a `PrivacyConfig`); or the
+            table as `prepare_privacy` left it (`fit_database` passes it: the step is not run again).
+        pii: What happens to columns without a rule that detection finds to be PII: "suggest"
+            (the default: their suggested action is applied and said in the spec's notes),
+            "strict" (refuse to fit, listing them) or "ignore" (no detection; learned as they are).
         **model_kwargs: The backend's hyper-parameters (a name it does not take is an error).
 
     Returns:
@@ -232,10 +247,13 @@ def fit_table(
     Raises:
         SynthError: Unknown backend or hyper-parameter (before any Spark job).
         DataError: The table has no rows (unless `empty_ok`).
+        PrivacyError: A PII rule is invalid or a hash rule has no key (before any Spark job), or
+            `pii="strict"` and a column without a rule looks like PII (after the detection sample).
     """
     prepared = prepare_table(df, table=table, metadata=metadata, backend=backend, epochs=epochs, batch_size=batch_size,
                              sample_rows=sample_rows, seed=seed, registry=registry, context_columns=context_columns,
-                             relations=relations, extra_manifest=extra_manifest, empty_ok=empty_ok, **model_kwargs)
+                             relations=relations, extra_manifest=extra_manifest, empty_ok=empty_ok, privacy=privacy,
+                             pii=pii, **model_kwargs)
     trained = None
     if not prepared.empty:
         pdf, ctx = prepared.training_rows()
@@ -313,13 +331,25 @@ def prepare_table(
     extra_manifest: dict[str, Any] | None = None,
     empty_ok: bool = False,
     threads: int | None = None,
+    privacy: PrivacyConfig | PrivateTable | None = None,
+    pii: str = "suggest",
     **model_kwargs: Any,
 ) -> PreparedTable:
-    """Everything `fit_table` does before training: checks, Spark statistics, the sample's plan.
+    """Everything `fit_table` does before training: the privacy step, checks, Spark statistics,
+    the sample's plan.
 
     See `fit_table` for the arguments; `threads` sets torch's threads while the model trains.
     """
+    from pyspark_synth.spark.privacy_step import (
+        PrivateTable,
+        check_pii_mode,
+        fake_specs,
+        output_schema,
+    )
+
     model_cls, kwargs, notes = model_arguments(backend, epochs, batch_size, model_kwargs)
+    if not isinstance(privacy, PrivateTable):
+        check_pii_mode(pii, "fit_table")
     relations = dict(relations or {})
     if extra_manifest is not None:
         warnings.warn("fit_table(extra_manifest=...) is deprecated and ignored; relational facts go in relations=",
@@ -328,13 +358,21 @@ def prepare_table(
     ctx_map = dict(context_columns or {})
     data_df = df.drop(*ctx_map) if ctx_map else df
     tbl = resolve_table(data_df, table, metadata)
+    if isinstance(privacy, PrivateTable):
+        private = privacy
+    else:  # the table is fitted alone: its privacy step runs here
+        df, private = _prepare_privacy(df, tbl, metadata, privacy, pii, sample_rows)
+        tbl = private.table
+        data_df = df.drop(*ctx_map) if ctx_map else df
     reg = registry_for(df.sparkSession, registry)
     data_df = data_df.select(*[f"`{c}`" for c in tbl.column_names])
     stats = table_stats(data_df, tbl)
-    base = {"name": tbl.name, "seed": seed, "table": tbl, "spark_schema": data_df.schema.json(),
+    fakes, fake_notes = fake_specs(private, context=tuple(relations.get("context", ())), driving=relations.get("driving"))
+    base = {"name": tbl.name, "seed": seed, "table": tbl, "spark_schema": output_schema(private, data_df.schema).json(),
             "row_count": stats["row_count"],
             "stats": {c: ColumnStats(**json.loads(json.dumps(v, default=str))) for c, v in stats["columns"].items()},
-            **relations, "notes": (*relations.get("notes", ()), *notes)}
+            **relations, "notes": (*relations.get("notes", ()), *notes, *private.notes, *fake_notes),
+            "privacy": private.columns, "fakes": fakes}
     job = TrainingJob(table=tbl, backend=backend, arguments=kwargs, seed=seed, key_minimums=_key_minimums(tbl, stats),
                       threads=threads)
     sample = None
@@ -370,6 +408,18 @@ def trained_spec(base: dict[str, Any], backend: str, trained: TrainedTable) -> T
     return TableSpec(backend=trained.backend or backend, training_rows=trained.training_rows, keys=trained.keys,
                      text=tuple(TextColumnSpec.model_validate(t) for t in trained.text), model=_pending_model(),
                      model_report=trained.report, **{**base, "notes": (*base.get("notes", ()), *trained.notes)})
+
+
+def _prepare_privacy(df: DataFrame, tbl: Table, metadata: Metadata | Table | None, privacy: PrivacyConfig | None,
+                     pii: str, sample_rows: int) -> tuple[DataFrame, PrivateTable]:
+    """The privacy step of a table fitted alone (its other columns, a joined context, pass through)."""
+    from pyspark_synth.spark.privacy_step import prepare_privacy
+
+    tables = dict(metadata.tables) if isinstance(metadata, Metadata) else {}
+    tables[tbl.name] = tbl
+    prep = prepare_privacy(df.sparkSession, Metadata(tables=tables), {tbl.name: df}, privacy=privacy, pii=pii,
+                           columns={tbl.name: tbl.column_names}, max_rows=sample_rows, where="fit_table")
+    return prep.frames[tbl.name], prep.tables[tbl.name]
 
 
 def _pending_model() -> Any:

@@ -23,7 +23,7 @@ from pyspark_synth.privacy.scrub import plan_scrub
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["LeakReport", "detect_pii", "scan_leaks", "scrub"]
+__all__ = ["LeakReport", "detect_pii", "scan_leaks", "scannable_columns", "scrub", "scrub_database"]
 
 _log = get_logger("spark.pii")
 
@@ -38,8 +38,12 @@ _SCALAR_TYPES = ("string", "varchar", "char", "tinyint", "smallint", "int", "big
                  "decimal", "date", "timestamp", "boolean")
 
 
-def _scannable(df: DataFrame) -> list[str]:
+def scannable_columns(df: DataFrame) -> list[str]:
+    """The columns detection can look at (scalar types: strings, numbers, dates, booleans)."""
     return [f.name for f in df.schema.fields if f.dataType.simpleString().startswith(_SCALAR_TYPES)]
+
+
+_scannable = scannable_columns
 
 
 def detect_pii(
@@ -111,6 +115,7 @@ def scrub(
     key: SecretKey | bytes | str | None = None,
     spark: SparkSession | None = None,
     hash_length: int | None = None,
+    value_locales: Mapping[str, Mapping[str, str]] | None = None,
 ) -> DataFrame:
     """Scrub PII columns of a DataFrame by their rules, as one lazy `mapInPandas`.
 
@@ -124,6 +129,9 @@ def scrub(
         key: The HMAC key; else the Spark conf `spark.synth.hmacKey`, else $PYSPARK_SYNTH_HMAC_KEY.
         spark: The session whose conf is read for the key (default: the DataFrame's).
         hash_length: Keep this many hex characters of each HMAC (8..64).
+        value_locales: `{kind: {value text: locale}}` voted over several tables, so a value gets
+            the same fake in tables with and without a locale column (see `scrub_database`,
+            which computes the votes in Spark instead).
 
     Raises:
         PrivacyError: Before any Spark job, when a rule is invalid (missing column, unknown action,
@@ -135,7 +143,8 @@ def scrub(
     if key is None:
         session = spark or df.sparkSession
         conf_value = session.conf.get(CONF_KEY, None)
-    plan = plan_scrub(df.columns, rules, key=key, conf_key=conf_value, hash_length=hash_length)
+    plan = plan_scrub(df.columns, rules, key=key, conf_key=conf_value, hash_length=hash_length,
+                      value_locales=value_locales)
     if not plan.rules or all(r.action == "keep" for r in plan.rules.values()):
         return df
     changed = set(plan.changed_columns)
@@ -147,6 +156,139 @@ def scrub(
     _log.info("scrub", rules=plan.describe(), key_source=plan.key.source if plan.key else None,
               key_fingerprint=plan.key.fingerprint if plan.key else None)
     return df.mapInPandas(_scrub_batches(plan.payload()), schema)
+
+
+# ----------------------------------------------------------------------------- a database, fakes consistent
+_VOTE_SCHEMA = "__kind string, __value string, __locale string"
+
+
+def _tag_batches(fakes: dict[str, Any], sources: dict[str, Any]):  # noqa: ANN202 - the mapInPandas function
+    """Adds, per faked column i, its canonical text `__v{i}` and its row's own locale `__l{i}`."""
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        from pyspark_synth.privacy.locales import LocaleSource, as_text, row_locales
+
+        for pdf in batches:
+            out = pdf.copy()
+            for i, col in enumerate(fakes):
+                out[f"__v{i}"] = as_text(pdf[col])
+                out[f"__l{i}"] = row_locales(pdf, LocaleSource.from_dict(sources[col]))
+            yield out
+
+    return run
+
+
+def _fake_batches(fakes: dict[str, Any], key: bytes, helpers: list[str]):  # noqa: ANN202
+    """Fakes each faked column i in the locale `__r{i}` (voted over every table), then drops the helpers."""
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        from pyspark_synth.privacy.fake import consistent_fakes
+
+        sources = {c: {"column": f"__r{i}"} for i, c in enumerate(fakes)}
+        for pdf in batches:
+            yield consistent_fakes(pdf, fakes, sources, key=key, value_locales={}).drop(columns=helpers)
+
+    return run
+
+
+def scrub_database(
+    spark: SparkSession,
+    metadata: Any,
+    tables: Mapping[str, Any],
+    *,
+    privacy: Any = None,
+) -> dict[str, DataFrame]:
+    """Scrub every table of a database by its rules; a faked value gets the same fake in every table.
+
+    The rules are the metadata's (`Column.pii`) and the `PrivacyConfig`'s; drop, mask, hash and
+    custom rules are applied as by `scrub`. Fake rules replace each original value by a fake that
+    depends on (key, kind, locale, value) only, and the locale of a value is voted over every table
+    that gives it one (its rows' locale column, a fixed locale, or a parent's locale column through
+    a foreign key, `PrivacyConfig.locale_from`): an `orders` table with the customer's e-mail but no
+    country gets the same fake e-mails as `customers`. Everything runs in Spark (the votes are a
+    `groupBy`, a parent's locale is joined on): nothing but the rules reaches the executors.
+
+    Args:
+        spark: The session (its conf may hold the HMAC key).
+        metadata: The database metadata (tables with their columns, keys and rules).
+        tables: `{table: DataFrame | catalog table | path}`.
+        privacy: A `PrivacyConfig` with more rules, the key source and `locale_from`.
+
+    Returns:
+        `{table: scrubbed DataFrame}` (lazy); tables without rules are returned as they are.
+
+    Raises:
+        PrivacyError: Before any Spark job: a rule is invalid, or hash or fake rules have no key.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    from pyspark_synth.io.readers import read_table
+    from pyspark_synth.privacy.config import PrivacyConfig
+
+    cfg = privacy if privacy is not None else PrivacyConfig()
+    cfg.check_tables(metadata.tables)
+    missing, extra = sorted(set(metadata.tables) - set(tables)), sorted(set(tables) - set(metadata.tables))
+    if missing or extra:
+        raise PrivacyError(f"scrub_database: the data does not match the metadata: no data for {missing}, tables not "
+                           f"in the metadata {extra}. Metadata tables: {sorted(metadata.tables)}")
+    frames = {t: read_table(spark, src, name=t) for t, src in tables.items()}
+    plans = {t: cfg.plan_table(metadata.tables[t], df.columns) for t, df in frames.items()}
+    key = cfg.require_key(plans, conf_value=spark.conf.get(cfg.key_conf, None))
+    fakes = {t: p.fake_rules for t, p in plans.items() if p.fake_rules}
+    sources = cfg.locale_sources(metadata, fakes, {t: df.columns for t, df in frames.items()})
+    tagged: dict[str, DataFrame] = {}
+    votes = None
+    for t, rules in fakes.items():
+        df = frames[t]
+        srcs = {}
+        for i, (col, src) in enumerate(sources[t].items()):
+            if src.kind == "parent":  # the parent's locale column, joined on through the foreign key
+                par = frames[src.parent_table].select(
+                    *[F.col(f"`{k}`").alias(f"__pk{j}") for j, k in enumerate(src.parent_key)],
+                    F.col(f"`{src.parent_column}`").alias(f"__pl{i}")).dropDuplicates([f"__pk{j}" for j in range(len(src.parent_key))])
+                cond = None
+                for j, c in enumerate(src.fk_columns):
+                    e = df[f"`{c}`"] == par[f"__pk{j}"]
+                    cond = e if cond is None else cond & e
+                df = df.join(par, on=cond, how="left").drop(*[f"__pk{j}" for j in range(len(src.parent_key))])
+                srcs[col] = {"column": f"__pl{i}"}
+            else:
+                srcs[col] = src.to_dict()
+        extra = [T.StructField(f"__{x}{i}", T.StringType(), True) for i in range(len(rules)) for x in ("v", "l")]
+        rows = df.mapInPandas(_tag_batches({c: r.model_dump() for c, r in rules.items()}, srcs),
+                              T.StructType(df.schema.fields + extra))
+        tagged[t] = rows
+        for i, rule in enumerate(rules.values()):
+            v = rows.select(F.lit(rule.kind).alias("__kind"), F.col(f"__v{i}").alias("__value"),
+                            F.col(f"__l{i}").alias("__locale")).where("__value IS NOT NULL AND __locale IS NOT NULL")
+            votes = v if votes is None else votes.unionByName(v)
+    resolved = None
+    if votes is not None:  # one locale per (kind, value): the most frequent, ties to the first in sort order
+        counted = votes.groupBy("__kind", "__value", "__locale").count()
+        w = Window.partitionBy("__kind", "__value").orderBy(F.desc("count"), F.asc("__locale"))
+        resolved = counted.withColumn("__rank", F.row_number().over(w)).where("__rank = 1").drop("__rank", "count")
+    out = dict(frames)
+    for t, rules in fakes.items():
+        df = tagged[t]
+        for i, rule in enumerate(rules.values()):
+            r = resolved.where(F.col("__kind") == F.lit(rule.kind)).select(  # type: ignore[union-attr]
+                F.col("__value").alias(f"__v{i}"), F.col("__locale").alias(f"__x{i}"))
+            df = df.join(r, on=f"__v{i}", how="left").withColumn(f"__r{i}", F.coalesce(f"__x{i}", f"__l{i}"))
+        base = frames[t]
+        helpers = [c for c in df.columns if c not in base.columns]
+        schema = T.StructType([T.StructField(f.name, T.StringType(), True) if f.name in rules else f
+                               for f in base.schema.fields])
+        payload = {c: r.model_dump() for c, r in rules.items()}
+        out[t] = df.select(*[F.col(f"`{c}`") for c in base.columns], *helpers).mapInPandas(
+            _fake_batches(payload, key.reveal(), helpers), schema)  # type: ignore[union-attr]
+    for t, p in plans.items():
+        if p.scrub_rules:
+            out[t] = scrub(out[t], p.scrub_rules, key=key, hash_length=cfg.hash_length)
+    _log.info("scrub database", tables={t: p.describe() for t, p in plans.items() if p.describe()},
+              key_fingerprint=key.fingerprint if key is not None else None)
+    return out
 
 
 # ----------------------------------------------------------------------------- leak scan

@@ -277,6 +277,7 @@ def fit(
     tables: str | None = None,
     source_schema: str | None = None,
     registry: str | None = None,
+    pii: str | None = None,
 ) -> DataFrame:
     """`CALL synth.fit(...)`: fit a catalog table (or a whole database) and store the model(s).
 
@@ -286,7 +287,10 @@ def fit(
     set named after the table's schema ('shop') or 'default' when it describes the table,
     else it is detected from the data. A database (`tables => 'shop'`): every table of
     metadata set 'shop' is read from `source_schema.<table>` (default schema: 'shop') and
-    fitted parents first.
+    fitted parents first. The PII rules of the metadata are applied before fitting, and columns
+    without a rule that look like PII follow `pii` ('suggest', the default, 'strict' or 'ignore';
+    see `spark.privacy_step`); the HMAC key of hash rules comes from the Spark conf
+    `spark.synth.hmacKey` (or $PYSPARK_SYNTH_HMAC_KEY).
 
     Raises:
         DataError: The arguments do not make sense together.
@@ -306,6 +310,10 @@ def fit(
         kwargs["epochs"] = _int(epochs, "epochs")
     if sample_rows is not None:
         kwargs["sample_rows"] = _int(sample_rows, "sample_rows")
+    if pii is not None:
+        from pyspark_synth.spark.privacy_step import check_pii_mode
+
+        kwargs["pii"] = check_pii_mode(pii, "synth.fit")
     if tables is not None:
         return _fit_database(spark, tables, source_schema, kwargs)
     from pyspark_synth.spark.fit_table import fit_table
@@ -412,7 +420,7 @@ PROCEDURES: dict[str, Procedure] = {
         Procedure(
             "fit",
             "table STRING, metadata STRING, name STRING, backend STRING, epochs INT, seed BIGINT, "
-            "sample_rows BIGINT, tables STRING, source_schema STRING, registry STRING",
+            "sample_rows BIGINT, tables STRING, source_schema STRING, registry STRING, pii STRING",
             "Fit a catalog table (table => ...) or a database (tables => ...) and store the models",
             fit,
         ),
