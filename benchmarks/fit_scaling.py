@@ -107,7 +107,7 @@ def worker(a: argparse.Namespace) -> dict[str, Any]:
     registry = tempfile.mkdtemp(prefix=f"fitscale-{a.run}-")
     cpu0, t0 = _tree_cpu(), time.perf_counter()
     report = fit_database(spark, ours, frames, backend=run["backend"], fit_in=run["fit_in"], seed=a.seed,
-                          registry=registry)
+                          registry=registry, pii="ignore")
     wall, cpu = time.perf_counter() - t0, _tree_cpu() - cpu0
     out = sample_database(spark, report.metadata, seed=a.seed + 1, registry=registry)
     synth = {t: df.toPandas() for t, df in out.items()}
