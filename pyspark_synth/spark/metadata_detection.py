@@ -19,6 +19,7 @@ from pyspark_synth.metadata import (
     type_family,
 )
 from pyspark_synth.validation.integrity import FKCheck, check_foreign_key
+from pyspark_synth.validation.kinds import quoted
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -115,7 +116,8 @@ def _profile(name: str, df: DataFrame, max_categories: int) -> tuple[int, dict[s
 def _distinct_values(df: DataFrame, table: str, col: str, cache: dict[tuple[str, str], set], limit: int = 200_000) -> set:
     """The distinct non-null values of a column, collected once (bounded: a key set of a draft)."""
     if (table, col) not in cache:
-        rows = df.select(col).where(f"`{col}` IS NOT NULL").distinct().limit(limit).collect()
+        c = quoted(col)
+        rows = df.select(c).where(c.isNotNull()).distinct().limit(limit).collect()
         cache[(table, col)] = {r[0] for r in rows}
     return cache[(table, col)]
 
