@@ -68,6 +68,14 @@ class Codec:
         raise NotImplementedError
 
 
+def _token_rows(tokens: np.ndarray, width: int) -> np.ndarray:
+    """Tokens as an int64 matrix of one row per value (also when there are no rows)."""
+    t = np.asarray(tokens, dtype=np.int64)
+    if t.size == 0:
+        return np.zeros((len(t), max(1, width)), dtype=np.int64)
+    return t.reshape(len(t), -1)
+
+
 def _is_null(value: Any) -> bool:
     try:
         return value is None or bool(pd.isna(value))
@@ -139,7 +147,7 @@ class CategoricalCodec(Codec):
     def decode(self, tokens: np.ndarray, u: np.ndarray) -> pd.Series:
         table = np.array([*self.categories_, None, None], dtype=object)  # rare token (only sampled when
         # nothing else is possible) and null both come back as null
-        t = np.asarray(tokens, dtype=np.int64).reshape(len(tokens), -1)[:, 0]
+        t = _token_rows(tokens, 1)[:, 0]
         values = table[np.minimum(t, self.n_frequent)]
         return restore_values(values, self.dtype_, self.dtype_categories_, self.dtype_ordered_)
 
@@ -347,7 +355,12 @@ class NumericCodec(Codec):
 
     def decode_float(self, tokens: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Float values (NaN for null) of token rows, rounded and clipped, before the dtype is restored."""
-        tokens = np.asarray(tokens, dtype=np.int64).reshape(len(tokens), -1)
+        x = self._decode_relative(tokens, u)
+        return x + float(self.offset_) if getattr(self, "offset_", None) is not None else x
+
+    def _decode_relative(self, tokens: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Like `decode_float`, integers as differences from their minimum (exact)."""
+        tokens = _token_rows(tokens, len(self.sizes))
         n = len(tokens)
         x = np.full(n, np.nan)
         if self.suppressed_:
@@ -375,7 +388,7 @@ class NumericCodec(Codec):
         return x
 
     def decode(self, tokens: np.ndarray, u: np.ndarray) -> pd.Series:
-        x = self.decode_float(tokens, u)
+        x = self._decode_relative(tokens, u)
         if self.datetime_ is not None:
             return restore_datetime(x, self.datetime_, self.dtype_)
         return restore_number(x, self.dtype_, offset=self.offset_, span=self.span_, value_type=self.value_type_,
