@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pyspark_synth.transformers.dateformats import format_dates, parse_dates
+from pyspark_synth.transformers.dateformats import format_dates, null_marker, parse_dates
 from pyspark_synth.transformers.dtypes import (
     datetime_format,
     restore_numbers,
@@ -113,5 +113,6 @@ def restore_datetime(x: np.ndarray, spec: dict[str, Any], dtype_name: str) -> pd
     if spec["tz"] is not None:
         values = values.dt.tz_localize("UTC").dt.tz_convert(spec["tz"])
     if spec["is_string"]:
-        return restore_values(format_dates(values, spec["format"]), isna, dtype_name)
+        marked = null_marker(spec["format"]) is not None  # nulls written as the column's marker ("\\N")
+        return restore_values(format_dates(values, spec["format"]), None if marked else isna, dtype_name)
     return values.astype(pd.api.types.pandas_dtype(dtype_name))

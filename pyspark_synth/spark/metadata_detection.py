@@ -133,6 +133,7 @@ def _date_formats(df: DataFrame, prof: dict[str, dict[str, Any]]) -> None:
         is_integer_format,
         java_pattern,
         learn_format,
+        null_marker,
         value_regex,
     )
 
@@ -163,6 +164,9 @@ def _date_formats(df: DataFrame, prof: dict[str, dict[str, Any]]) -> None:
             text = F.lpad(col.cast("string"), 6 if "%y" in fmt else 8, "0")
         bad = col.isNotNull() & (~text.rlike(f"^{value_regex(fmt)}$") |
                                  F.try_to_timestamp(text, F.lit(java_pattern(fmt))).isNull())
+        marker = null_marker(fmt)
+        if marker is not None:  # missing values written as "\\N", "NA", ...
+            bad = bad & (col != F.lit(marker))
         checks.append(F.sum(F.when(bad, 1).otherwise(0)).alias(f"b{j}"))
     row = df.agg(*checks).first()
     for j, (c, fmt) in enumerate(learned.items()):

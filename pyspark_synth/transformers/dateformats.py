@@ -8,7 +8,9 @@ ones. Formats are strftime patterns with two additions: "%3f" (milliseconds, thr
 a trailing ";pivot=NN" on "%y" patterns: two-digit years at or above NN are 19xx, below are 20xx
 (the pivot is learned from the data so its years form the tightest span; 100: all 20xx).
 
-Integer formats start with "int:" ("int:%Y%m%d", "int:%y%m%d;pivot=60").
+Integer formats start with "int:" ("int:%Y%m%d", "int:%y%m%d;pivot=60"). Text columns often write
+their missing values as a marker (`\\N` in CSV dumps, "NA", "NULL", ""): such values are nulls, and
+the format remembers the marker (";null=\\N") so generated nulls are written the same way.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "NULL_MARKERS",
     "DateFormat",
     "INTEGER_FORMATS",
     "STRING_FORMATS",
@@ -29,11 +32,13 @@ __all__ = [
     "learn_format",
     "learn_integer_format",
     "learn_string_format",
+    "null_marker",
     "parse_dates",
     "value_regex",
 ]
 
 _SAMPLE = 2000  # distinct values a format is learned from (the caller checks the rest when it can)
+NULL_MARKERS: tuple[str, ...] = ("\\N", "NULL", "null", "NA", "N/A", "n/a", "None", "nan", "NaN", "-", "")
 _MIN_SHORT_INT_VALUES = 20  # yymmdd integers need this many distinct values (fewer could be a coincidence)
 
 
@@ -83,8 +88,16 @@ _YYYYMMDD_RANGE = (18000101, 21991231)
 _BY_PATTERN = {f.pattern: f for f in (*STRING_FORMATS, *INTEGER_FORMATS)}
 
 
+def null_marker(fmt: str | None) -> str | None:
+    """The text a format writes for a missing value ("\\N", "NA", ...), or None (a real null)."""
+    if not fmt or ";null=" not in fmt:
+        return None
+    return fmt.split(";null=", 1)[1]
+
+
 def _split(fmt: str) -> tuple[str, int | None, bool]:
     """(strftime pattern, two-digit-year pivot, is an integer format)."""
+    fmt = fmt.split(";null=", 1)[0]
     is_int = fmt.startswith("int:")
     body = fmt[4:] if is_int else fmt
     pivot = None
@@ -157,7 +170,7 @@ def parse_dates(values: pd.Series, fmt: str) -> pd.Series:
 
 def format_dates(ts: pd.Series, fmt: str) -> np.ndarray:
     """Datetimes written in `fmt`: an object array of strings, or of Python ints for an integer
-    format; None where `ts` is NaT."""
+    format; where `ts` is NaT, the format's null marker (None without one)."""
     body, _, is_int = _split(fmt)
     ts = pd.Series(ts).reset_index(drop=True)
     null = ts.isna().to_numpy()
@@ -169,7 +182,7 @@ def format_dates(ts: pd.Series, fmt: str) -> np.ndarray:
         out[:] = [None if m else int(v) for v, m in zip(text.to_numpy(dtype=object), null, strict=True)]
     else:
         out[:] = text.to_numpy(dtype=object)
-    out[null] = None
+    out[null] = null_marker(fmt)
     return out
 
 
@@ -182,17 +195,23 @@ def _sample(values: pd.Series) -> pd.Series:
 def learn_string_format(values: pd.Series) -> str | None:
     """The one format every (sampled distinct) string value is written in, or None.
 
-    Every value must be a string of the format's exact shape and a valid date or time in it.
+    Every value must be a string of the format's exact shape and a valid date or time in it,
+    except a null marker (`NULL_MARKERS`): the most frequent one is kept in the format.
     """
-    uniq = _sample(values)
+    present = pd.Series(values).dropna()
+    if not len(present) or not all(isinstance(v, str) for v in present.iloc[:_SAMPLE]):
+        return None
+    markers = present.isin(NULL_MARKERS)
+    uniq = _sample(present[~markers])
     if not len(uniq) or not all(isinstance(v, str) for v in uniq):
         return None
+    suffix = f";null={present[markers].value_counts().index[0]}" if markers.any() else ""
     first = uniq.iloc[0]
     for f in STRING_FORMATS:
         if re.fullmatch(f.regex, first) is None or not uniq.str.fullmatch(f.regex).all():
             continue
         if parse_dates(uniq, f.pattern).notna().all():
-            return f.pattern
+            return f.pattern + suffix
     return None
 
 

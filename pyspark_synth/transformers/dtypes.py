@@ -26,6 +26,7 @@ from pyspark_synth.transformers.dateformats import (
     format_dates,
     is_integer_format,
     learn_format,
+    null_marker,
     parse_dates,
 )
 
@@ -275,7 +276,7 @@ def restore_datetimes(ns: np.ndarray, null: np.ndarray | None, dtype_name: str, 
             out[:] = list(ts.dt.to_pydatetime())
         else:
             out[:] = format_dates(ts, fmt or "%Y-%m-%dT%H:%M:%S")
-        out[null] = None
+        out[null] = null_marker(fmt) if value_type == "string" else None  # "\\N" where the column wrote it
         return pd.Series(out, dtype=object)
     dtype = target_dtype(dtype_name, bool(null.any()))
     if getattr(dtype, "tz", None) is not None:

@@ -27,6 +27,7 @@ def _raw_table(n: int = 300, seed: int = 0) -> pd.DataFrame:
         "dob": d.dt.strftime("%d/%m/%Y"),  # day first: a dd/mm guess would fail on day 13 and above
         "quali_date": q.dt.strftime("%Y%m%d").astype(np.int64),
         "race_date": q.dt.strftime("%Y-%m-%d"),
+        "fp1_date": np.where(rng.random(n) < 0.3, "\\N", q.dt.strftime("%Y-%m-%d")),  # a CSV dump's nulls
         "mixed": np.where(np.arange(n) % 2 == 0, d.dt.strftime("%Y-%m-%d"), d.dt.strftime("%d/%m/%Y")),
         "not_a_date": rng.integers(19_000_000, 20_000_000, n),  # in range, but months and days out of range
         "points": rng.gamma(2.0, 5.0, n).round(1),
@@ -50,7 +51,7 @@ def test_dates_in_text_and_integers_are_detected_as_datetimes(raw):
     cols = {c.name: c for c in report.metadata.table("drivers").columns}
     assert cols["dob"].type == "datetime" and cols["dob"].sql_type == "string"
     assert cols["quali_date"].type == "datetime" and cols["quali_date"].sql_type == "int"
-    assert cols["race_date"].type == "datetime"
+    assert cols["race_date"].type == "datetime" and cols["fp1_date"].type == "datetime"
     assert cols["mixed"].type != "datetime" and cols["not_a_date"].type == "numerical"
     assert any("'dob'" in n and "%d/%m/%Y" in n for n in report.notes), report.notes
 
@@ -73,6 +74,8 @@ def test_dates_come_back_in_their_representation_from_spark(spark, raw, tmp_path
     assert quali.notna().all() and quali.min() >= pd.to_datetime(real["quali_date"].astype(str)).min()
     race = pd.to_datetime(syn["race_date"], format="%Y-%m-%d", errors="coerce")
     assert race.notna().all() and syn["race_date"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
+    fp1 = syn["fp1_date"]
+    assert 0.1 < (fp1 == "\\N").mean() < 0.5 and fp1[fp1 != "\\N"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
 
 
 # ------------------------------------------------------------------------------ dotted names

@@ -81,6 +81,12 @@ def test_formats_are_learned_from_the_values():
     assert learn_format(pd.Series(np.arange(1000))) is None
     assert learn_format(pd.Series(["alpha", "2021-01-01"])) is None
     assert learn_format(pd.Series([20210230, 20210101])) is None
+    # a null marker is a null: kept in the format, parsed as NaT, written back for nulls
+    marked = pd.Series(["2021-01-02", "\\N", "2021-03-04", "\\N"])
+    fmt = learn_format(marked)
+    assert fmt == "%Y-%m-%d;null=\\N" and parse_dates(marked, fmt).isna().tolist() == [False, True, False, True]
+    assert list(format_dates(parse_dates(marked, fmt), fmt)) == list(marked)
+    assert learn_format(pd.Series(["\\N", "NA"])) is None
 
 
 def test_text_in_one_date_format_is_read_as_dates():
@@ -100,10 +106,13 @@ def test_dates_come_back_in_their_own_format(backend):
     d = _days(n).sample(frac=1.0, random_state=1).reset_index(drop=True)
     iso, dmy = pd.Series(format_dates(d, "%Y-%m-%d")), pd.Series(format_dates(d, "%d/%m/%Y"))
     dmy[rng.random(n) < 0.1] = None
-    data = pd.DataFrame({"date": iso, "dob": dmy, "quali_date": pd.Series(format_dates(d, "int:%Y%m%d"), dtype="int64"),
+    marked = pd.Series(format_dates(d, "%Y-%m-%d %H:%M"))
+    marked[rng.random(n) < 0.2] = "\\N"  # as CSV dumps write a missing value
+    data = pd.DataFrame({"date": iso, "dob": dmy, "fp1_time": marked, "quali_date": pd.Series(format_dates(d, "int:%Y%m%d"), dtype="int64"),
                          "yymmdd": pd.Series(format_dates(d, "int:%y%m%d;pivot=90"), dtype="int64"),
                          "x": rng.normal(size=n)})
     md = Table(name="t", columns=(Column(name="date", type="datetime"), Column(name="dob", type="datetime"),
+                                  Column(name="fp1_time", type="datetime"),
                                   Column(name="quali_date", type="datetime"), Column(name="yymmdd", type="datetime"),
                                   Column(name="x", type="numerical")))
     out = fit_sample(backend, data, md)
@@ -123,6 +132,10 @@ def test_dates_come_back_in_their_own_format(backend):
         assert abs((parsed.median() - d.median()) / (hi - lo)) < 0.2, col
         assert list(format_dates(parsed, fmt)) == list(values), col  # the same representation
     assert out["dob"].isna().any() and out["date"].notna().all()
+    # missing values written as "\\N" come back written so, the others as "yyyy-mm-dd HH:MM"
+    fp1 = out["fp1_time"]
+    assert fp1.notna().all() and 0 < (fp1 == "\\N").mean() < 0.8, (fp1 == "\\N").mean()
+    assert parse_dates(fp1[fp1 != "\\N"], "%Y-%m-%d %H:%M").notna().all()
 
 
 # --------------------------------------------------------------------------------- integers
