@@ -9,11 +9,13 @@ import pytest
 
 from pyspark_synth import Metadata, MetadataError
 from pyspark_synth.io.registry import ModelRegistry
+from pyspark_synth.relational.plan import build_plan
 from pyspark_synth.spark.fit_database import fit_database
 from pyspark_synth.spark.fit_table import fit_table
 from pyspark_synth.spark.metadata_detection import detect_metadata
 from pyspark_synth.spark.sample_database import sample_database
 from pyspark_synth.spark.sample_table import sample_table
+from pyspark_synth.spark.subset import relational_sample
 from pyspark_synth.validation.integrity import duplicate_key_count, orphan_rows
 
 
@@ -114,6 +116,9 @@ def test_column_names_with_dots_work_end_to_end(spark, tmp_path):
         assert orphan_rows(syn["games"], syn[fk.parent_table], fk).count() == 0
         assert syn["games"].where(syn["games"][f"`{fk.columns[0]}`"].isNull()).count() == 0
     assert duplicate_key_count(syn["stints"], ["year.no", "team.id", "stint.n"]) == 0
+    sub = relational_sample(build_plan(report.metadata), frames, 120, seed=0)  # a consistent subset
+    assert 0 < sub["games"].count() < 300
+    assert orphan_rows(sub["games"], sub["parks"], report.metadata.table("games").foreign_keys[0]).count() == 0
     result = validate(frames, syn, report.metadata, privacy=False, pairs=False)
     assert "games" in result.tables
     written = write_tables(syn, str(tmp_path / "out"), format="parquet")
