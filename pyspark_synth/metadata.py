@@ -33,7 +33,9 @@ OrphanPolicy = Literal["drop", "null", "keep"]
 SEMANTIC_TYPES: tuple[str, ...] = SemanticType.__args__  # type: ignore[attr-defined]
 PII_ACTIONS: tuple[str, ...] = PIIAction.__args__  # type: ignore[attr-defined]
 
-_NAME = re.compile(r"^[^\s.`][^.`]*$")
+_TABLE_NAME = re.compile(r"^[^\s.`][^.`]*$")
+# Column names may hold dots (`park.key`): the Spark layer quotes every column it names.
+_COLUMN_NAME = re.compile(r"^[^\s`][^`]*$")
 # The function `Metadata.detect` calls: set by the Spark layer when it is imported, so this pure
 # module never imports Spark (the dependency points from the Spark layer to the core).
 _DETECTOR: Any = None
@@ -62,12 +64,26 @@ class _Frozen(BaseModel):
 
 
 def _check_name(value: str, what: str) -> str:
-    if not isinstance(value, str) or not _NAME.match(value) or value != value.strip():
+    if what == "Table":
+        if not isinstance(value, str) or not _TABLE_NAME.match(value) or value != value.strip():
+            raise ValueError(
+                f"Table name {value!r} is not usable: table names must be non-empty, without dots, backticks "
+                "or surrounding spaces (a dot separates a table from its column in a foreign key target)"
+            )
+        return value
+    if not isinstance(value, str) or not _COLUMN_NAME.match(value) or value != value.strip():
         raise ValueError(
-            f"{what} name {value!r} is not usable: names must be non-empty, without dots, backticks "
-            "or surrounding spaces"
+            f"{what} name {value!r} is not usable: column names must be non-empty, without backticks or "
+            "surrounding spaces (dots are allowed). Rename the column, e.g. "
+            f"df.withColumnRenamed({value!r}, {_suggest(value)!r})"
         )
     return value
+
+
+def _suggest(name: object) -> str:
+    """A usable column name close to `name` (backticks dropped, spaces trimmed)."""
+    text = str(name).replace("`", "").strip()
+    return text or "column"
 
 
 def type_family(sql_type: str | None) -> str | None:
@@ -231,6 +247,8 @@ class Table(_Frozen):
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"table '{self.name}': columns {dup} are declared more than once")
+        for col in (*self.primary_key, *(c for fk in self.foreign_keys for c in fk.columns)):
+            _check_name(col, "Key column")
         if len(set(self.primary_key)) != len(self.primary_key):
             raise ValueError(f"table '{self.name}': primary key {list(self.primary_key)} repeats a column")
         known = set(names)

@@ -141,7 +141,7 @@ def _as_micros(col: Column, t: DataType) -> Column:
 def _prepare(df: DataFrame, order: list[str] | None) -> DataFrame:
     names = order if order is not None else df.columns
     fields = {f.name: f for f in df.schema.fields}
-    return df.select(*[_as_micros(df[n], fields[n].dataType).alias(n) for n in names])
+    return df.select(*[_as_micros(df["`" + n.replace("`", "``") + "`"], fields[n].dataType).alias(n) for n in names])
 
 
 def _add_actions(spark: SparkSession, data: Location, written: StructType, subdir: str) -> list[Any]:

@@ -30,6 +30,7 @@ from pyspark_synth.models._ar_values import (
 from pyspark_synth.transformers.base import ColumnTransformer, to_jsonable, transformer_from_state
 from pyspark_synth.transformers.categorical import restore_values
 from pyspark_synth.transformers.constant import ConstantTransformer
+from pyspark_synth.transformers.dtypes import integer_offsets, read_values
 from pyspark_synth.transformers.excluded import ExcludedTransformer
 from pyspark_synth.transformers.table import infer_semantic_type
 
@@ -67,6 +68,14 @@ class Codec:
         raise NotImplementedError
 
 
+def _token_rows(tokens: np.ndarray, width: int) -> np.ndarray:
+    """Tokens as an int64 matrix of one row per value (also when there are no rows)."""
+    t = np.asarray(tokens, dtype=np.int64)
+    if t.size == 0:
+        return np.zeros((len(t), max(1, width)), dtype=np.int64)
+    return t.reshape(len(t), -1)
+
+
 def _is_null(value: Any) -> bool:
     try:
         return value is None or bool(pd.isna(value))
@@ -93,6 +102,7 @@ class CategoricalCodec(Codec):
         vals = data.astype(object) if isinstance(data.dtype, pd.CategoricalDtype) else data
         isna = vals.isna().to_numpy()
         counts = vals[~isna].value_counts(sort=True)
+        counts = counts[counts > 0]  # an unused category of a categorical dtype is schema, not a value
         keep = counts[counts >= self.rare_threshold]
         self.categories_ = [to_jsonable(v) for v in keep.index]
         self.frequencies_ = keep.to_numpy(dtype=np.float64)
@@ -104,6 +114,7 @@ class CategoricalCodec(Codec):
         self.dtype_categories_ = (
             [to_jsonable(v) for v in data.dtype.categories if str(to_jsonable(v)) not in rare]
             if isinstance(data.dtype, pd.CategoricalDtype) else None)
+        self.dtype_ordered_ = bool(isinstance(data.dtype, pd.CategoricalDtype) and data.dtype.ordered)
         self._build()
         return self
 
@@ -136,9 +147,9 @@ class CategoricalCodec(Codec):
     def decode(self, tokens: np.ndarray, u: np.ndarray) -> pd.Series:
         table = np.array([*self.categories_, None, None], dtype=object)  # rare token (only sampled when
         # nothing else is possible) and null both come back as null
-        t = np.asarray(tokens, dtype=np.int64).reshape(len(tokens), -1)[:, 0]
+        t = _token_rows(tokens, 1)[:, 0]
         values = table[np.minimum(t, self.n_frequent)]
-        return restore_values(values, self.dtype_, self.dtype_categories_)
+        return restore_values(values, self.dtype_, self.dtype_categories_, self.dtype_ordered_)
 
     def banned(self) -> list[list[int]]:
         allowed_other = self.n_frequent > 0 or self.has_null_
@@ -165,7 +176,8 @@ class CategoricalCodec(Codec):
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         cfg = {"kind": self.kind, "column": self.column, "dtype": self.dtype_, "rare_threshold": self.rare_threshold,
                "categories": self.categories_, "rare_values": self.rare_values_, "rare_rows": self.rare_rows_,
-               "has_null": self.has_null_, "dtype_categories": self.dtype_categories_}
+               "has_null": self.has_null_, "dtype_categories": self.dtype_categories_,
+               "dtype_ordered": self.dtype_ordered_}
         return cfg, {"frequencies": self.frequencies_}
 
     @classmethod
@@ -176,6 +188,7 @@ class CategoricalCodec(Codec):
         obj.rare_values_, obj.rare_rows_ = int(cfg["rare_values"]), int(cfg["rare_rows"])
         obj.has_null_ = bool(cfg["has_null"])
         obj.dtype_categories_ = cfg["dtype_categories"]
+        obj.dtype_ordered_ = bool(cfg.get("dtype_ordered", False))
         obj.frequencies_ = np.asarray(arrays["frequencies"], dtype=np.float64)
         obj._build()
         return obj
@@ -208,8 +221,16 @@ class NumericCodec(Codec):
     # -------------------------------------------------------------- value <-> float
     def _to_float(self, data: pd.Series) -> np.ndarray:
         if self.datetime_ is None:
+            if getattr(self, "offset_", None) is not None:  # integers as exact differences from the minimum
+                exact = integer_offsets(data, self.offset_)
+                if exact is not None:
+                    x = exact[2]
+                    x[data.isna().to_numpy()] = np.nan
+                    return x
+                return pd.to_numeric(data, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan) - float(
+                    self.offset_)
             return pd.to_numeric(data, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        ticks, isna = datetime_ticks(data)
+        ticks, isna = datetime_ticks(data, self.datetime_.get("text_format"))
         x = (ticks - self.datetime_["origin"]).astype(np.float64)
         x[isna] = np.nan
         return x
@@ -218,11 +239,21 @@ class NumericCodec(Codec):
         self.column = str(data.name)
         self.dtype_ = str(data.dtype)
         self.datetime_: dict[str, Any] | None = None
+        self.offset_: int | None = None
+        self.span_: int | None = None
+        self.value_type_ = None
         if datetime:
             self.datetime_ = datetime_spec(data)
+        else:
+            exact = integer_offsets(data)
+            if exact is not None:
+                self.offset_, self.span_ = exact[0], exact[1]
+            self.value_type_ = read_values(data, "numerical")[2]  # "decimal" for Decimal objects
         x = self._to_float(data)
-        isna = ~np.isfinite(x)
-        present = np.sort(x[~isna])
+        isna = np.isnan(x)
+        self.has_posinf_ = bool(np.isposinf(x).any())  # ±inf are tokens of their own, like null
+        self.has_neginf_ = bool(np.isneginf(x).any())
+        present = np.sort(x[np.isfinite(x)])
         n, k = len(present), max(1, self.rare_threshold)
         self.has_null_ = bool(isna.any())
         self.is_integer_ = bool(pd.api.types.is_integer_dtype(data.dtype)) or datetime
@@ -276,7 +307,10 @@ class NumericCodec(Codec):
         self.n_bins = max(0, len(self.edges_) - 1)
         self.n_fine = self.fine_.shape[1] - 1 if self.n_bins else 0
         self.null_token = self.n_spikes + self.n_bins if self.has_null_ else -1
-        first = self.n_spikes + self.n_bins + int(self.has_null_)
+        after = self.n_spikes + self.n_bins + int(self.has_null_)
+        self.posinf_token = after if self.has_posinf_ else -1
+        self.neginf_token = after + int(self.has_posinf_) if self.has_neginf_ else -1
+        first = after + int(self.has_posinf_) + int(self.has_neginf_)
         if self.suppressed_:
             first = 1  # one token: null
         self.sizes = [first] + ([self.n_fine] if self.n_bins and self.n_fine > 1 else [])
@@ -285,7 +319,9 @@ class NumericCodec(Codec):
         out = np.zeros((len(x), len(self.sizes)), dtype=np.int64)
         if self.suppressed_:
             return out
-        isna = ~np.isfinite(x)
+        isna = np.isnan(x) | (np.isposinf(x) & (self.posinf_token < 0)) | (np.isneginf(x) & (self.neginf_token < 0))
+        posinf, neginf = np.isposinf(x) & ~isna, np.isneginf(x) & ~isna
+        isna |= posinf | neginf  # (set to their tokens below)
         xc = np.clip(np.where(isna, self.lo_, x), self.lo_, self.hi_)
         first = np.zeros(len(x), dtype=np.int64)
         spike = np.zeros(len(x), dtype=bool)
@@ -309,6 +345,8 @@ class NumericCodec(Codec):
                 out[rest, 1] = f
         if self.has_null_:
             first[isna] = self.null_token
+        first[posinf] = self.posinf_token
+        first[neginf] = self.neginf_token
         out[:, 0] = first
         return out
 
@@ -317,7 +355,12 @@ class NumericCodec(Codec):
 
     def decode_float(self, tokens: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Float values (NaN for null) of token rows, rounded and clipped, before the dtype is restored."""
-        tokens = np.asarray(tokens, dtype=np.int64).reshape(len(tokens), -1)
+        x = self._decode_relative(tokens, u)
+        return x + float(self.offset_) if getattr(self, "offset_", None) is not None else x
+
+    def _decode_relative(self, tokens: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Like `decode_float`, integers as differences from their minimum (exact)."""
+        tokens = _token_rows(tokens, len(self.sizes))
         n = len(tokens)
         x = np.full(n, np.nan)
         if self.suppressed_:
@@ -340,13 +383,16 @@ class NumericCodec(Codec):
             elif self.decimals_ is not None:
                 v = np.round(v, self.decimals_)
             x[binned] = np.clip(v, self.lo_, self.hi_)
+        x[t == self.posinf_token] = np.inf
+        x[t == self.neginf_token] = -np.inf
         return x
 
     def decode(self, tokens: np.ndarray, u: np.ndarray) -> pd.Series:
-        x = self.decode_float(tokens, u)
+        x = self._decode_relative(tokens, u)
         if self.datetime_ is not None:
             return restore_datetime(x, self.datetime_, self.dtype_)
-        return restore_number(x, self.dtype_)
+        return restore_number(x, self.dtype_, offset=self.offset_, span=self.span_, value_type=self.value_type_,
+                              decimals_=self.decimals_)
 
     def condition_tokens(self, value: Any) -> list[int]:
         if _is_null(value):
@@ -357,7 +403,8 @@ class NumericCodec(Codec):
             x = self._to_float(pd.Series([value]))
         except (TypeError, ValueError) as exc:
             raise DataError(f"condition {self.column}={value!r}: not a value of this column ({exc})") from None
-        if not np.isfinite(x[0]):
+        if np.isnan(x[0]) or (np.isposinf(x[0]) and self.posinf_token < 0) or (
+                np.isneginf(x[0]) and self.neginf_token < 0):
             raise DataError(f"condition {self.column}={value!r}: not a value of this column")
         return [int(t) for t in self._tokens(x)[0]]
 
@@ -372,7 +419,8 @@ class NumericCodec(Codec):
                "max_bins": self.max_bins, "fine_bins": self.fine_bins, "exact_limit": self.exact_limit,
                "spike_share": self.spike_share, "datetime": self.datetime_, "has_null": self.has_null_,
                "is_integer": self.is_integer_, "decimals": self.decimals_, "suppressed": self.suppressed_,
-               "lo": self.lo_, "hi": self.hi_, "clipped": self.clipped_}
+               "lo": self.lo_, "hi": self.hi_, "clipped": self.clipped_, "offset": self.offset_, "span": self.span_,
+               "value_type": self.value_type_, "has_posinf": self.has_posinf_, "has_neginf": self.has_neginf_}
         return cfg, {"spikes": self.spikes_, "edges": self.edges_, "fine": self.fine_}
 
     @classmethod
@@ -382,6 +430,8 @@ class NumericCodec(Codec):
         obj.has_null_, obj.is_integer_ = bool(cfg["has_null"]), bool(cfg["is_integer"])
         obj.decimals_, obj.suppressed_ = cfg["decimals"], bool(cfg["suppressed"])
         obj.lo_, obj.hi_, obj.clipped_ = float(cfg["lo"]), float(cfg["hi"]), list(cfg["clipped"])
+        obj.offset_, obj.span_, obj.value_type_ = cfg.get("offset"), cfg.get("span"), cfg.get("value_type")
+        obj.has_posinf_, obj.has_neginf_ = bool(cfg.get("has_posinf")), bool(cfg.get("has_neginf"))
         obj.spikes_ = np.asarray(arrays["spikes"], dtype=np.float64)
         obj.edges_ = np.asarray(arrays["edges"], dtype=np.float64)
         obj.fine_ = np.asarray(arrays["fine"], dtype=np.float64)

@@ -12,9 +12,9 @@ import pandas as pd
 import torch
 
 from pyspark_synth._log import get_logger
-from pyspark_synth.errors import DataError
 from pyspark_synth.models._ar_codecs import Codec, codec_from_state, make_codec
 from pyspark_synth.models._ar_nets import embedding_dim
+from pyspark_synth.transformers.table import check_unique_columns
 
 if TYPE_CHECKING:
     from pyspark_synth.metadata import Table
@@ -61,9 +61,7 @@ class TableEncoding:
         Raises:
             DataError: A column name appears twice.
         """
-        dup = sorted({str(c) for c in data.columns if list(data.columns).count(c) > 1})
-        if dup:
-            raise DataError(f"Autoregressive model: columns {dup} appear more than once; rename them")
+        check_unique_columns(data, "Autoregressive model")
         declared: dict[str, str] = {}
         if metadata is not None:
             declared = {c.name: c.type for c in metadata.columns}

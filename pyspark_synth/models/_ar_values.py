@@ -1,4 +1,5 @@
-"""Values of numerical and datetime columns: floats and ticks in, the column's own dtype out."""
+"""Values of numerical and datetime columns: floats and ticks in, the column's own dtype out (on the
+shared `transformers.dtypes` and `transformers.dateformats` functions)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from pyspark_synth.transformers.dateformats import format_dates, null_marker, parse_dates
+from pyspark_synth.transformers.dtypes import (
+    datetime_format,
+    restore_numbers,
+    restore_values,
+    text_format,
+)
 
 __all__ = ["decimals", "restore_number", "datetime_ticks", "datetime_spec", "restore_datetime"]
 
@@ -25,20 +34,17 @@ def decimals(values: np.ndarray, max_decimals: int = 8) -> int | None:
     return None
 
 
-def restore_number(x: np.ndarray, dtype_name: str) -> pd.Series:
-    """Floats (NaN for null) as the column's dtype; integers with nulls become nullable integers."""
+def restore_number(x: np.ndarray, dtype_name: str, *, offset: int | None = None, span: int | None = None,
+                   value_type: str | None = None, decimals_: int | None = None) -> pd.Series:
+    """Floats (NaN for null, ±inf kept) as the column's dtype (`dtypes.restore_numbers`); with
+    `offset`, integers given as exact differences from it."""
+    x = np.asarray(x, dtype=np.float64)
     dtype = pd.api.types.pandas_dtype(dtype_name)
-    isna = np.isnan(x)
-    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
-        if isna.any():
-            nullable = f"{'U' if dtype.kind == 'u' else ''}Int{dtype.itemsize * 8}"
-            return pd.Series(pd.array(np.where(isna, 0, x).astype(np.int64), dtype=nullable)).mask(isna)
-        return pd.Series(x.astype(dtype))
-    if pd.api.types.is_integer_dtype(dtype):  # pandas nullable Int64 etc.
-        return pd.Series(pd.array(np.where(isna, 0, x).astype(np.int64), dtype=dtype)).mask(isna)
-    if pd.api.types.is_float_dtype(dtype):
-        return pd.Series(x).astype(dtype)
-    return pd.Series(x)
+    is_int = pd.api.types.is_integer_dtype(dtype) or offset is not None
+    if not is_int and value_type != "decimal" and not (isinstance(dtype, np.dtype) and dtype.kind == "O"):
+        return pd.Series(x).astype(dtype) if pd.api.types.is_float_dtype(dtype) else pd.Series(x)
+    return restore_numbers(x, np.isnan(x), dtype_name, is_int=is_int, decimals=decimals_, value_type=value_type,
+                           offset=offset, span=span)
 
 
 def _unit_and_tz(dtype: Any) -> tuple[str, str | None]:
@@ -49,10 +55,13 @@ def _unit_and_tz(dtype: Any) -> tuple[str, str | None]:
     return "ns", None
 
 
-def datetime_ticks(data: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(int64 ticks of the column's unit, null mask); strings are parsed (time zones to UTC)."""
+def datetime_ticks(data: pd.Series, fmt: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(int64 ticks of the column's unit, null mask); text and integers are parsed with their
+    format `fmt` (`dtypes.datetime_format`), else as ISO-like text (time zones to UTC)."""
     if pd.api.types.is_datetime64_any_dtype(data.dtype):
         arr = data.array
+    elif fmt is not None:
+        arr = parse_dates(data, fmt).array
     else:
         parsed = pd.to_datetime(data, errors="coerce", format="mixed")
         if isinstance(parsed.dtype, pd.DatetimeTZDtype):
@@ -63,10 +72,15 @@ def datetime_ticks(data: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def datetime_spec(data: pd.Series) -> dict[str, Any]:
-    """Unit, time zone, step, origin and string format of a datetime column."""
+    """Unit, time zone, step, origin and text format of a datetime column.
+
+    `text_format` is the format dates written as text or integers were read with (learned from
+    the values, such as "%d/%m/%Y" or "int:%Y%m%d"); `format` the one they are written back with.
+    """
     is_string = not pd.api.types.is_datetime64_any_dtype(data.dtype)
+    fmt = datetime_format(data) if is_string else None
     unit, tz = _unit_and_tz(data.dtype)
-    ticks, isna = datetime_ticks(data)
+    ticks, isna = datetime_ticks(data, fmt)
     ticks = ticks[~isna]
     per_s = _TICKS_PER_SECOND.get(unit, 1)
     step = 1
@@ -78,19 +92,20 @@ def datetime_spec(data: pd.Series) -> dict[str, Any]:
     else:
         if per_s > 1 and len(sample) and np.all(sample % per_s == 0):
             step = per_s
-    fmt = None
+    out_fmt = None
     if is_string:
-        fmt = "%Y-%m-%d" if step % (86_400 * per_s) == 0 else (
-            "%Y-%m-%d %H:%M:%S" if step % per_s == 0 else "%Y-%m-%d %H:%M:%S.%f")
+        out_fmt = fmt or text_format(step * (10**9 // per_s))
     # ticks are stored relative to a whole day near the median: no record's own value (an extreme
     # least of all), and float64 stays exact for nanosecond ticks within a few weeks of it
     day = 86_400 * per_s
     origin = int(round(float(np.median(ticks)) / day)) * day if len(ticks) else 0
-    return {"unit": unit, "tz": tz, "step": int(step), "origin": origin, "is_string": is_string, "format": fmt}
+    return {"unit": unit, "tz": tz, "step": int(step), "origin": origin, "is_string": is_string, "format": out_fmt,
+            "text_format": fmt}
 
 
 def restore_datetime(x: np.ndarray, spec: dict[str, Any], dtype_name: str) -> pd.Series:
-    """Ticks relative to the spec's origin (NaN for null) as the column's datetime dtype or strings."""
+    """Ticks relative to the spec's origin (NaN for null) as the column's datetime dtype, or as
+    text or integers in the column's format."""
     isna = np.isnan(x)
     ticks = np.where(isna, 0, x).astype(np.int64) + int(spec["origin"])
     values = pd.Series(ticks.astype(f"datetime64[{spec['unit']}]"))
@@ -98,6 +113,6 @@ def restore_datetime(x: np.ndarray, spec: dict[str, Any], dtype_name: str) -> pd
     if spec["tz"] is not None:
         values = values.dt.tz_localize("UTC").dt.tz_convert(spec["tz"])
     if spec["is_string"]:
-        out = values.dt.strftime(spec["format"])
-        return out.astype(pd.api.types.pandas_dtype(dtype_name)) if dtype_name != "object" else out
+        marked = null_marker(spec["format"]) is not None  # nulls written as the column's marker ("\\N")
+        return restore_values(format_dates(values, spec["format"]), None if marked else isna, dtype_name)
     return values.astype(pd.api.types.pandas_dtype(dtype_name))

@@ -27,14 +27,19 @@ from pyspark_synth.metadata import Table
 from pyspark_synth.models import constraints as _constraints
 from pyspark_synth.models._archive import pack, unpack
 from pyspark_synth.models.base import SynthModel, register_backend
+from pyspark_synth.transformers.dateformats import parse_dates
 from pyspark_synth.transformers.dtypes import (
+    SPECIAL_VALUES,
+    datetime_format,
+    integer_offsets,
     read_values,
     restore_datetimes,
     restore_numbers,
     restore_values,
+    special_codes,
     text_format,
 )
-from pyspark_synth.transformers.table import infer_semantic_type
+from pyspark_synth.transformers.table import check_unique_columns, infer_semantic_type
 
 __all__ = ["GaussianCopula"]
 
@@ -105,6 +110,9 @@ class GaussianCopula(SynthModel):
         if not isinstance(data, pd.DataFrame) or len(data) == 0:
             raise DataError(f"{self._where()}: fit() needs a non-empty pandas DataFrame, got "
                             f"{type(data).__name__} with {len(data) if hasattr(data, '__len__') else '?'} rows")
+        check_unique_columns(data, f"{self._where()}.fit")
+        if context is not None:
+            check_unique_columns(context, f"{self._where()}.fit (context)")
         if context is not None and len(context) != len(data):
             raise DataError(f"{self._where()}: context has {len(context)} rows but data has {len(data)}; "
                             "context must be aligned row-wise with data (one parent row per table row)")
@@ -168,21 +176,33 @@ class GaussianCopula(SynthModel):
         kind = infer_semantic_type(s, semantic)
         if skip or kind in ("id", "text"):
             return {**spec, "kind": "skip", "null_rate": 1.0}
-        x, null, value_type = read_values(s, kind)
-        spec.update(kind=kind, value_type=value_type, null_rate=float(null.mean()))
-        n_present = int((~null).sum())
-        if n_present == 0:
+        fmt = datetime_format(s) if kind == "datetime" else None  # dates as text or integers: their format
+        x, null, value_type = read_values(s, kind, fmt)
+        # a numerical value is finite, null, +inf or -inf: the special states keep their shares
+        states = special_codes(x, null & ~np.isinf(x)) if kind == "numerical" else null.astype(np.int64)
+        specials = [k for k in (1, 2, 3) if (states == k).any()]
+        spec.update(kind=kind, value_type=value_type, null_rate=float((states == 1).mean()))
+        if any(k > 1 for k in specials):
+            spec["specials"] = [SPECIAL_VALUES[k - 1] for k in specials]
+        if fmt is not None:
+            spec["text_format"] = fmt
+        n_present = int((states == 0).sum())
+        if n_present == 0 and len(specials) <= 1:
             spec["kind"] = "empty"
             return spec
-        if 0 < n_present < len(null):
-            p = spec["null_rate"]
+        if specials:
             if owner == "context":
                 spec["null_var"] = self._add_binary(null, key, "null", scores)
             else:
-                cum = np.array([1 - p, 1.0])
-                codes = null.astype(np.int64)
-                spec["null_var"] = self._add_var("freq", cum, key, "null", _freq_scores(codes, cum, rng), scores,
-                                                 _freq_bounds(codes, cum))
+                slots = np.searchsorted(np.array([0, *specials]), states)  # 0: present, i: the i-th special
+                cum = np.cumsum(np.bincount(slots, minlength=1 + len(specials)) / len(slots))
+                cum[-1] = 1.0
+                spec["null_var"] = self._add_var("freq", cum, key, "null", _freq_scores(slots, cum, rng), scores,
+                                                 _freq_bounds(slots, cum))
+        if n_present == 0:
+            spec["kind"] = "empty"
+            return spec
+        null = states != 0
         if kind in ("categorical", "boolean") and owner == "context":
             return self._fit_context_categories(spec, x, null, key, scores)
         if kind in ("categorical", "boolean"):
@@ -209,10 +229,14 @@ class GaussianCopula(SynthModel):
             xs = (ints - offset).astype(np.float64)
             spec["offset"] = offset
             spec["step"] = next((st for st in _DT_STEPS if not np.any(ints % st)), 1)
-            if value_type == "string":
-                spec["format"] = text_format(spec["step"])
+            if value_type in ("string", "int"):
+                spec["format"] = fmt or text_format(spec["step"])
         else:
             spec["is_int"] = bool(pd.api.types.is_integer_dtype(s.dtype))
+            exact = integer_offsets(s)
+            if exact is not None:  # integers as exact differences from their minimum (no loss near 2**63)
+                spec["int_offset"], spec["int_span"] = exact[0], exact[1]
+                xs = exact[2][~null]
             spec["decimals"] = None if spec["is_int"] else _decimals(xs, rng)
         if np.all(xs == xs[0]):
             return {**spec, "kind": "constant", "constant_raw": float(xs[0])}
@@ -324,11 +348,16 @@ class GaussianCopula(SynthModel):
             fixed[col] = value
             is_null = _is_null(value)
             nv, vv = spec.get("null_var"), spec.get("value_var")
-            if is_null:
-                if spec["null_rate"] == 0.0:
-                    raise DataError(f"{self._where()}: condition {col}=None, but '{col}' was never null in training")
+            specials = spec.get("specials", ["null"])
+            special = "null" if is_null else _special_name(value)
+            if special is not None:
+                if special not in specials or (special == "null" and spec["null_rate"] == 0.0):
+                    what = "null" if special == "null" else special
+                    raise DataError(f"{self._where()}: condition {col}={value!r}, but '{col}' was never {what} "
+                                    "in training")
                 if nv is not None:
-                    known[:, nv], zk[:, nv] = True, _freq_scores(np.ones(n, dtype=np.int64), self.var_arrays_[nv], rng)
+                    slot = np.full(n, 1 + specials.index(special), dtype=np.int64)
+                    known[:, nv], zk[:, nv] = True, _freq_scores(slot, self.var_arrays_[nv], rng)
                 continue
             if spec["null_rate"] == 1.0 and spec["kind"] != "skip":
                 raise DataError(f"{self._where()}: condition on '{col}', which was always null in training")
@@ -358,7 +387,7 @@ class GaussianCopula(SynthModel):
         for spec in self.context_:
             col = context[spec["name"]]
             kind = infer_semantic_type(col, "categorical" if spec["kind"] == "categorical" else None)
-            x, null, _ = read_values(col, kind)
+            x, null, _ = read_values(col, kind, spec.get("text_format") if kind == "datetime" else None)
             nv, vv = spec.get("null_var"), spec.get("value_var")
             if nv is not None:
                 known[:, nv], zk[:, nv] = True, _binary_scores(null, self.var_arrays_[nv])
@@ -376,7 +405,7 @@ class GaussianCopula(SynthModel):
                 continue
             if kind == spec["kind"]:
                 ok = ~null
-                raw = (x - spec["offset"]).astype(np.float64) if kind == "datetime" else x
+                raw = (x - spec["offset"]).astype(np.float64) if kind == "datetime" else _relative(spec, col, x)
                 zk[ok, vv] = _quantile_scores(raw[ok], self.var_arrays_[vv], rng)
             else:
                 raise DataError(f"{self._where()}: context column '{spec['name']}' holds {context[spec['name']].dtype} "
@@ -421,14 +450,22 @@ class GaussianCopula(SynthModel):
     def _decode(self, spec: dict[str, Any], z: np.ndarray) -> Any:
         n = z.shape[0]
         kind, nv, vv = spec["kind"], spec.get("null_var"), spec.get("value_var")
-        if kind in ("skip", "empty"):
+        if kind == "skip" or (kind == "empty" and "specials" not in spec):
             return _restore(np.full(n, None, dtype=object), np.ones(n, dtype=bool), spec)
-        null = np.zeros(n, dtype=bool)
+        specials = spec.get("specials", ["null"])
+        slot = np.zeros(n, dtype=np.int64)  # 0: a value, i: the i-th special state
         if nv is not None:
-            null = ndtr(z[:, nv]) >= self.var_arrays_[nv][0]
+            cum = self.var_arrays_[nv]
+            slot = np.minimum(np.searchsorted(cum, ndtr(z[:, nv]), side="right"), len(cum) - 1)
+        elif kind == "empty":
+            slot[:] = 1
+        null = slot == 1 + specials.index("null") if "null" in specials else np.zeros(n, dtype=bool)
+        infinite = {name: slot == 1 + specials.index(name) for name in ("inf", "-inf") if name in specials}
+        if kind == "empty":
+            return _restore_number(_with_infinities(np.zeros(n), infinite), null, spec)
         if kind == "constant":
             if "constant_raw" in spec:
-                return _restore_number(np.full(n, spec["constant_raw"]), null, spec)
+                return _restore_number(_with_infinities(np.full(n, spec["constant_raw"]), infinite), null, spec)
             values = np.empty(n, dtype=object)
             values[:] = [_untag(spec["constant"])] * n
             return _restore(values, null, spec)
@@ -439,7 +476,8 @@ class GaussianCopula(SynthModel):
             values = np.empty(len(spec["values"]), dtype=object)
             values[:] = [_untag(v) for v in spec["values"]]
             return _restore(values[codes], null, spec)
-        return _restore_number(np.interp(u, np.linspace(0.0, 1.0, len(arr)), arr), null, spec)
+        x = np.interp(u, np.linspace(0.0, 1.0, len(arr)), arr)
+        return _restore_number(_with_infinities(x, infinite), null, spec)
 
     # ------------------------------------------------------------------------- persistence
     def to_bytes(self) -> bytes:
@@ -724,12 +762,19 @@ def _is_null(value: Any) -> bool:
 def _raw_number(spec: dict[str, Any], value: Any, where: str) -> float:
     """A numerical or datetime condition value on the scale of the column's quantiles."""
     try:
+        if "offset" in spec and spec.get("text_format"):  # dates written in the column's own format
+            ts = parse_dates(pd.Series([value]), spec["text_format"]).iloc[0]
+            if pd.isna(ts):
+                raise ValueError(value)
+            return float(ts.value - spec["offset"])
         if "offset" in spec:  # a datetime column (or a constant one)
             ts = pd.Timestamp(value)
             ts = ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
             return float(ts.as_unit("ns").value - spec["offset"])
-        return float(value)
-    except (TypeError, ValueError):
+        if spec.get("int_offset") is not None and float(value) == int(value):
+            return float(int(value) - int(spec["int_offset"]))
+        return float(value) - float(spec.get("int_offset") or 0)
+    except (TypeError, ValueError, OverflowError):
         raise DataError(f"{where}: condition {spec['name']}={value!r} does not fit the column's type "
                         f"({spec['dtype']})") from None
 
@@ -749,7 +794,33 @@ def _restore_number(x: np.ndarray, null: np.ndarray, spec: dict[str, Any], *, ex
         ns = spec["offset"] + (np.rint(x / step) * step).astype(np.int64)
         return restore_datetimes(ns, null, spec["dtype"], value_type=spec.get("value_type"), fmt=spec.get("format"))
     return restore_numbers(x, null, spec["dtype"], is_int=bool(spec.get("is_int")),
-                           decimals=None if exact else spec.get("decimals"), value_type=spec.get("value_type"))
+                           decimals=None if exact else spec.get("decimals"), value_type=spec.get("value_type"),
+                           offset=spec.get("int_offset"), span=spec.get("int_span"))
+
+
+def _with_infinities(x: np.ndarray, infinite: dict[str, np.ndarray]) -> np.ndarray:
+    """`x` with the rows drawn as +inf or -inf set to them."""
+    for name, rows in infinite.items():
+        x = np.where(rows, np.inf if name == "inf" else -np.inf, x)
+    return x
+
+
+def _special_name(value: Any) -> str | None:
+    """"inf" or "-inf" for an infinite condition value, else None."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return ("inf" if v > 0 else "-inf") if np.isinf(v) else None
+
+
+def _relative(spec: dict[str, Any], col: pd.Series, x: np.ndarray) -> np.ndarray:
+    """Numerical values on the scale of the column's quantiles (integers as exact differences)."""
+    offset = spec.get("int_offset")
+    if offset is None:
+        return x
+    exact = integer_offsets(col.reset_index(drop=True), offset)
+    return exact[2] if exact is not None else x - float(offset)
 
 
 def _restore(values: np.ndarray, null: np.ndarray, spec: dict[str, Any]) -> Any:

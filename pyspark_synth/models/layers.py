@@ -101,6 +101,13 @@ class SpanEncoder(nn.Module):
         return torch.cat(parts, dim=1)
 
 
+def _cond_encoder(cond_spans: Sequence[Span] | None) -> SpanEncoder | None:
+    """The conditional vector's encoder, or None when it has no high-cardinality block to embed."""
+    if cond_spans is None or not any(s.kind == "embedding" for s in cond_spans):
+        return None
+    return SpanEncoder(cond_spans)
+
+
 class Residual(nn.Module):
     """CTGAN's residual block: Linear, BatchNorm, ReLU, and the input concatenated to the output."""
 
@@ -122,13 +129,19 @@ class Generator(nn.Module):
         context_spans: Layout of the parent context (None without context).
         hidden: Widths of the residual blocks.
         out_dim: Width of the output (TableTransformer.output_dim).
+        cond_spans: Layout of the conditional vector (one block per discrete column); its
+            high-cardinality blocks go through entity embeddings, so a column with thousands of
+            values adds an embedding's width to the input, not one slot per value. None feeds
+            the one-hot vector as it is (models saved before this option).
     """
 
     def __init__(self, noise_dim: int, cond_dim: int, context_spans: Sequence[Span] | None,
-                 hidden: Sequence[int], out_dim: int) -> None:
+                 hidden: Sequence[int], out_dim: int, cond_spans: Sequence[Span] | None = None) -> None:
         super().__init__()
         self.context = SpanEncoder(context_spans) if context_spans else None
-        dim = noise_dim + cond_dim + (self.context.out_dim if self.context is not None else 0)
+        self.cond = _cond_encoder(cond_spans)
+        cond_width = self.cond.out_dim if self.cond is not None else cond_dim
+        dim = noise_dim + cond_width + (self.context.out_dim if self.context is not None else 0)
         blocks = []
         for h in hidden:
             blocks.append(Residual(dim, h))
@@ -137,7 +150,7 @@ class Generator(nn.Module):
         self.out = nn.Linear(dim, out_dim)
 
     def forward(self, z: torch.Tensor, cond: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
-        parts = [z, cond]
+        parts = [z, self.cond(cond) if self.cond is not None else cond]
         if self.context is not None:
             parts.append(self.context(context))
         return self.out(self.blocks(torch.cat(parts, dim=1)))
@@ -153,16 +166,20 @@ class Critic(nn.Module):
         hidden: Widths of the hidden layers.
         pac: Rows per pack; the batch size must be a multiple of it.
         dropout: Dropout rate of the hidden layers.
+        cond_spans: Layout of the conditional vector (see `Generator`); None: one-hot as it is.
     """
 
     def __init__(self, spans: Sequence[Span], cond_dim: int, context_spans: Sequence[Span] | None,
-                 hidden: Sequence[int], pac: int = 10, dropout: float = 0.5) -> None:
+                 hidden: Sequence[int], pac: int = 10, dropout: float = 0.5,
+                 cond_spans: Sequence[Span] | None = None) -> None:
         super().__init__()
         self.pac = pac
         self.dropout = dropout
         self.rows = SpanEncoder(spans)
         self.context = SpanEncoder(context_spans) if context_spans else None
-        dim = (self.rows.out_dim + cond_dim + (self.context.out_dim if self.context is not None else 0)) * pac
+        self.cond = _cond_encoder(cond_spans)
+        cond_width = self.cond.out_dim if self.cond is not None else cond_dim
+        dim = (self.rows.out_dim + cond_width + (self.context.out_dim if self.context is not None else 0)) * pac
         self.layers = nn.ModuleList()
         for h in hidden:
             self.layers.append(nn.Linear(dim, h))
@@ -171,7 +188,7 @@ class Critic(nn.Module):
 
     def encode(self, x: torch.Tensor, cond: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         """The per-row input of the critic (dense rows, conditional vector, dense context)."""
-        parts = [self.rows(x), cond]
+        parts = [self.rows(x), self.cond(cond) if self.cond is not None else cond]
         if self.context is not None:
             parts.append(self.context(context))
         return torch.cat(parts, dim=1)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pyspark_synth._log import get_logger
-from pyspark_synth.errors import DataError
+from pyspark_synth.errors import DataError, MetadataError
 from pyspark_synth.metadata import (
     Column,
     ForeignKey,
@@ -19,6 +19,7 @@ from pyspark_synth.metadata import (
     type_family,
 )
 from pyspark_synth.validation.integrity import FKCheck, check_foreign_key
+from pyspark_synth.validation.kinds import quoted
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -28,6 +29,7 @@ __all__ = ["DetectionReport", "detect_metadata", "check_metadata_against_data", 
 _log = get_logger("detect")
 
 _KEYLIKE_FAMILIES = {"integer", "string"}
+_DATE_SAMPLE_ROWS = 2000  # rows a column's date format is learned from (every row is checked after)
 _ID_SUFFIXES = ("id", "_id", "key", "_key", "code", "_code", "num", "_no", "number")
 
 
@@ -93,6 +95,8 @@ def _profile(name: str, df: DataFrame, max_categories: int) -> tuple[int, dict[s
         fam = type_family(spark_type_string(f.dataType))
         if fam in _KEYLIKE_FAMILIES or fam in {"fractional", "date", "timestamp", "boolean"}:
             aggs.append(F.count_distinct(c).alias(f"d{i}"))  # exact: HLL over many columns is far slower
+        if fam == "integer":  # the range says whether the values could be dates written as yyyymmdd
+            aggs += [F.min(c).alias(f"lo{i}"), F.max(c).alias(f"hi{i}")]
         if fam == "string":
             aggs.append(F.avg(F.length(c)).alias(f"l{i}"))
             aggs.append(F.max(F.size(F.split(c, " "))).alias(f"w{i}"))
@@ -108,14 +112,73 @@ def _profile(name: str, df: DataFrame, max_categories: int) -> tuple[int, dict[s
             "avg_len": float(row[f"l{i}"]) if row.get(f"l{i}") is not None else None,
             "max_words": int(row[f"w{i}"]) if row.get(f"w{i}") is not None else None,
             "spark_nullable": f.nullable,
+            "min": row.get(f"lo{i}"),
+            "max": row.get(f"hi{i}"),
+            "date_format": None,
         }
+    _date_formats(df, prof)
     return n, prof
+
+
+def _date_formats(df: DataFrame, prof: dict[str, dict[str, Any]]) -> None:
+    """Set `date_format` on the string and integer columns whose every value is a date in one format.
+
+    The format is learned from the distinct values of the first rows (`dateformats.learn_format`,
+    the function the models read the values with), then every row is checked in one Spark job:
+    the value has the format's exact shape and parses as a valid date with it.
+    """
+    from pyspark.sql import functions as F
+
+    from pyspark_synth.transformers.dateformats import (
+        is_integer_format,
+        java_pattern,
+        learn_format,
+        null_marker,
+        value_regex,
+    )
+
+    def could_be_dates(p: dict[str, Any]) -> bool:
+        if p["family"] == "string":
+            return bool(p["distinct"])
+        return p["family"] == "integer" and p["min"] is not None and 101 <= p["min"] and p["max"] <= 21991231
+
+    cols = [c for c, p in prof.items() if could_be_dates(p)]
+    if not cols:
+        return
+    import pandas as pd
+
+    rows = df.select(*[quoted(c) for c in cols]).limit(_DATE_SAMPLE_ROWS).collect()
+    learned = {}
+    for j, c in enumerate(cols):
+        values = pd.Series([r[j] for r in rows], dtype="Int64" if prof[c]["family"] == "integer" else object)
+        fmt = learn_format(values)
+        if fmt is not None:
+            learned[c] = fmt
+    if not learned:
+        return
+    checks = []
+    for j, (c, fmt) in enumerate(learned.items()):
+        col = quoted(c)
+        text = col
+        if is_integer_format(fmt):
+            text = F.lpad(col.cast("string"), 6 if "%y" in fmt else 8, "0")
+        bad = col.isNotNull() & (~text.rlike(f"^{value_regex(fmt)}$") |
+                                 F.try_to_timestamp(text, F.lit(java_pattern(fmt))).isNull())
+        marker = null_marker(fmt)
+        if marker is not None:  # missing values written as "\\N", "NA", ...
+            bad = bad & (col != F.lit(marker))
+        checks.append(F.sum(F.when(bad, 1).otherwise(0)).alias(f"b{j}"))
+    row = df.agg(*checks).first()
+    for j, (c, fmt) in enumerate(learned.items()):
+        if not row[f"b{j}"]:
+            prof[c]["date_format"] = fmt
 
 
 def _distinct_values(df: DataFrame, table: str, col: str, cache: dict[tuple[str, str], set], limit: int = 200_000) -> set:
     """The distinct non-null values of a column, collected once (bounded: a key set of a draft)."""
     if (table, col) not in cache:
-        rows = df.select(col).where(f"`{col}` IS NOT NULL").distinct().limit(limit).collect()
+        c = quoted(col)
+        rows = df.select(c).where(c.isNotNull()).distinct().limit(limit).collect()
         cache[(table, col)] = {r[0] for r in rows}
     return cache[(table, col)]
 
@@ -126,8 +189,8 @@ def _semantic_type(col: str, p: dict[str, Any], n: int, is_key: bool, max_catego
         return "id"
     if fam == "boolean":
         return "boolean"
-    if fam in {"date", "timestamp", "timestamp_ntz"}:
-        return "datetime"
+    if fam in {"date", "timestamp", "timestamp_ntz"} or p.get("date_format"):
+        return "datetime"  # also text or integers that all write dates in one format ("14/03/2021", 20210314)
     if fam in {"integer", "fractional"}:
         return "numerical"
     if fam == "string":
@@ -214,6 +277,12 @@ def detect_metadata(
 def _detect(
     frames: dict[str, DataFrame], max_categories: int, containment_threshold: float, max_composite_key: int
 ) -> DetectionReport:
+    for name, df in frames.items():
+        bad = [col for col in df.columns if "`" in col or col != col.strip() or not col]
+        if bad:
+            raise MetadataError(
+                f"Table '{name}': column names {bad} are not usable (backticks, surrounding spaces or empty). "
+                "Rename them before detection, e.g. df.withColumnRenamed(old, new); dots are fine")
     profiles: dict[str, tuple[int, dict[str, dict[str, Any]]]] = {}
     for name, df in frames.items():
         profiles[name] = _profile(name, df, max_categories)
@@ -276,6 +345,9 @@ def _detect(
         cols = []
         for col, p in prof.items():
             stype = _semantic_type(col, p, n, col in keys, max_categories)
+            if stype == "datetime" and p.get("date_format"):
+                notes.append(f"Table '{name}': column '{col}' ({p['sql_type']}) holds dates written as "
+                             f"{p['date_format'].removeprefix('int:')!r}: typed datetime, generated in that format")
             cols.append(Column(name=col, type=stype, sql_type=p["sql_type"], nullable=p["nulls"] > 0 or col not in pks[name]))  # type: ignore[arg-type]
         if not pks[name]:
             notes.append(f"Table '{name}': no primary key candidate found (no unique non-null column or combination)")

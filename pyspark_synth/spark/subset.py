@@ -104,7 +104,7 @@ def relational_sample(
             keys = out[fk.parent_table].select(*[F.col(f"`{p}`").alias(f"__pk{i}") for i, p in enumerate(fk.parent_columns)])
             cond = None
             for i, c in enumerate(fk.columns):
-                e = df[c] == keys[f"__pk{i}"]
+                e = df["`" + c.replace("`", "``") + "`"] == keys[f"__pk{i}"]
                 cond = e if cond is None else cond & e
             nulls = df.where(" OR ".join(f"`{c}` IS NULL" for c in fk.columns))
             df = df.join(keys, on=cond, how="left_semi").unionByName(nulls)

@@ -33,6 +33,7 @@ class OneHotTransformer(ColumnTransformer):
     def _fit(self, data: pd.Series) -> None:
         isna = data.isna().to_numpy()
         counts = data[~isna].value_counts(sort=True)
+        counts = counts[counts > 0]  # a categorical dtype also counts its unused categories: never generate them
         self.categories_ = [to_jsonable(v) for v in counts.index]
         self.frequencies_ = counts.to_numpy(dtype=np.float64)
         self.has_null_ = bool(isna.any())

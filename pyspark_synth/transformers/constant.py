@@ -26,6 +26,7 @@ class ConstantTransformer(ColumnTransformer):
         self.dtype_categories_ = (
             [to_jsonable(v) for v in data.dtype.categories] if isinstance(data.dtype, pd.CategoricalDtype) else None
         )
+        self.dtype_ordered_ = bool(isinstance(data.dtype, pd.CategoricalDtype) and data.dtype.ordered)
 
     def _transform(self, data: pd.Series) -> np.ndarray:
         return np.zeros((len(data), 0), dtype=np.float32)
@@ -40,15 +41,17 @@ class ConstantTransformer(ColumnTransformer):
             return pd.Series([ts] * n).astype(dtype)
         values = np.empty(n, dtype=object)
         values[:] = self.value_
-        return restore_values(values, self.dtype_, self.dtype_categories_)
+        return restore_values(values, self.dtype_, self.dtype_categories_, self.dtype_ordered_)
 
     def _spans(self) -> list[Span]:
         return []
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        return {"value": self.value_, "is_datetime": self.is_datetime_, "dtype_categories": self.dtype_categories_}, {}
+        return {"value": self.value_, "is_datetime": self.is_datetime_, "dtype_categories": self.dtype_categories_,
+                "dtype_ordered": self.dtype_ordered_}, {}
 
     def _set_state(self, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.value_ = config["value"]
         self.is_datetime_ = bool(config["is_datetime"])
         self.dtype_categories_ = config.get("dtype_categories")
+        self.dtype_ordered_ = bool(config.get("dtype_ordered", False))

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from pyspark_synth.transformers.base import ColumnTransformer, Span
+from pyspark_synth.transformers.dtypes import integer_offsets, restore_numbers
 
 __all__ = ["ContinuousTransformer", "ModeNormalizer"]
 
@@ -183,7 +184,8 @@ class ContinuousTransformer(ColumnTransformer):
     """A numeric column (float or integer) as [alpha (tanh), mode one-hot (softmax)].
 
     Generated values are clipped to the observed [min, max], rounded to the observed number of
-    decimals, and integers come back as integers of the original dtype. Nulls are handled by
+    decimals, and integers come back as integers of the original dtype: they are learned as
+    differences from their minimum, so values near 2**63 keep every digit and stay in range. Nulls are handled by
     wrapping this transformer in `NullIndicator`; this one sees non-null values only.
 
     Args:
@@ -205,9 +207,20 @@ class ContinuousTransformer(ColumnTransformer):
         self.spike_share = spike_share
 
     def _values(self, data: pd.Series) -> np.ndarray:
+        if getattr(self, "offset_", None) is not None:
+            exact = integer_offsets(data, self.offset_)
+            if exact is not None:
+                x = exact[2]
+                x[data.isna().to_numpy()] = np.nan
+                return x
+            x = pd.to_numeric(data, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+            return x - float(self.offset_)
         return pd.to_numeric(data, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
     def _fit(self, data: pd.Series) -> None:
+        # integers are learned as exact differences from their minimum (no precision lost near 2**63)
+        exact = integer_offsets(data)
+        self.offset_, self.span_ = (exact[0], exact[1]) if exact is not None else (None, None)
         x = self._values(data)
         x = x[np.isfinite(x)]
         self.normalizer_ = ModeNormalizer(self.max_modes, self.weight_threshold, self.max_fit_rows, self.seed,
@@ -236,6 +249,8 @@ class ContinuousTransformer(ColumnTransformer):
 
     def _inverse(self, data: np.ndarray) -> pd.Series:
         x = self.decode_values(data)
+        if self.offset_ is not None:
+            return restore_numbers(x, None, self.dtype_, is_int=True, offset=self.offset_, span=self.span_)
         dtype = pd.api.types.pandas_dtype(self.dtype_)
         if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_float_dtype(dtype):
             return pd.Series(x).astype(dtype)
@@ -248,7 +263,7 @@ class ContinuousTransformer(ColumnTransformer):
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         cfg, arrays = self.normalizer_.get_state()
         return {"normalizer": cfg, "min": self.min_, "max": self.max_, "is_integer": self.is_integer_,
-                "decimals": self.decimals_}, arrays
+                "decimals": self.decimals_, "offset": self.offset_, "span": self.span_}, arrays
 
     def _set_state(self, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         n = config["normalizer"]
@@ -258,3 +273,4 @@ class ContinuousTransformer(ColumnTransformer):
         self.normalizer_ = ModeNormalizer.from_state(n, arrays)
         self.min_, self.max_ = float(config["min"]), float(config["max"])
         self.is_integer_, self.decimals_ = bool(config["is_integer"]), config["decimals"]
+        self.offset_, self.span_ = config.get("offset"), config.get("span")

@@ -9,7 +9,8 @@ import pandas as pd
 
 from pyspark_synth.transformers.base import ColumnTransformer, Span
 from pyspark_synth.transformers.continuous import ModeNormalizer
-from pyspark_synth.transformers.dtypes import text_format
+from pyspark_synth.transformers.dateformats import format_dates, parse_dates
+from pyspark_synth.transformers.dtypes import datetime_format, restore_values, text_format
 
 __all__ = ["DatetimeTransformer"]
 
@@ -30,8 +31,9 @@ class DatetimeTransformer(ColumnTransformer):
 
     The values become int64 ticks of the column's own unit, go through `ModeNormalizer` and come
     back rounded to the coarsest step that all observed values sit on (day, hour, minute, second,
-    or the unit), clipped to the observed range, in the original dtype. Strings are parsed and
-    written back with a format that matches their precision.
+    or the unit), clipped to the observed range, in the original dtype. Strings and integers that
+    write dates in one format ("14/03/2021", 20210314) are read and written back in that format;
+    other strings are parsed as ISO-like text and written with a format that matches their precision.
 
     Args:
         max_modes: Upper bound on the mixture's modes.
@@ -53,6 +55,8 @@ class DatetimeTransformer(ColumnTransformer):
         """(int64 ticks, null mask)."""
         if pd.api.types.is_datetime64_any_dtype(data.dtype):
             arr = data.array
+        elif getattr(self, "text_format_", None) is not None:
+            arr = parse_dates(data, self.text_format_).array
         else:
             parsed = pd.to_datetime(data, errors="coerce", format="mixed")
             if isinstance(parsed.dtype, pd.DatetimeTZDtype):
@@ -63,6 +67,7 @@ class DatetimeTransformer(ColumnTransformer):
 
     def _fit(self, data: pd.Series) -> None:
         self.is_string_ = not pd.api.types.is_datetime64_any_dtype(data.dtype)
+        self.text_format_ = datetime_format(data) if self.is_string_ else None  # learned: "%d/%m/%Y", "int:%Y%m%d"
         self.unit_, self.tz_ = _unit_and_tz(data.dtype)
         ticks, isna = self._ticks(data)
         ticks = ticks[~isna]
@@ -82,7 +87,7 @@ class DatetimeTransformer(ColumnTransformer):
         self.origin_ = self.min_
         rel = (ticks - self.origin_).astype(np.float64)
         self.normalizer_ = ModeNormalizer(self.max_modes, self.weight_threshold, self.max_fit_rows, self.seed).fit(rel)
-        self.format_ = text_format(self.step_ * (10**9 // per_s)) if self.is_string_ else None
+        self.format_ = (self.text_format_ or text_format(self.step_ * (10**9 // per_s))) if self.is_string_ else None
 
     def _transform(self, data: pd.Series) -> np.ndarray:
         ticks, isna = self._ticks(data)
@@ -102,7 +107,7 @@ class DatetimeTransformer(ColumnTransformer):
         if self.tz_ is not None:
             values = values.dt.tz_localize("UTC").dt.tz_convert(self.tz_)
         if self.is_string_:
-            return values.dt.strftime(self.format_).astype(pd.api.types.pandas_dtype(self.dtype_))
+            return restore_values(format_dates(values, self.format_), None, self.dtype_)
         return values.astype(pd.api.types.pandas_dtype(self.dtype_))
 
     def _spans(self) -> list[Span]:
@@ -113,7 +118,7 @@ class DatetimeTransformer(ColumnTransformer):
         cfg, arrays = self.normalizer_.get_state()
         return {"normalizer": cfg, "is_string": self.is_string_, "unit": self.unit_, "tz": self.tz_,
                 "step": self.step_, "min": self.min_, "max": self.max_, "origin": self.origin_,
-                "format": self.format_}, arrays
+                "format": self.format_, "text_format": self.text_format_}, arrays
 
     def _set_state(self, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         n = config["normalizer"]
@@ -123,3 +128,4 @@ class DatetimeTransformer(ColumnTransformer):
         self.is_string_, self.unit_, self.tz_ = bool(config["is_string"]), config["unit"], config["tz"]
         self.step_, self.min_, self.max_ = int(config["step"]), int(config["min"]), int(config["max"])
         self.origin_, self.format_ = int(config["origin"]), config["format"]
+        self.text_format_ = config.get("text_format")

@@ -5,7 +5,12 @@ datetimes, Python objects for categories and booleans (`read_values`). What it g
 back through `restore_values`, `restore_numbers` or `restore_datetimes`, which give the column
 its original dtype: integers of the original width (nullable when nulls are generated), ordered
 categoricals with their categories, tz-aware datetimes in their zone, `datetime.date` and
-`Decimal` objects, and None for the nulls of object columns.
+`Decimal` objects, dates written as text or integers in the column's own format (see
+`dateformats`), and None for the nulls of object columns.
+
+Integers are modelled as exact differences from the column's minimum (`integer_offsets`), so
+values near 2**63 or above 2**53 come back exact and within the real range. Infinite values are
+special values with their own share, like nulls (`special_codes`).
 """
 
 from __future__ import annotations
@@ -17,16 +22,84 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pyspark_synth.transformers.dateformats import (
+    format_dates,
+    is_integer_format,
+    learn_format,
+    null_marker,
+    parse_dates,
+)
+
 __all__ = [
+    "SPECIAL_VALUES",
+    "datetime_format",
     "dtype_from_str",
+    "integer_offsets",
     "nullable",
     "read_values",
     "restore_datetimes",
     "restore_numbers",
     "restore_values",
+    "special_codes",
     "target_dtype",
     "text_format",
 ]
+
+# The special states of a numerical value besides a finite number (code 0): null, +inf, -inf.
+SPECIAL_VALUES: tuple[str, ...] = ("null", "inf", "-inf")
+_U64 = 2**64
+_MAX_U64_FLOAT = float(np.nextafter(2.0**64, 0))
+
+
+def special_codes(x: np.ndarray, null: np.ndarray) -> np.ndarray:
+    """The state of each value: 0 a finite number, 1 null (or NaN), 2 +inf, 3 -inf."""
+    x = np.asarray(x, dtype=np.float64)
+    codes = np.zeros(len(x), dtype=np.int64)
+    codes[np.asarray(null, dtype=bool)] = 1
+    codes[np.isposinf(x)] = 2
+    codes[np.isneginf(x)] = 3
+    return codes
+
+
+def integer_offsets(data: pd.Series, offset: int | None = None) -> tuple[int, int, np.ndarray] | None:
+    """(offset, span, differences) of an integer column, or None when it is not one.
+
+    The offset is the smallest value (or the one given) and the span the largest value minus it
+    (Python ints, exact); the differences from the offset are float64 (0 where null), exact up
+    to 2**53 however large the values are.
+    """
+    dtype = data.dtype
+    if not pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        return None
+    unsigned = getattr(dtype, "kind", "i") == "u" or str(dtype).startswith("UInt")
+    null = data.isna().to_numpy()
+    v = data.to_numpy(dtype=np.uint64 if unsigned else np.int64, na_value=0)
+    present = v[~null]
+    if offset is None:
+        offset = int(present.min()) if len(present) else 0
+    hi = int(present.max()) if len(present) else offset
+    off = np.uint64(offset % _U64)
+    u = v.view(np.uint64)
+    above = v >= (np.uint64(offset) if unsigned else np.int64(max(min(offset, 2**63 - 1), -(2**63))))
+    out = np.where(above, (u - off).astype(np.float64), -(off - u).astype(np.float64))  # both wrap exactly
+    out[null] = 0.0
+    return offset, max(hi - offset, 0), out
+
+
+def _from_offsets(x: np.ndarray, offset: int, span: int, dtype: np.dtype) -> np.ndarray:
+    """Rounded float differences as integers of `dtype`, offset added exactly, within [offset, offset + span]."""
+    rel = np.clip(np.rint(np.nan_to_num(np.asarray(x, dtype=np.float64))), 0.0, _MAX_U64_FLOAT)
+    u = np.minimum(rel.astype(np.uint64), np.uint64(span))
+    u = u + np.uint64(offset % _U64)  # modulo 2**64, exact as the result lies in the dtype's range
+    return u.astype(dtype) if dtype.kind == "u" else u.view(np.int64).astype(dtype)
+
+
+def datetime_format(data: pd.Series) -> str | None:
+    """The format dates of a string or integer column are written in (see `dateformats`), or None
+    (datetime dtypes, date objects, or values in no single format)."""
+    if pd.api.types.is_datetime64_any_dtype(data.dtype):
+        return None
+    return learn_format(data)
 
 
 def dtype_from_str(name: str, categories: list[Any] | None = None, ordered: bool = False) -> Any:
@@ -52,14 +125,20 @@ def target_dtype(dtype_name: str, has_null: bool, categories: list[Any] | None =
     return nullable(dtype) if has_null else dtype
 
 
-def read_values(data: pd.Series, semantic: str) -> tuple[Any, np.ndarray, str | None]:
+def read_values(data: pd.Series, semantic: str, fmt: str | None = None) -> tuple[Any, np.ndarray, str | None]:
     """(values, null mask, value type) of a column of semantic type `semantic` (see `infer_semantic_type`).
 
-    Values: float64 for numerical columns (non-finite values count as null), int64 nanoseconds
-    since the epoch (UTC, 0 where null) for datetimes, an object Series for categorical and
-    boolean columns. The value type says how values are held when the dtype does not:
-    "date" / "pydatetime" (objects of `datetime`), "string" (datetimes written as text),
-    "decimal" (`Decimal` objects), else None.
+    Values: float64 for numerical columns (non-finite values count as null: see `special_codes`
+    for their share), int64 nanoseconds since the epoch (UTC, 0 where null) for datetimes, an
+    object Series for categorical and boolean columns. The value type says how values are held
+    when the dtype does not: "date" / "pydatetime" (objects of `datetime`), "string" (datetimes
+    written as text), "int" (dates written as integers), "decimal" (`Decimal` objects), else None.
+
+    Args:
+        data: The column.
+        semantic: Its semantic type.
+        fmt: For datetimes held as text or integers, their format (`datetime_format`); None reads
+            text in any ISO-like form.
     """
     null = data.isna().to_numpy()
     if semantic == "numerical":
@@ -77,8 +156,12 @@ def read_values(data: pd.Series, semantic: str) -> tuple[Any, np.ndarray, str | 
             if len(present) and all(isinstance(v, _dt.date) for v in present):
                 value_type = "date" if all(type(v) is _dt.date for v in present) else "pydatetime"
             else:
-                value_type = "string"
-            naive = pd.to_datetime(data, errors="coerce", utc=True, format="mixed").dt.tz_localize(None)
+                value_type = "int" if is_integer_format(fmt) else "string"
+            if fmt is not None and value_type in ("string", "int"):
+                naive = parse_dates(data, fmt)
+            else:
+                naive = pd.to_datetime(data, errors="coerce", utc=True, format="mixed").dt.tz_localize(None)
+            naive = naive.reset_index(drop=True)
             null = naive.isna().to_numpy()
         ns = naive.astype("datetime64[ns]").to_numpy().view(np.int64).copy()
         ns[null] = 0
@@ -123,15 +206,30 @@ def restore_values(values: np.ndarray, null: np.ndarray | None, dtype_name: str,
 
 
 def restore_numbers(x: np.ndarray, null: np.ndarray | None, dtype_name: str, *, is_int: bool = False,
-                    decimals: int | None = None, value_type: str | None = None) -> pd.Series:
+                    decimals: int | None = None, value_type: str | None = None, offset: int | None = None,
+                    span: int | None = None) -> pd.Series:
     """Generated float values in the column's original numeric dtype.
 
     Integers are rounded (`is_int`), other values rounded to `decimals` places when given;
-    `value_type="decimal"` gives `Decimal` objects; nulls become NaN, NA or None as the dtype holds them.
+    `value_type="decimal"` gives `Decimal` objects; nulls become NaN, NA or None as the dtype holds
+    them; infinite values stay infinite (float dtypes). With `offset` (and `span`) from
+    `integer_offsets`, `x` holds differences from the offset, and the integers come back exact
+    and within [offset, offset + span].
     """
     x = np.asarray(x, dtype=np.float64)
     null = np.zeros(len(x), dtype=bool) if null is None else np.asarray(null, dtype=bool)
     dtype = target_dtype(dtype_name, bool(null.any()))
+    if offset is not None:
+        base = dtype_from_str(dtype_name)
+        base = base.numpy_dtype if hasattr(base, "numpy_dtype") else base
+        if isinstance(base, np.dtype) and base.kind in "iu":
+            ints = _from_offsets(x, int(offset), int(span if span is not None else _U64 - 1), base)
+            if not null.any():
+                return pd.Series(ints)
+            arr = pd.array(ints, dtype=nullable(base))
+            arr[null] = pd.NA
+            return pd.Series(arr)
+        x = x + float(offset)
     if is_int:
         x = np.rint(x)
     elif decimals is not None:
@@ -162,11 +260,14 @@ def restore_datetimes(ns: np.ndarray, null: np.ndarray | None, dtype_name: str, 
     """Generated datetimes (int64 nanoseconds since the epoch, UTC) in the column's original dtype.
 
     A tz-aware dtype gets its zone back; `value_type` "date" / "pydatetime" gives `datetime`
-    objects and "string" text written with `fmt` (ISO 8601 by default).
+    objects, "string" text written with `fmt` (ISO 8601 by default; any `dateformats` format)
+    and "int" integers written with `fmt` (such as "int:%Y%m%d") in the column's integer dtype.
     """
     ns = np.asarray(ns, dtype=np.int64)
     null = np.zeros(len(ns), dtype=bool) if null is None else np.asarray(null, dtype=bool)
     ts = pd.Series(np.where(null, np.iinfo(np.int64).min, ns).view("datetime64[ns]"))
+    if value_type == "int" and fmt is not None:
+        return restore_values(format_dates(ts, fmt), null, dtype_name)
     if value_type in ("date", "pydatetime", "string"):
         out = np.empty(len(ts), dtype=object)
         if value_type == "date":
@@ -174,8 +275,8 @@ def restore_datetimes(ns: np.ndarray, null: np.ndarray | None, dtype_name: str, 
         elif value_type == "pydatetime":
             out[:] = list(ts.dt.to_pydatetime())
         else:
-            out[:] = list(ts.dt.strftime(fmt or "%Y-%m-%dT%H:%M:%S"))
-        out[null] = None
+            out[:] = format_dates(ts, fmt or "%Y-%m-%dT%H:%M:%S")
+        out[null] = null_marker(fmt) if value_type == "string" else None  # "\\N" where the column wrote it
         return pd.Series(out, dtype=object)
     dtype = target_dtype(dtype_name, bool(null.any()))
     if getattr(dtype, "tz", None) is not None:

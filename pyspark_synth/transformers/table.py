@@ -17,15 +17,21 @@ from pyspark_synth.transformers.boolean import BooleanTransformer
 from pyspark_synth.transformers.categorical import OneHotTransformer
 from pyspark_synth.transformers.constant import ConstantTransformer
 from pyspark_synth.transformers.continuous import ContinuousTransformer
+from pyspark_synth.transformers.dateformats import (
+    learn_integer_format,
+    learn_string_format,
+    parse_dates,
+)
 from pyspark_synth.transformers.datetime import DatetimeTransformer
+from pyspark_synth.transformers.dtypes import datetime_format
 from pyspark_synth.transformers.embedding import EmbeddingTransformer
 from pyspark_synth.transformers.excluded import ExcludedTransformer
-from pyspark_synth.transformers.nulls import NullIndicator
+from pyspark_synth.transformers.nulls import NullIndicator, has_special_values
 
 if TYPE_CHECKING:
     from pyspark_synth.metadata import Table
 
-__all__ = ["TableTransformer", "infer_semantic_type"]
+__all__ = ["TableTransformer", "check_unique_columns", "infer_semantic_type"]
 
 _NOT_MODELLED = ("id", "text")
 
@@ -44,6 +50,19 @@ def _held(data: pd.Series) -> str | None:
     return None
 
 
+def check_unique_columns(data: pd.DataFrame, where: str) -> None:
+    """Refuse a frame that holds a column name more than once (every backend learns columns by name).
+
+    Raises:
+        DataError: Names the repeated columns (compared as strings) and says to rename them.
+    """
+    names = [str(c) for c in data.columns]
+    dup = sorted({c for c in names if names.count(c) > 1})
+    if dup:
+        raise DataError(f"{where}: columns {dup} appear more than once; rename them so every column name is "
+                        "unique (e.g. df.columns = [...] or select them with aliases)")
+
+
 def _is_bool_series(data: pd.Series) -> bool:
     return pd.api.types.is_bool_dtype(data.dtype) or _held(data) == "bool"
 
@@ -53,7 +72,9 @@ def infer_semantic_type(data: pd.Series, declared: str | None = None) -> str:
 
     This is the one type inference of the package (every backend uses it). Object columns are
     read by what they hold: Python booleans, `datetime.date`/`datetime` objects and `Decimal`
-    objects count as boolean, datetime and numerical values.
+    objects count as boolean, datetime and numerical values, and strings that all write dates in
+    one format ("2021-03-14", "14/03/2021", ... see `dateformats`) as datetimes. Integers are
+    datetimes only when declared so and written as dates (20210314): otherwise numbers.
 
     Args:
         data: The column.
@@ -76,13 +97,17 @@ def infer_semantic_type(data: pd.Series, declared: str | None = None) -> str:
     if declared == "numerical":
         return "boolean" if is_bool else "numerical" if numeric else "datetime" if is_dt else "categorical"
     if declared == "datetime":
-        return "numerical" if numeric else "datetime"  # text is parsed as dates
+        if numeric:  # integers that write dates (yyyymmdd) are dates; other numbers stay numbers
+            return "datetime" if held != "decimal" and learn_integer_format(data) else "numerical"
+        return "datetime"  # text is parsed as dates
     if is_bool:
         return "boolean"
     if is_dt:
         return "datetime"
     if numeric:
         return "numerical"
+    if declared is None and learn_string_format(data) is not None:
+        return "datetime"
     return "categorical"
 
 
@@ -130,12 +155,10 @@ class TableTransformer:
               "max_fit_rows": self.max_fit_rows, "seed": derive_seed(self.seed, "column", str(data.name))}
         if stype == "numerical":
             inner: ColumnTransformer = ContinuousTransformer(**kw)
-            return NullIndicator(inner) if data.isna().any() else inner
+            return NullIndicator(inner) if has_special_values(data) else inner
         if stype == "datetime":
             inner = DatetimeTransformer(**kw)
-            nulls = data.isna().any() if not _is_string_column(data) else pd.isna(
-                pd.to_datetime(data, errors="coerce", format="mixed")).any()
-            return NullIndicator(inner) if nulls else inner
+            return NullIndicator(inner) if _datetime_nulls(data) else inner
         if stype == "boolean":
             return BooleanTransformer()
         if data.nunique(dropna=False) > self.embedding_threshold:
@@ -146,9 +169,7 @@ class TableTransformer:
         """Choose and fit a transformer for every column; returns self."""
         if not isinstance(data, pd.DataFrame):
             raise DataError(f"TableTransformer.fit expects a pandas DataFrame, got {type(data).__name__}")
-        dup = sorted({c for c in data.columns if list(data.columns).count(c) > 1})
-        if dup:
-            raise DataError(f"TableTransformer.fit: columns {dup} appear more than once; rename them")
+        check_unique_columns(data, "TableTransformer.fit")
         self.columns_ = [str(c) for c in data.columns]
         self.transformers_ = {}
         for col in data.columns:
@@ -263,6 +284,11 @@ class TableTransformer:
         return obj
 
 
-def _is_string_column(data: pd.Series) -> bool:
-    """True when a datetime column is stored as strings (it is parsed for the null check)."""
-    return not pd.api.types.is_datetime64_any_dtype(data.dtype)
+def _datetime_nulls(data: pd.Series) -> bool:
+    """Whether a datetime column has nulls (text and integers count values that are no date as null)."""
+    if pd.api.types.is_datetime64_any_dtype(data.dtype) or _held(data) == "date":
+        return bool(data.isna().any())
+    fmt = datetime_format(data)
+    if fmt is not None:
+        return bool(parse_dates(data, fmt).isna().any())
+    return bool(pd.isna(pd.to_datetime(data, errors="coerce", format="mixed")).any())

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from pyspark_synth.metadata import ForeignKey
+from pyspark_synth.validation.kinds import quoted
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -47,15 +48,19 @@ class FKCheck:
         )
 
 
+def _escaped(name: str) -> str:
+    """A column name as `df[...]` resolves it exactly (dots and backticks quoted)."""
+    return "`" + name.replace("`", "``") + "`"
+
+
 def orphan_rows(child: DataFrame, parent: DataFrame, fk: ForeignKey) -> DataFrame:
     """Child rows whose (non-null) foreign key has no matching parent key (a left-anti join)."""
-    from pyspark.sql import functions as F
 
-    renamed = parent.select(*[F.col(p).alias(f"__pk_{i}") for i, p in enumerate(fk.parent_columns)]).distinct()
-    cond = [child[c] == renamed[f"__pk_{i}"] for i, c in enumerate(fk.columns)]
+    renamed = parent.select(*[quoted(p).alias(f"__pk_{i}") for i, p in enumerate(fk.parent_columns)]).distinct()
+    cond = [child[_escaped(c)] == renamed[f"__pk_{i}"] for i, c in enumerate(fk.columns)]
     not_null = None
     for c in fk.columns:
-        e = F.col(c).isNotNull()
+        e = quoted(c).isNotNull()
         not_null = e if not_null is None else not_null & e
     return child.where(not_null).join(renamed, on=cond, how="left_anti")
 
@@ -66,12 +71,12 @@ def check_foreign_key(table: str, child: DataFrame, parent: DataFrame, fk: Forei
 
     any_null = None
     for c in fk.columns:
-        e = F.col(c).isNull()
+        e = quoted(c).isNull()
         any_null = e if any_null is None else any_null | e
     counts = child.agg(F.count(F.lit(1)).alias("n"), F.sum(F.when(any_null, 1).otherwise(0)).alias("nulls")).first()
     orphans = orphan_rows(child, parent, fk)
     o = orphans.agg(
-        F.count(F.lit(1)).alias("rows"), F.count_distinct(*[F.col(c) for c in fk.columns]).alias("distinct")
+        F.count(F.lit(1)).alias("rows"), F.count_distinct(*[quoted(c) for c in fk.columns]).alias("distinct")
     ).first()
     label = fk.columns[0] if len(fk.columns) == 1 else "(" + ", ".join(fk.columns) + ")"
     return FKCheck(
@@ -88,5 +93,5 @@ def duplicate_key_count(df: DataFrame, key: tuple[str, ...] | list[str]) -> int:
     """Number of rows whose key value occurs more than once (0 for a valid primary key)."""
     from pyspark.sql import functions as F
 
-    dup = df.groupBy(*key).count().where(F.col("count") > 1).agg(F.sum("count").alias("n")).first()
+    dup = df.groupBy(*[quoted(c) for c in key]).count().where(F.col("count") > 1).agg(F.sum("count").alias("n")).first()
     return int(dup["n"] or 0)
