@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -214,6 +214,7 @@ def fit_database(
     seed: int | None = None,
     registry: ModelRegistry | str | None = None,
     catalog_table: str | None = None,
+    sequential: bool | str | Collection[str] | None = None,
     **model_kwargs: Any,
 ) -> FitReport:
     """Fit every table of a database, parents first, and store the models in the registry.
@@ -237,6 +238,12 @@ def fit_database(
         seed: Root seed.
         registry: Registry or root directory.
         catalog_table: Catalog metadata table listing the model versions.
+        sequential: Child tables whose children are generated as one sequence per driving parent
+            by the `autoregressive_sequential` model (their number, order and values from one
+            model, conditioned on the parent's context columns) instead of a linkage model for
+            the counts and a per-row `backend` model: table names, or True for every table with a
+            parent. The sequence models take `epochs`, `batch_size` and, when `backend` is
+            "autoregressive", `model_kwargs`.
         **model_kwargs: Passed to the backend.
 
     Returns:
@@ -247,6 +254,7 @@ def fit_database(
     from pyspark_synth.spark.fit_table import DEFAULT_SAMPLE_ROWS, fit_table, model_arguments
 
     model_arguments(backend, epochs, batch_size, model_kwargs)  # unknown backends and arguments fail here
+    seq_tables, seq_args = _sequential_tables(metadata, sequential, backend, epochs, batch_size, model_kwargs)
     seed = resolve_seed(seed)
     frames = read_tables(spark, tables)
     metadata = fill_columns(metadata, frames)
@@ -270,6 +278,17 @@ def fit_database(
                                                  empty_ok=True)
                 continue
             tp = choose_driving(plan, name, frames, report)
+            if name in seq_tables:
+                from pyspark_synth.spark.fit_sequence import fit_sequential_table
+
+                relations, _ = _relations(tp, frames, seed=seed, sequence=True)
+                entry = fit_sequential_table(
+                    df, frames[tp.driving.parent_table], tp, relations=relations, model_args=seq_args,
+                    sample_rows=sample_rows or DEFAULT_SAMPLE_ROWS, seed=derive_seed(seed, name), registry=reg,
+                    catalog_table=catalog_table)
+                report.entries[name] = entry
+                report.notes.append(entry.spec.notes[-1])
+                continue
             relations, ctx_map = _relations(tp, frames, seed=seed)
             if tp.driving is not None:
                 fk = tp.driving
@@ -292,13 +311,16 @@ def fit_database(
     return report
 
 
-def _relations(tp: TablePlan, frames: Mapping[str, DataFrame], *, seed: int) -> tuple[dict[str, Any], dict[str, str]]:
+def _relations(tp: TablePlan, frames: Mapping[str, DataFrame], *, seed: int,
+               sequence: bool = False) -> tuple[dict[str, Any], dict[str, str]]:
     """What a table's foreign keys look like in the data, as `TableSpec` fields, and its context map.
 
     The driving key's linkage model is fitted on a bounded uniform sample of its parents (one row
     per parent, with its context and its number of children); the other keys' laws of children per
     parent come from a Spark aggregation (a histogram of the counts), so no step brings one row per
-    parent of an unbounded table to the driver.
+    parent of an unbounded table to the driver. With `sequence` the table's sequence model draws
+    the driving counts: the driving relation keeps the real law of children per parent (a
+    histogram) instead of a linkage model.
     """
     from pyspark_synth.spark.fit_table import uniform_sample
 
@@ -307,7 +329,10 @@ def _relations(tp: TablePlan, frames: Mapping[str, DataFrame], *, seed: int) -> 
     others = [k.columns for k in tp.table.foreign_keys]
     relations: dict[str, Any] = {}
     ctx_map: dict[str, str] = {}
-    if tp.driving is not None:
+    if tp.driving is not None and sequence:
+        relations["context"] = tuple(tp.context)
+        relations["driving"] = _sequence_driving(tp, frames, others)
+    elif tp.driving is not None:
         fk = tp.driving
         ctx_map = {f"{CTX_PREFIX}{i}": c for i, c in enumerate(tp.context)}
         counts = _child_counts(frames[fk.parent_table], df, fk, tp.context)
@@ -337,3 +362,60 @@ def _relations(tp: TablePlan, frames: Mapping[str, DataFrame], *, seed: int) -> 
     relations["self_refs"] = tuple(SelfReference(columns=fk.columns, null_rate=_null_rate(df, fk.columns))
                                    for fk in tp.self_refs)
     return relations, ctx_map
+
+
+def _sequence_driving(tp: TablePlan, frames: Mapping[str, DataFrame], others: list[tuple[str, ...]]) -> DrivingRelation:
+    """The driving relation of a table whose sequence model draws the counts: the real law of
+    children per parent (zeros included) from a Spark aggregation, for sizes and `explain`."""
+    fk, df = tp.driving, frames[tp.name]
+    hist = _child_counts(frames[fk.parent_table], df, fk, ()).groupBy("__count").count().collect()
+    if not hist:
+        raise DataError(f"Table '{tp.name}' is driven by '{fk.label}', but '{fk.parent_table}' has no rows, so its "
+                        f"children cannot be generated. Fill '{fk.parent_table}', or drop that foreign key from the "
+                        "metadata (or name another parent with driving_parent).")
+    law = CountLaw.from_histogram([r["__count"] for r in hist], [r["count"] for r in hist])
+    return DrivingRelation(
+        columns=fk.columns, parent_table=fk.parent_table, parent_columns=fk.parent_columns, counts="sequence",
+        children=CountLawSpec(**law.to_dict()), null_rate=_null_rate(df, fk.columns),
+        nulled_columns=tuple(nulled_columns(fk.columns, [o for o in others if o != fk.columns])))
+
+
+def _sequential_tables(metadata: Metadata, sequential: bool | str | Collection[str] | None, backend: str,
+                       epochs: int | None, batch_size: int | None,
+                       model_kwargs: Mapping[str, Any]) -> tuple[set[str], dict[str, Any]]:
+    """The tables fitted in sequential mode and their sequence models' arguments (checked before
+    any Spark job).
+
+    Raises:
+        DataError: `sequential` names unknown tables or tables without a parent.
+        SynthError: The flat backend is the sequence backend, or an argument is not one of its.
+    """
+    from pyspark_synth.errors import SynthError
+    from pyspark_synth.spark.fit_sequence import SEQUENTIAL_BACKEND
+    from pyspark_synth.spark.fit_table import model_arguments
+
+    if backend.lower() == SEQUENTIAL_BACKEND:
+        raise SynthError(f"backend='{SEQUENTIAL_BACKEND}' models a child table's children as sequences per parent and "
+                         "cannot fit a table on its own: use backend='autoregressive' (or another) with "
+                         "sequential={'child_table', ...} or sequential=True")
+    with_parent = [t for t, tab in metadata.tables.items() if any(fk.parent_table != t for fk in tab.foreign_keys)]
+    if sequential is None or sequential is False:
+        return set(), {}
+    if sequential is True:
+        names = set(with_parent)
+    elif isinstance(sequential, str):
+        names = {sequential}
+    elif isinstance(sequential, Collection) and all(isinstance(t, str) for t in sequential):
+        names = set(sequential)
+    else:
+        raise DataError(f"sequential must be True, a table name or a collection of table names, got {sequential!r}")
+    unknown = sorted(names - set(metadata.tables))
+    if unknown:
+        raise DataError(f"sequential names unknown tables {unknown}. Tables: {sorted(metadata.tables)}")
+    roots = sorted(names - set(with_parent))
+    if roots:
+        raise DataError(f"sequential names tables {roots} that have no foreign key to another table: only a child "
+                        f"table's children can be generated as sequences per parent. Child tables: {sorted(with_parent)}")
+    flat_kwargs = model_kwargs if backend.lower() in ("autoregressive", SEQUENTIAL_BACKEND) else {}
+    _, args, _ = model_arguments(SEQUENTIAL_BACKEND, epochs, batch_size, flat_kwargs)
+    return names, args

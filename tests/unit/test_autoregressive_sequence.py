@@ -151,3 +151,29 @@ def test_parents_without_any_child():
         children, group=np.zeros(0, dtype=np.int64), num_parents=20)
     out, parent = m.sample(num_parents=100, seed=0)
     assert len(out) == 0 and len(parent) == 0 and list(out.columns) == ["v", "c"]
+
+
+def test_lengths_drawn_alone_are_those_of_the_full_draw(fitted):
+    model, _, parents, _, _ = fitted
+    out, parent = model.sample(parents, seed=5)
+    lengths = model.sample_lengths(parents, seed=5)
+    assert lengths.dtype == np.int64 and len(lengths) == len(parents)
+    assert np.array_equal(lengths, np.bincount(parent, minlength=len(parents)))
+    # children drawn for lengths given back are the rows of the full draw
+    again, parent_again = model.sample(parents, seed=5, lengths=lengths)
+    pd.testing.assert_frame_equal(out, again)
+    assert np.array_equal(parent, parent_again)
+    other = model.sample_lengths(parents, seed=6)
+    assert not np.array_equal(lengths, other)
+
+
+def test_given_lengths_are_honoured(fitted):
+    model, _, parents, _, _ = fitted
+    head = parents.head(30)
+    wanted = np.arange(30) % 4
+    out, parent = model.sample(head, seed=1, lengths=wanted)
+    assert np.array_equal(np.bincount(parent, minlength=30), wanted) and len(out) == wanted.sum()
+    with pytest.raises(DataError, match="one non-negative integer per parent"):
+        model.sample(head, seed=1, lengths=wanted[:-1])
+    with pytest.raises(DataError, match="one non-negative integer per parent"):
+        model.sample(head, seed=1, lengths=wanted - 1)
