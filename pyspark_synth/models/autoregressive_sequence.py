@@ -119,7 +119,7 @@ class SequentialAutoregressiveModel(ARBase):
         self.max_sequence_window = max_sequence_window
 
     # -------------------------------------------------------------------- fit
-    def fit(self, children: pd.DataFrame, *, group: np.ndarray | Any, parent_context: pd.DataFrame | None = None,
+    def fit(self, children: pd.DataFrame, *, group: np.ndarray | Any = None, parent_context: pd.DataFrame | None = None,
             num_parents: int | None = None, table_name: str | None = None, seed: int | None = None,
             progress_bar: bool = False) -> SequentialAutoregressiveModel:
         """Learn the children of each parent; returns self.
@@ -142,6 +142,10 @@ class SequentialAutoregressiveModel(ARBase):
         w = f"SequentialAutoregressiveModel.fit('{name}')"
         if not isinstance(children, pd.DataFrame) or not len(children.columns):
             raise DataError(f"{w}: children must be a pandas DataFrame with columns, got {type(children).__name__}")
+        if group is None:
+            raise DataError(f"{w}: give group= (for each child row, the index of its parent): this model learns a "
+                            "child table's children as one sequence per parent and cannot fit a table on its own. "
+                            "In a database, fit_database(..., sequential={'" + name + "'}) fits it from the parents")
         grp = np.asarray(group)
         if grp.shape != (len(children),) or (len(grp) and not np.issubdtype(grp.dtype, np.integer)):
             raise DataError(f"{w}: group must be an integer array with one parent index per child row "

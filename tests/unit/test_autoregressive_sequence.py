@@ -118,6 +118,8 @@ def test_errors():
     children, parents, group, _ = _database(p=40)
     with pytest.raises(NotFittedError, match=r"Call fit\(\) first"):
         SequentialAutoregressiveModel().sample(num_parents=3, seed=0)
+    with pytest.raises(DataError, match=r"give group= .*fit_database\(\.\.\., sequential=\{'table'\}\)"):
+        SequentialAutoregressiveModel().fit(children)  # as fit_table would call a flat backend
     with pytest.raises(DataError, match="one parent index per child"):
         SequentialAutoregressiveModel().fit(children, group=group[:-1], parent_context=parents)
     with pytest.raises(DataError, match=r"in \[0, 40\)"):
