@@ -256,6 +256,8 @@ class SequentialAutoregressiveModel(ARBase):
             lt = len_tok[pt]
             total = net.len_regressors.nll(lt, net.len_embeddings(lt), c, len_vis, dropout=drop, g=gen).sum()
             rows, owner, step = data.window(parents)
+            if not enc.sizes:  # a table of keys only (a link table): the sequence is its length
+                return total, len(parents)
             if len(rows):
                 t_rows = tok[torch.from_numpy(rows).to(dev)]
                 emb = net.embeddings(t_rows)
@@ -386,6 +388,12 @@ class SequentialAutoregressiveModel(ARBase):
             pid = np.arange(a, b, dtype=np.int64)
             c = self._chunk_context(ctx_tokens, a, b)
             lengths = self._chunk_lengths(a, b, c, useed, temperature) if given is None else given[a:b]
+            if not n_sub:  # a table of keys only: its rows are the lengths' positions, nothing to draw
+                total = int(lengths.sum())
+                all_tokens.append(np.zeros((total, 0), dtype=np.int64))
+                all_parent.append(np.repeat(pid, lengths))
+                all_step.append(np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths))
+                continue
             state = net.history.start(c, b - a, dev)
             prev = torch.zeros((b - a, net.embeddings.width), device=dev)
             for t in range(int(lengths.max()) if len(lengths) else 0):

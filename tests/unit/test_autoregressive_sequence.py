@@ -179,3 +179,28 @@ def test_given_lengths_are_honoured(fitted):
         model.sample(head, seed=1, lengths=wanted[:-1])
     with pytest.raises(DataError, match="one non-negative integer per parent"):
         model.sample(head, seed=1, lengths=wanted - 1)
+
+
+def test_a_table_of_keys_only_learns_its_sequence_lengths():
+    # a link table (playlist_track): both columns are keys, filled by the relational layer; only the
+    # number of children per parent is learned
+    from pyspark_synth.metadata import Column, ForeignKey, Table
+
+    table = Table(name="link", primary_key=("a", "b"),
+                  columns=(Column(name="a", type="id", sql_type="bigint"), Column(name="b", type="id", sql_type="bigint")),
+                  foreign_keys=(ForeignKey(columns=("b",), parent_table="p", parent_columns=("b",)),))
+    rng = np.random.default_rng(0)
+    kind = rng.choice(["few", "many"], 300)
+    counts = np.where(kind == "many", rng.integers(5, 9, 300), rng.integers(0, 2, 300))
+    group = np.repeat(np.arange(300), counts)
+    children = pd.DataFrame({"a": rng.integers(0, 50, len(group)), "b": group})
+    model = SequentialAutoregressiveModel(table, epochs=15, seed=0, learning_rate=1e-2, **TINY).fit(
+        children, group=group, parent_context=pd.DataFrame({"kind": kind}))
+    ctx = pd.DataFrame({"kind": ["few", "many"] * 100})
+    out, parent = model.sample(ctx, seed=2)
+    gen = np.bincount(parent, minlength=200)
+    assert list(out.columns) == ["a", "b"] and len(out) == gen.sum()
+    assert np.array_equal(gen, model.sample_lengths(ctx, seed=2))
+    assert gen[1::2].mean() > 3 * gen[::2].mean()  # the context still drives the counts
+    again = SequentialAutoregressiveModel.from_bytes(model.to_bytes()).sample(ctx, seed=2)[1]
+    assert np.array_equal(parent, again)
