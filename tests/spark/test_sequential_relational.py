@@ -168,3 +168,29 @@ def test_bad_sequential_arguments_fail_before_any_job(spark, real, tmp_path):
     with pytest.raises(SynthError, match="has no parameter 'histroy_size'"):
         fit_database(spark, md, real, backend="autoregressive", sequential=True, histroy_size=3, registry=str(tmp_path))
     assert not list(tmp_path.iterdir())  # nothing was fitted
+
+
+def test_a_link_table_of_keys_only_in_sequential_mode(spark, tmp_path):
+    # playlist_track has only its two keys: the sequence model learns how many playlists each
+    # track is in (2 or 3), the playlists are dealt as for any link table (unique pairs)
+    rng = np.random.default_rng(4)
+    tracks = pd.DataFrame({"track_id": np.arange(300), "genre": rng.choice(["rock", "jazz"], 300)})
+    playlists = pd.DataFrame({"playlist_id": np.arange(6), "name": [f"list {i}" for i in range(6)]})
+    share = np.array([0.55, 0.25, 0.1, 0.06, 0.03, 0.01])
+    rows = [(p, t) for t in range(300) for p in rng.choice(6, rng.integers(2, 4), replace=False, p=share)]
+    real = {"playlists": spark.createDataFrame(playlists), "tracks": spark.createDataFrame(tracks),
+            "playlist_track": spark.createDataFrame(pd.DataFrame(rows, columns=["playlist_id", "track_id"]))}
+    md = Metadata().add_table("playlists", pk="playlist_id").add_table("tracks", pk="track_id")
+    md.add_table("playlist_track", pk=["playlist_id", "track_id"],
+                 fk={"playlist_id": "playlists.playlist_id", "track_id": "tracks.track_id"})
+    reg = ModelRegistry(tmp_path / "reg")
+    report = fit_database(spark, md, real, backend="copula", seed=1, registry=reg, sequential=True)
+    spec = reg.get("playlist_track").spec
+    assert spec.driving.sequential and spec.driving.parent_table == "tracks" and spec.secondary[0].unique_pairs
+    out = sample_database(spark, report.metadata, seed=3, registry=reg)
+    link = out["playlist_track"]
+    assert duplicate_key_count(link, ("playlist_id", "track_id")) == 0
+    for fk in md.tables["playlist_track"].foreign_keys:
+        assert orphan_rows(link, out[fk.parent_table], fk).count() == 0
+    per_track = link.groupBy("track_id").count().toPandas()["count"]
+    assert per_track.min() >= 2 and per_track.max() <= 3 and len(per_track) == 300
