@@ -33,6 +33,7 @@ __all__ = ["SEQUENTIAL_BACKEND", "fit_sequential_table", "sequence_sample"]
 _log = get_logger("fit_sequence")
 SEQUENTIAL_BACKEND = "autoregressive_sequential"
 _MAX_PARENTS = 200_000  # most parents brought to the driver for training
+_FEW_PARENTS = 50  # fewer parents than this: the fit report says the counts are learned from few sequences
 _U = "__u"
 _COUNT = "__count"
 _GROUP = "__group"
@@ -155,6 +156,13 @@ def fit_sequential_table(df: DataFrame, parent: DataFrame, tp: TablePlan, *, rel
     note = (f"table '{tbl.name}': children generated as one sequence per parent of '{fk.label}' by the "
             f"{SEQUENTIAL_BACKEND} model (their number, order and values); trained on {n_parents:,} parents "
             f"with {len(kids):,} children, {rep['epochs']} epochs ({rep['stop_reason']})")
+    longest, window = rep["children_per_parent"]["max"], model.max_sequence_window
+    if n_parents < _FEW_PARENTS:
+        note += (f"; only {n_parents} parents, so the children per parent are learned from {n_parents} sequences "
+                 "(the linkage model and a per-row model may do better: leave the table out of sequential=)")
+    if longest > window:
+        note += (f"; sequences longer than {window} children (up to {longest:,}) train the row model on their "
+                 f"first {window} (max_sequence_window)")
     keys = tuple(learn_key_spec(c, tbl.column(c).sql_type, kids[c], salt=tbl.name,
                                 minimum=stats["columns"][c].get("min")) for c in tbl.generated_key_columns)
     texts = tuple(TextColumnSpec.model_validate(t) for t in text_specs(tbl, kids))

@@ -194,3 +194,28 @@ def test_a_link_table_of_keys_only_in_sequential_mode(spark, tmp_path):
         assert orphan_rows(link, out[fk.parent_table], fk).count() == 0
     per_track = link.groupBy("track_id").count().toPandas()["count"]
     assert per_track.min() >= 2 and per_track.max() <= 3 and len(per_track) == 300
+
+
+def test_a_sequential_table_is_driven_by_the_key_with_the_most_parents(spark):
+    # rentals of 2 staff members (the steadiest total: the linkage's choice) and of 120 inventory
+    # items: sequences are learned per parent, so the sequential mode takes the inventory
+    from pyspark_synth.spark.fit_database import FitReport, choose_driving
+
+    rng = np.random.default_rng(1)
+    staff = pd.DataFrame({"staff_id": [1, 2]})
+    inventory = pd.DataFrame({"inventory_id": np.arange(120), "film": rng.integers(0, 30, 120)})
+    n = 600
+    rental = pd.DataFrame({"rental_id": np.arange(n), "staff_id": np.tile([1, 2], n // 2),
+                           "inventory_id": rng.integers(0, 120, n)})
+    md = Metadata().add_table("staff", pk="staff_id").add_table("inventory", pk="inventory_id")
+    md.add_table("rental", pk="rental_id", fk={"staff_id": "staff.staff_id", "inventory_id": "inventory.inventory_id"})
+    frames = {"staff": spark.createDataFrame(staff), "inventory": spark.createDataFrame(inventory),
+              "rental": spark.createDataFrame(rental)}
+    plan = build_plan(md)
+    flat = choose_driving(plan, "rental", frames, FitReport())
+    report = FitReport()
+    seq = choose_driving(plan, "rental", frames, report, sequential=True)
+    assert flat.driving.parent_table == "staff" and seq.driving.parent_table == "inventory"
+    assert [fk.parent_table for fk in seq.secondary] == ["staff"]
+    assert report.notes == ["table 'rental': driven by 'inventory_id -> inventory.inventory_id' (the most parents, "
+                            "one sequence each); set driving_parent to choose another"]
