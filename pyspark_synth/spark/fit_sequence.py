@@ -77,6 +77,8 @@ def sequence_sample(parent: DataFrame, child: DataFrame, fk: ForeignKey, context
     import pandas as pd
     from pyspark.sql import functions as F
 
+    from pyspark_synth.spark.checkpoints import kept
+
     n_keys = len(fk.columns)
     keys = [f"__k{i}" for i in range(n_keys)]
     ptypes = {f.name: f.dataType for f in parent.schema.fields}
@@ -88,8 +90,9 @@ def sequence_sample(parent: DataFrame, child: DataFrame, fk: ForeignKey, context
                                *[F.col(f"`{c}`") for c in columns])
     child_keyed = child_keyed.where(" AND ".join(f"{k} IS NOT NULL" for k in keys))
     counts = child_keyed.groupBy(*keys).agg(F.count(F.lit(1)).alias(_COUNT))
-    per_parent = parents.join(counts, on=keys, how="left") \
-        .select("*", _key_uniform(keys, seed).alias(_U)).fillna(0, [_COUNT])
+    # (read four times below: computed once)
+    per_parent = kept(parents.join(counts, on=keys, how="left")
+                      .select("*", _key_uniform(keys, seed).alias(_U)).fillna(0, [_COUNT]))
     tot = per_parent.agg(F.count(F.lit(1)).alias("p"), F.sum(_COUNT).alias("c")).first()
     n_parents, n_children = int(tot["p"]), int(tot["c"] or 0)
     if n_parents == 0:
