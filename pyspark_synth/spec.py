@@ -93,11 +93,20 @@ class CountLawSpec(_Frozen):
 class DrivingRelation(_Frozen):
     """The foreign key whose parent drives the table: each parent draws its number of children.
 
+    The counts come from one of two places (`counts`): a linkage model (children per parent given
+    the parent's context; the table's model then draws each child row), or the table's own
+    sequence model (`"sequence"`: the `autoregressive_sequential` backend draws each parent's
+    children as one sequence, its length included).
+
     Attributes:
         columns: The child's key columns.
         parent_table: The driving parent.
         parent_columns: The parent's key columns.
-        linkage: The fitted `LinkageModel` state (children per parent given the parent's context).
+        linkage: The fitted `LinkageModel` state (children per parent given the parent's context);
+            None when the sequence model draws the counts.
+        counts: Where the children per parent come from: "linkage" or "sequence".
+        children: The real law of children per parent (a full-data histogram, zeros included);
+            set for "sequence", where it gives the expected size and what `explain` prints.
         null_rate: Share of real rows whose key is null.
         nulled_columns: The key columns set to null at that rate (columns another key shares keep
             their values).
@@ -106,30 +115,57 @@ class DrivingRelation(_Frozen):
     columns: tuple[str, ...]
     parent_table: str
     parent_columns: tuple[str, ...]
-    linkage: dict[str, Any]
+    linkage: dict[str, Any] | None = None
+    counts: Literal["linkage", "sequence"] = "linkage"
+    children: CountLawSpec | None = None
     null_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     nulled_columns: tuple[str, ...] = ()
 
     @field_validator("linkage")
     @classmethod
-    def _loadable(cls, v: dict[str, Any]) -> dict[str, Any]:
+    def _loadable(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
         from pyspark_synth.relational.linkage import LinkageModel
 
+        if v is None:
+            return v
         try:
             LinkageModel.from_dict(v)
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"the linkage model state is not valid ({type(exc).__name__}: {exc})") from None
         return v
 
+    @model_validator(mode="after")
+    def _source(self) -> DrivingRelation:
+        if self.counts == "linkage" and self.linkage is None:
+            raise ValueError("a driving relation with counts 'linkage' needs the linkage model state (linkage)")
+        if self.counts == "sequence" and (self.linkage is not None or self.children is None):
+            raise ValueError("a driving relation with counts 'sequence' takes its counts from the sequence model: it "
+                             "needs the real law of children per parent (children) and no linkage model")
+        return self
+
+    @property
+    def sequential(self) -> bool:
+        """True when the table's sequence model draws each parent's children, their number included."""
+        return self.counts == "sequence"
+
     def linkage_model(self) -> Any:
-        """The `LinkageModel` to draw child counts from."""
+        """The `LinkageModel` to draw child counts from.
+
+        Raises:
+            DataError: The counts come from the sequence model (there is no linkage model).
+        """
         from pyspark_synth.relational.linkage import LinkageModel
 
+        if self.linkage is None:
+            raise DataError(f"The driving key {self.label} has no linkage model: its children per parent come from "
+                            "the table's sequence model")
         return LinkageModel.from_dict(self.linkage)
 
     @property
     def mean_children(self) -> float:
         """Average children per parent in the training data."""
+        if self.children is not None and self.linkage is None:
+            return float(self.children.mean)
         return float(self.linkage_model().mean_count)
 
     @property
@@ -168,7 +204,8 @@ class SelfReference(_Frozen):
 
 
 class TextColumnSpec(_Frozen):
-    """A free-text column's word model (see `models.text.TextModel`)."""
+    """A free-text column's word model (see `models.text.TextModel`), or, with kind "format", a
+    scrubbed column's format model (`models.text.FormatModel`: `words` are its formats)."""
 
     column: str
     min_rows: int
@@ -177,6 +214,7 @@ class TextColumnSpec(_Frozen):
     words: tuple[str, ...]
     cumprobs: tuple[float, ...]
     lengths: CountLawSpec
+    kind: Literal["words", "format"] = "words"
 
 
 class ColumnStats(_Frozen):
@@ -373,10 +411,12 @@ class TableSpec(_Frozen):
             if f.context_locale is not None and f.context_locale not in self.context:
                 raise ValueError(f"fake column '{f.column}' takes its locale from context column "
                                  f"'{f.context_locale}', which is not one of {list(self.context)}")
-        if self.driving is not None:
+        if self.driving is not None and self.driving.linkage is not None:
             linked = list(self.driving.linkage.get("columns", []))
             if linked != list(self.context):
                 raise ValueError(f"the context columns {list(self.context)} differ from the linkage model's {linked}")
+        if self.driving is not None and self.driving.sequential and self.backend == EMPTY_BACKEND:
+            raise ValueError("an empty table has no sequence model to draw its children per parent from")
         if self.backend != EMPTY_BACKEND and self.model is None:
             raise ValueError(f"backend '{self.backend}' needs a model reference")
         return self
@@ -543,8 +583,16 @@ class DatabaseSpec(_Frozen):
             else:
                 d = spec.driving
                 ctx = f", conditioned on {list(spec.context)}" if spec.context else ""
-                lines.append(f"       driven by {d.label}: each of ~{expected[d.parent_table]:,.0f} parents draws its "
-                             f"children (mean {d.mean_children:.3g}){ctx}")
+                if d.sequential:
+                    law = d.children
+                    zero = law.cumprobs[0] if law.values[0] == 0 else 0.0
+                    lines.append(f"       driven by {d.label}: each of ~{expected[d.parent_table]:,.0f} parents draws its "
+                                 f"children as one sequence, their number included, from the {spec.backend} model "
+                                 f"(real: {law.values[0]}..{law.values[-1]} per parent, mean {d.mean_children:.3g}, "
+                                 f"{zero:.1%} without children){ctx}")
+                else:
+                    lines.append(f"       driven by {d.label}: each of ~{expected[d.parent_table]:,.0f} parents draws "
+                                 f"its children (mean {d.mean_children:.3g}){ctx}")
             for s in spec.secondary:
                 law = s.law
                 lines.append(f"       key {s.label}: {law.values[0]}..{law.values[-1]} children per parent "

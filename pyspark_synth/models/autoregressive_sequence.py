@@ -119,7 +119,7 @@ class SequentialAutoregressiveModel(ARBase):
         self.max_sequence_window = max_sequence_window
 
     # -------------------------------------------------------------------- fit
-    def fit(self, children: pd.DataFrame, *, group: np.ndarray | Any, parent_context: pd.DataFrame | None = None,
+    def fit(self, children: pd.DataFrame, *, group: np.ndarray | Any = None, parent_context: pd.DataFrame | None = None,
             num_parents: int | None = None, table_name: str | None = None, seed: int | None = None,
             progress_bar: bool = False) -> SequentialAutoregressiveModel:
         """Learn the children of each parent; returns self.
@@ -142,6 +142,10 @@ class SequentialAutoregressiveModel(ARBase):
         w = f"SequentialAutoregressiveModel.fit('{name}')"
         if not isinstance(children, pd.DataFrame) or not len(children.columns):
             raise DataError(f"{w}: children must be a pandas DataFrame with columns, got {type(children).__name__}")
+        if group is None:
+            raise DataError(f"{w}: give group= (for each child row, the index of its parent): this model learns a "
+                            "child table's children as one sequence per parent and cannot fit a table on its own. "
+                            "In a database, fit_database(..., sequential={'" + name + "'}) fits it from the parents")
         grp = np.asarray(group)
         if grp.shape != (len(children),) or (len(grp) and not np.issubdtype(grp.dtype, np.integer)):
             raise DataError(f"{w}: group must be an integer array with one parent index per child row "
@@ -252,6 +256,8 @@ class SequentialAutoregressiveModel(ARBase):
             lt = len_tok[pt]
             total = net.len_regressors.nll(lt, net.len_embeddings(lt), c, len_vis, dropout=drop, g=gen).sum()
             rows, owner, step = data.window(parents)
+            if not enc.sizes:  # a table of keys only (a link table): the sequence is its length
+                return total, len(parents)
             if len(rows):
                 t_rows = tok[torch.from_numpy(rows).to(dev)]
                 emb = net.embeddings(t_rows)
@@ -286,8 +292,8 @@ class SequentialAutoregressiveModel(ARBase):
 
     # ----------------------------------------------------------------- sample
     def sample(self, parent_context: pd.DataFrame | None = None, *, num_parents: int | None = None,
-               seed: int | None = None, temperature: float = 1.0,
-               enforce_constraints: bool = True) -> tuple[pd.DataFrame, np.ndarray]:
+               seed: int | None = None, temperature: float = 1.0, enforce_constraints: bool = True,
+               lengths: np.ndarray | Sequence[int] | None = None) -> tuple[pd.DataFrame, np.ndarray]:
         """Generate the children of `num_parents` parents (or of each `parent_context` row).
 
         Args:
@@ -296,6 +302,9 @@ class SequentialAutoregressiveModel(ARBase):
             seed: Seed of this draw; the same (parents, seed) always gives the same children.
             temperature: Divides the logits (lengths and values): below 1 sharper, above 1 flatter.
             enforce_constraints: Repair rows so the metadata's constraints hold.
+            lengths: Each parent's number of children, when it is already drawn (by
+                `sample_lengths`, possibly with another seed): only the children are drawn. With
+                the seed of `sample_lengths` the rows are those of a draw without `lengths`.
 
         Returns:
             (children, parent): the child rows (each parent's children together, in sequence
@@ -303,8 +312,48 @@ class SequentialAutoregressiveModel(ARBase):
 
         Raises:
             NotFittedError: The model is not fitted.
-            DataError: No way to know the number of parents, missing or misaligned context.
+            DataError: No way to know the number of parents, missing or misaligned context, or
+                `lengths` not one non-negative integer per parent.
         """
+        n, ctx_tokens, seed_ = self._sample_args(parent_context, num_parents, seed, temperature)
+        given = None
+        if lengths is not None:
+            given = np.asarray(lengths)
+            if given.shape != (n,) or (n and (not np.issubdtype(given.dtype, np.integer) or given.min() < 0)):
+                raise DataError(f"SequentialAutoregressiveModel.sample: lengths must be one non-negative integer per "
+                                f"parent ({n}), got shape {given.shape} and dtype {given.dtype}")
+            given = given.astype(np.int64)
+        with self._threads(), torch.inference_mode():
+            tokens, u_bins, parent = self._draw(n, ctx_tokens, seed_, float(temperature), given)
+        out = self.encoding_.decode(tokens, u_bins)
+        return self._constraints(out, seed_, enforce_constraints), parent
+
+    def sample_lengths(self, parent_context: pd.DataFrame | None = None, *, num_parents: int | None = None,
+                       seed: int | None = None, temperature: float = 1.0) -> np.ndarray:
+        """Each parent's number of children, as `sample` with the same arguments draws them.
+
+        Only the length part of the model runs (no child is drawn), so several candidate draws of
+        the counts are cheap; `sample(..., lengths=...)` then draws the children of the one kept.
+
+        Returns:
+            An int64 array with one count per parent.
+
+        Raises:
+            NotFittedError: The model is not fitted.
+            DataError: As `sample`.
+        """
+        n, ctx_tokens, seed_ = self._sample_args(parent_context, num_parents, seed, temperature)
+        useed = derive_seed(seed_, "sample")
+        out = []
+        with self._threads(), torch.inference_mode():
+            for a in range(0, n, _PARENT_CHUNK):
+                b = min(n, a + _PARENT_CHUNK)
+                out.append(self._chunk_lengths(a, b, self._chunk_context(ctx_tokens, a, b), useed, float(temperature)))
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+    def _sample_args(self, parent_context: pd.DataFrame | None, num_parents: int | None, seed: int | None,
+                     temperature: float) -> tuple[int, np.ndarray | None, int]:
+        """(parents, their context tokens, the resolved seed), after checking the arguments."""
         self._check_fitted()
         if parent_context is None and num_parents is None:
             raise DataError("SequentialAutoregressiveModel.sample: give parent_context= (one row per parent) "
@@ -312,30 +361,39 @@ class SequentialAutoregressiveModel(ARBase):
         n = len(parent_context) if num_parents is None else num_parents
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise DataError(f"SequentialAutoregressiveModel.sample: num_parents must be a non-negative int, got {n!r}")
-        if not isinstance(temperature, (int, float)) or not temperature > 0:
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
             raise DataError(f"SequentialAutoregressiveModel.sample: temperature must be > 0, got {temperature!r}")
-        ctx_tokens = self._context_tokens(parent_context, int(n), "parent")
-        seed_ = resolve_seed(seed)
-        with self._threads(), torch.inference_mode():
-            tokens, u_bins, parent = self._draw(int(n), ctx_tokens, seed_, float(temperature))
-        out = self.encoding_.decode(tokens, u_bins)
-        return self._constraints(out, seed_, enforce_constraints), parent
+        return int(n), self._context_tokens(parent_context, int(n), "parent"), resolve_seed(seed)
 
-    def _draw(self, n: int, ctx_tokens: np.ndarray | None, seed_: int,
-              temperature: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _chunk_context(self, ctx_tokens: np.ndarray | None, a: int, b: int) -> torch.Tensor | None:
+        net = self.net_
+        return net.context(torch.from_numpy(ctx_tokens[a:b]).to(self.device_)) if net.context is not None else None
+
+    def _chunk_lengths(self, a: int, b: int, c: torch.Tensor | None, useed: int, temperature: float) -> np.ndarray:
+        """The numbers of children of parents a..b-1 (their uniforms are keyed by the parent index)."""
+        pid = np.arange(a, b, dtype=np.int64)
+        u_len = hash_uniforms(useed, -1, pid[:, None], np.arange(len(self.length_codec_.sizes) + 1)[None, :])
+        len_tok = self._draw_lengths(c, u_len, b - a, temperature)
+        return np.maximum(0, self.length_codec_.decode_float(len_tok, u_len[:, -1])).astype(np.int64)
+
+    def _draw(self, n: int, ctx_tokens: np.ndarray | None, seed_: int, temperature: float,
+              given: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         enc, net, dev = self.encoding_, self.net_, self.device_
         n_sub, n_col = len(enc.sizes), len(enc.learned)
         banned = enc.banned()
         useed = derive_seed(seed_, "sample")
         all_tokens, all_parent, all_step = [], [], []
-        len_sizes = self.length_codec_.sizes
         for a in range(0, n, _PARENT_CHUNK):
             b = min(n, a + _PARENT_CHUNK)
             pid = np.arange(a, b, dtype=np.int64)
-            c = net.context(torch.from_numpy(ctx_tokens[a:b]).to(dev)) if net.context is not None else None
-            u_len = hash_uniforms(useed, -1, pid[:, None], np.arange(len(len_sizes) + 1)[None, :])
-            len_tok = self._draw_lengths(c, u_len, b - a, temperature)
-            lengths = np.maximum(0, self.length_codec_.decode_float(len_tok, u_len[:, -1])).astype(np.int64)
+            c = self._chunk_context(ctx_tokens, a, b)
+            lengths = self._chunk_lengths(a, b, c, useed, temperature) if given is None else given[a:b]
+            if not n_sub:  # a table of keys only: its rows are the lengths' positions, nothing to draw
+                total = int(lengths.sum())
+                all_tokens.append(np.zeros((total, 0), dtype=np.int64))
+                all_parent.append(np.repeat(pid, lengths))
+                all_step.append(np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths))
+                continue
             state = net.history.start(c, b - a, dev)
             prev = torch.zeros((b - a, net.embeddings.width), device=dev)
             for t in range(int(lengths.max()) if len(lengths) else 0):

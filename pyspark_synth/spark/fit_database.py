@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -159,7 +159,8 @@ def _total_spread(parent: DataFrame, child: DataFrame, fk: ForeignKey) -> float:
     return float(row["sd"] or 0.0) / (float(row["m"]) * math.sqrt(row["n"]))
 
 
-def choose_driving(plan: Plan, name: str, frames: Mapping[str, DataFrame], report: FitReport) -> TablePlan:
+def choose_driving(plan: Plan, name: str, frames: Mapping[str, DataFrame], report: FitReport, *,
+                   sequential: bool = False) -> TablePlan:
     """The table's plan, driven by the foreign key whose parents best determine the child total.
 
     A table with several parents is generated from one of them: each generated parent of that
@@ -171,6 +172,11 @@ def choose_driving(plan: Plan, name: str, frames: Mapping[str, DataFrame], repor
     such as PlaylistTrack (18 playlists of 0..3,290 tracks, every track in 2..5 playlists) is then
     driven by its 3,503 tracks, whose total is stable, and the playlists' law still holds, instead
     of a total from 18 wild draws that leaves tracks short of the real minimum.
+
+    A table fitted in sequential mode (`sequential`) is instead driven by the key with the most
+    parents: each parent is one training sequence, so sakila's rental is driven by its 4,581
+    inventory items (1..5 rentals each), not by its 2 staff members, whose steady total would be
+    two sequences of 8,000 rentals.
     """
     tp = plan.tables[name]
     t = tp.table
@@ -185,13 +191,19 @@ def choose_driving(plan: Plan, name: str, frames: Mapping[str, DataFrame], repor
         # day, hour) -> weather) cannot drive: the wider key's other columns would stay unfilled
         partial = any(set(fk.columns) & set(o.columns) and not set(o.columns) <= set(fk.columns)
                       for o in candidates if o is not fk)
-        scored.append(((partial, nulls > 0, spread), fk))
-        _log.info("driving candidate", table=name, key=fk.label, null_rate=round(nulls, 4), total_spread=spread)
+        if sequential:
+            n_parents = frames[fk.parent_table].count()
+            scored.append(((partial, nulls > 0, -n_parents, spread), fk))
+        else:
+            n_parents = None
+            scored.append(((partial, nulls > 0, spread), fk))
+        _log.info("driving candidate", table=name, key=fk.label, null_rate=round(nulls, 4), total_spread=spread,
+                  parents=n_parents)
     best = min(scored, key=lambda s: s[0])[1]
     if best is tp.driving:
         return tp
-    report.notes.append(f"table '{name}': driven by '{best.label}' (its parents determine the child total best); "
-                        f"set driving_parent to choose another")
+    why = "the most parents, one sequence each" if sequential else "its parents determine the child total best"
+    report.notes.append(f"table '{name}': driven by '{best.label}' ({why}); set driving_parent to choose another")
     secondary = tuple(fk for fk in candidates if fk is not best)
     return replace(tp, driving=best, secondary=secondary,
                    context=context_columns(t, plan.metadata.tables[best.parent_table]))
@@ -224,6 +236,7 @@ def fit_database(
     threads: int | None = None,
     privacy: PrivacyConfig | PrivateDatabase | None = None,
     pii: str = "suggest",
+    sequential: bool | str | Collection[str] | None = None,
     **model_kwargs: Any,
 ) -> FitReport:
     """Fit every table of a database, parents first, and store the models in the registry.
@@ -263,6 +276,12 @@ def fit_database(
             already through the privacy step (a `PrivateDatabase`, as the `Synthesizer` passes).
         pii: Detected PII without a rule: "suggest" (default: apply the suggested action and
             report it), "strict" (refuse to fit, listing the columns) or "ignore" (no detection).
+        sequential: Child tables whose children are generated as one sequence per driving parent
+            by the `autoregressive_sequential` model (their number, order and values from one
+            model, conditioned on the parent's context columns) instead of a linkage model for
+            the counts and a per-row `backend` model: table names, or True for every table with a
+            parent. The sequence models take `epochs`, `batch_size` and, when `backend` is
+            "autoregressive", `model_kwargs`.
         **model_kwargs: Passed to the backend.
 
     Returns:
@@ -290,6 +309,7 @@ def fit_database(
 
     model_arguments(backend, epochs, batch_size, model_kwargs)  # unknown backends and arguments fail here
     check_pii_mode(pii, "fit_database")
+    seq_tables, seq_args = _sequential_tables(metadata, sequential, backend, epochs, batch_size, model_kwargs)
     seed = resolve_seed(seed)
     frames = read_tables(spark, tables)
     metadata = fill_columns(metadata, frames)
@@ -324,7 +344,18 @@ def fit_database(
                                               seed=derive_seed(seed, name), registry=reg, empty_ok=True,
                                               privacy=private.tables[name]))
                 continue
-            tp = choose_driving(plan, name, frames, report)
+            tp = choose_driving(plan, name, frames, report, sequential=name in seq_tables)
+            if name in seq_tables:
+                from pyspark_synth.spark.fit_sequence import fit_sequential_table
+
+                relations, _ = _relations(tp, frames, seed=seed, sequence=True)
+                entry = fit_sequential_table(
+                    df, frames[tp.driving.parent_table], tp, relations=relations, model_args=seq_args,
+                    sample_rows=sample_rows or DEFAULT_SAMPLE_ROWS, seed=derive_seed(seed, name), registry=reg,
+                    catalog_table=catalog_table, privacy=private.tables[name])
+                report.entries[name] = entry
+                report.notes.append(entry.spec.notes[-1])
+                continue
             relations, ctx_map = _relations(tp, frames, seed=seed)
             if tp.driving is not None:
                 fk = tp.driving
@@ -395,13 +426,16 @@ def _train(spark: SparkSession, prepared: list[Any], *, fit_in: str, parallelism
     return trained, failures
 
 
-def _relations(tp: TablePlan, frames: Mapping[str, DataFrame], *, seed: int) -> tuple[dict[str, Any], dict[str, str]]:
+def _relations(tp: TablePlan, frames: Mapping[str, DataFrame], *, seed: int,
+               sequence: bool = False) -> tuple[dict[str, Any], dict[str, str]]:
     """What a table's foreign keys look like in the data, as `TableSpec` fields, and its context map.
 
     The driving key's linkage model is fitted on a bounded uniform sample of its parents (one row
     per parent, with its context and its number of children); the other keys' laws of children per
     parent come from a Spark aggregation (a histogram of the counts), so no step brings one row per
-    parent of an unbounded table to the driver.
+    parent of an unbounded table to the driver. With `sequence` the table's sequence model draws
+    the driving counts: the driving relation keeps the real law of children per parent (a
+    histogram) instead of a linkage model.
     """
     from pyspark_synth.spark.fit_table import uniform_sample
 
@@ -410,7 +444,10 @@ def _relations(tp: TablePlan, frames: Mapping[str, DataFrame], *, seed: int) -> 
     others = [k.columns for k in tp.table.foreign_keys]
     relations: dict[str, Any] = {}
     ctx_map: dict[str, str] = {}
-    if tp.driving is not None:
+    if tp.driving is not None and sequence:
+        relations["context"] = tuple(tp.context)
+        relations["driving"] = _sequence_driving(tp, frames, others)
+    elif tp.driving is not None:
         fk = tp.driving
         ctx_map = {f"{CTX_PREFIX}{i}": c for i, c in enumerate(tp.context)}
         counts = _child_counts(frames[fk.parent_table], df, fk, tp.context)
@@ -440,3 +477,60 @@ def _relations(tp: TablePlan, frames: Mapping[str, DataFrame], *, seed: int) -> 
     relations["self_refs"] = tuple(SelfReference(columns=fk.columns, null_rate=_null_rate(df, fk.columns))
                                    for fk in tp.self_refs)
     return relations, ctx_map
+
+
+def _sequence_driving(tp: TablePlan, frames: Mapping[str, DataFrame], others: list[tuple[str, ...]]) -> DrivingRelation:
+    """The driving relation of a table whose sequence model draws the counts: the real law of
+    children per parent (zeros included) from a Spark aggregation, for sizes and `explain`."""
+    fk, df = tp.driving, frames[tp.name]
+    hist = _child_counts(frames[fk.parent_table], df, fk, ()).groupBy("__count").count().collect()
+    if not hist:
+        raise DataError(f"Table '{tp.name}' is driven by '{fk.label}', but '{fk.parent_table}' has no rows, so its "
+                        f"children cannot be generated. Fill '{fk.parent_table}', or drop that foreign key from the "
+                        "metadata (or name another parent with driving_parent).")
+    law = CountLaw.from_histogram([r["__count"] for r in hist], [r["count"] for r in hist])
+    return DrivingRelation(
+        columns=fk.columns, parent_table=fk.parent_table, parent_columns=fk.parent_columns, counts="sequence",
+        children=CountLawSpec(**law.to_dict()), null_rate=_null_rate(df, fk.columns),
+        nulled_columns=tuple(nulled_columns(fk.columns, [o for o in others if o != fk.columns])))
+
+
+def _sequential_tables(metadata: Metadata, sequential: bool | str | Collection[str] | None, backend: str,
+                       epochs: int | None, batch_size: int | None,
+                       model_kwargs: Mapping[str, Any]) -> tuple[set[str], dict[str, Any]]:
+    """The tables fitted in sequential mode and their sequence models' arguments (checked before
+    any Spark job).
+
+    Raises:
+        DataError: `sequential` names unknown tables or tables without a parent.
+        SynthError: The flat backend is the sequence backend, or an argument is not one of its.
+    """
+    from pyspark_synth.errors import SynthError
+    from pyspark_synth.spark.fit_sequence import SEQUENTIAL_BACKEND
+    from pyspark_synth.spark.fit_table import model_arguments
+
+    if backend.lower() == SEQUENTIAL_BACKEND:
+        raise SynthError(f"backend='{SEQUENTIAL_BACKEND}' models a child table's children as sequences per parent and "
+                         "cannot fit a table on its own: use backend='autoregressive' (or another) with "
+                         "sequential={'child_table', ...} or sequential=True")
+    with_parent = [t for t, tab in metadata.tables.items() if any(fk.parent_table != t for fk in tab.foreign_keys)]
+    if sequential is None or sequential is False:
+        return set(), {}
+    if sequential is True:
+        names = set(with_parent)
+    elif isinstance(sequential, str):
+        names = {sequential}
+    elif isinstance(sequential, Collection) and all(isinstance(t, str) for t in sequential):
+        names = set(sequential)
+    else:
+        raise DataError(f"sequential must be True, a table name or a collection of table names, got {sequential!r}")
+    unknown = sorted(names - set(metadata.tables))
+    if unknown:
+        raise DataError(f"sequential names unknown tables {unknown}. Tables: {sorted(metadata.tables)}")
+    roots = sorted(names - set(with_parent))
+    if roots:
+        raise DataError(f"sequential names tables {roots} that have no foreign key to another table: only a child "
+                        f"table's children can be generated as sequences per parent. Child tables: {sorted(with_parent)}")
+    flat_kwargs = model_kwargs if backend.lower() in ("autoregressive", SEQUENTIAL_BACKEND) else {}
+    _, args, _ = model_arguments(SEQUENTIAL_BACKEND, epochs, batch_size, flat_kwargs)
+    return names, args

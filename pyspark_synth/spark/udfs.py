@@ -16,10 +16,14 @@ import pandas as pd
 __all__ = [
     "BUCKET",
     "ROW_ID",
+    "by_bucket",
     "child_blocks",
     "drawn_capacities",
     "drawn_counts",
     "null_flags",
+    "sequence_blocks",
+    "sequence_counts",
+    "sequence_seed",
     "set_executor_threads",
     "table_blocks",
 ]
@@ -70,6 +74,35 @@ def table_blocks(spec_json: str, model_bytes: bytes | None, *, seed: int, num_ro
     return generate
 
 
+def by_bucket(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """The rows of each bucket (`__bucket`) as one frame, from Arrow batches sorted by bucket.
+
+    A partition holds whole buckets in order (the caller repartitions by bucket and sorts within
+    partitions), but Arrow may cut a bucket into several batches: they are joined here.
+    """
+    import numpy as np
+
+    pending: list[pd.DataFrame] = []
+    current = None
+    for batch in batches:
+        if batch.empty:
+            continue
+        b = batch[BUCKET].to_numpy()
+        starts = np.concatenate([[0], np.flatnonzero(b[1:] != b[:-1]) + 1, [len(b)]])
+        for lo, hi in zip(starts[:-1], starts[1:], strict=True):
+            if current is not None and b[lo] != current:
+                yield _joined(pending)
+                pending = []
+            current = b[lo]
+            pending.append(batch.iloc[lo:hi])
+    if pending:
+        yield _joined(pending)
+
+
+def _joined(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+
+
 def child_blocks(spec_json: str, model_bytes: bytes, *, seed: int, backend: type | None = None) -> Batches:
     """The function given to `mapInPandas` over the expanded child rows of a table.
 
@@ -91,34 +124,88 @@ def child_blocks(spec_json: str, model_bytes: bytes, *, seed: int, backend: type
         n_keys = len(spec.driving.columns) if spec.driving else 0
         keys = [f"__k{i}" for i in range(n_keys)]
         ctx_cols = [f"__ctx__{i}" for i in range(len(spec.context))]
-
-        def block(parts: list[pd.DataFrame]) -> pd.DataFrame:
-            pdf = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+        for pdf in by_bucket(batches):
             pdf = pdf.sort_values(ROW_ID, kind="mergesort").reset_index(drop=True)
             ids = pdf[ROW_ID].to_numpy(dtype=np.int64)
             ctx = pdf[ctx_cols].set_axis(list(spec.context), axis=1) if ctx_cols else None
             out = kernel.generate(ids, seed=seed, model_seed=block_seed(seed, spec.name, "bucket", int(pdf[BUCKET].iat[0])),
                                   context=ctx, parent_keys=pdf[keys])
             out[ROW_ID] = ids
-            return out
-
-        pending: list[pd.DataFrame] = []
-        current = None
-        for batch in batches:
-            if batch.empty:
-                continue
-            b = batch[BUCKET].to_numpy()
-            starts = np.concatenate([[0], np.flatnonzero(b[1:] != b[:-1]) + 1, [len(b)]])
-            for lo, hi in zip(starts[:-1], starts[1:], strict=True):
-                if current is not None and b[lo] != current:
-                    yield block(pending)
-                    pending = []
-                current = b[lo]
-                pending.append(batch.iloc[lo:hi])
-        if pending:
-            yield block(pending)
+            yield out
 
     return generate
+
+
+def sequence_seed(seed: int, table: str, bucket: int, attempt: int | None = None) -> int:
+    """The sequence model's seed for a bucket of parents: of its children, or (`attempt`) of one
+    candidate draw of their numbers of children."""
+    from pyspark_synth.kernel import block_seed
+    from pyspark_synth.seeds import derive_seed
+
+    base = block_seed(seed, table, "bucket", bucket)
+    return base if attempt is None else derive_seed(base, "lengths", attempt)
+
+
+def _parent_block(pdf: pd.DataFrame, spec: Any) -> tuple[pd.DataFrame, pd.DataFrame | None, list[str]]:
+    """A bucket of parents in key order (the order the model's draws are keyed by), its context."""
+    keys = [f"__k{i}" for i in range(len(spec.driving.columns))]
+    pdf = pdf.sort_values(keys, kind="mergesort").reset_index(drop=True)
+    ctx_cols = [f"__ctx__{i}" for i in range(len(spec.context))]
+    ctx = pdf[ctx_cols].set_axis(list(spec.context), axis=1) if ctx_cols else None
+    return pdf, ctx, keys
+
+
+def sequence_counts(spec_json: str, model_bytes: bytes, *, seed: int, tries: int, backend: type | None = None) -> Batches:
+    """The function given to `mapInPandas` over the driving parents of a sequential table.
+
+    Its input holds, per parent, its key (`__k*`), context (`__ctx__*`) and bucket (`__bucket`),
+    partitioned by bucket and sorted by (bucket, key). The sequence model draws each bucket's
+    numbers of children `tries` times (`__count0..`, seeds from (seed, table, bucket, try)).
+    """
+
+    def fn(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        from pyspark_synth.kernel import TableKernel
+        from pyspark_synth.spec import TableSpec
+
+        set_executor_threads(1)
+        spec = TableSpec.from_json(spec_json)
+        kernel = TableKernel(spec, model_bytes, backend)
+        for pdf in by_bucket(batches):
+            pdf, ctx, _ = _parent_block(pdf, spec)
+            b = int(pdf[BUCKET].iat[0])
+            counts = kernel.sequence_lengths(len(pdf), context=ctx,
+                                             model_seeds=[sequence_seed(seed, spec.name, b, a) for a in range(tries)])
+            for a in range(tries):
+                pdf[f"__count{a}"] = counts[:, a].astype("int32")
+            yield pdf
+
+    return fn
+
+
+def sequence_blocks(spec_json: str, model_bytes: bytes, *, seed: int, backend: type | None = None) -> Batches:
+    """The function given to `mapInPandas` over the driving parents of a sequential table, with
+    their numbers of children (`__count`) and first row ids (`__first`).
+
+    Partitioned by bucket and sorted by (bucket, key) like `sequence_counts`' input; each bucket is
+    one block of `TableKernel.generate_sequences`. The output is the table's columns plus `__rid`.
+    """
+
+    def fn(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        from pyspark_synth.kernel import TableKernel
+        from pyspark_synth.spec import TableSpec
+
+        set_executor_threads(1)
+        spec = TableSpec.from_json(spec_json)
+        kernel = TableKernel(spec, model_bytes, backend)
+        for pdf in by_bucket(batches):
+            pdf, ctx, keys = _parent_block(pdf, spec)
+            out, ids = kernel.generate_sequences(
+                pdf["__count"].to_numpy(), pdf["__first"].to_numpy(), seed=seed, context=ctx, parent_keys=pdf[keys],
+                model_seed=sequence_seed(seed, spec.name, int(pdf[BUCKET].iat[0])))
+            out[ROW_ID] = ids
+            yield out
+
+    return fn
 
 
 def drawn_counts(linkage: dict[str, Any], ctx_names: list[str], n_keys: int, *, seed: int, table: str,

@@ -144,6 +144,8 @@ def test_determinism_for_a_seed(spark, fitted, synthetic):
 
 def test_sizes_and_errors(spark, fitted):
     report, reg = fitted
+    # without sequential=, a child's counts come from its linkage model and its rows from its backend
+    assert reg.get("orders").spec.driving.counts == "linkage" and reg.get("orders").spec.backend == "copula"
     dbs = sample_database(spark, report.metadata, {"countries": 8, "products": 5}, seed=2, registry=reg)
     assert dbs["countries"].count() == 8 and dbs["products"].count() == 5
     assert dbs["stores"].count() > 0

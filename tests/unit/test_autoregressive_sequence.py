@@ -118,6 +118,8 @@ def test_errors():
     children, parents, group, _ = _database(p=40)
     with pytest.raises(NotFittedError, match=r"Call fit\(\) first"):
         SequentialAutoregressiveModel().sample(num_parents=3, seed=0)
+    with pytest.raises(DataError, match=r"give group= .*fit_database\(\.\.\., sequential=\{'table'\}\)"):
+        SequentialAutoregressiveModel().fit(children)  # as fit_table would call a flat backend
     with pytest.raises(DataError, match="one parent index per child"):
         SequentialAutoregressiveModel().fit(children, group=group[:-1], parent_context=parents)
     with pytest.raises(DataError, match=r"in \[0, 40\)"):
@@ -151,3 +153,54 @@ def test_parents_without_any_child():
         children, group=np.zeros(0, dtype=np.int64), num_parents=20)
     out, parent = m.sample(num_parents=100, seed=0)
     assert len(out) == 0 and len(parent) == 0 and list(out.columns) == ["v", "c"]
+
+
+def test_lengths_drawn_alone_are_those_of_the_full_draw(fitted):
+    model, _, parents, _, _ = fitted
+    out, parent = model.sample(parents, seed=5)
+    lengths = model.sample_lengths(parents, seed=5)
+    assert lengths.dtype == np.int64 and len(lengths) == len(parents)
+    assert np.array_equal(lengths, np.bincount(parent, minlength=len(parents)))
+    # children drawn for lengths given back are the rows of the full draw
+    again, parent_again = model.sample(parents, seed=5, lengths=lengths)
+    pd.testing.assert_frame_equal(out, again)
+    assert np.array_equal(parent, parent_again)
+    other = model.sample_lengths(parents, seed=6)
+    assert not np.array_equal(lengths, other)
+
+
+def test_given_lengths_are_honoured(fitted):
+    model, _, parents, _, _ = fitted
+    head = parents.head(30)
+    wanted = np.arange(30) % 4
+    out, parent = model.sample(head, seed=1, lengths=wanted)
+    assert np.array_equal(np.bincount(parent, minlength=30), wanted) and len(out) == wanted.sum()
+    with pytest.raises(DataError, match="one non-negative integer per parent"):
+        model.sample(head, seed=1, lengths=wanted[:-1])
+    with pytest.raises(DataError, match="one non-negative integer per parent"):
+        model.sample(head, seed=1, lengths=wanted - 1)
+
+
+def test_a_table_of_keys_only_learns_its_sequence_lengths():
+    # a link table (playlist_track): both columns are keys, filled by the relational layer; only the
+    # number of children per parent is learned
+    from pyspark_synth.metadata import Column, ForeignKey, Table
+
+    table = Table(name="link", primary_key=("a", "b"),
+                  columns=(Column(name="a", type="id", sql_type="bigint"), Column(name="b", type="id", sql_type="bigint")),
+                  foreign_keys=(ForeignKey(columns=("b",), parent_table="p", parent_columns=("b",)),))
+    rng = np.random.default_rng(0)
+    kind = rng.choice(["few", "many"], 300)
+    counts = np.where(kind == "many", rng.integers(5, 9, 300), rng.integers(0, 2, 300))
+    group = np.repeat(np.arange(300), counts)
+    children = pd.DataFrame({"a": rng.integers(0, 50, len(group)), "b": group})
+    model = SequentialAutoregressiveModel(table, epochs=15, seed=0, learning_rate=1e-2, **TINY).fit(
+        children, group=group, parent_context=pd.DataFrame({"kind": kind}))
+    ctx = pd.DataFrame({"kind": ["few", "many"] * 100})
+    out, parent = model.sample(ctx, seed=2)
+    gen = np.bincount(parent, minlength=200)
+    assert list(out.columns) == ["a", "b"] and len(out) == gen.sum()
+    assert np.array_equal(gen, model.sample_lengths(ctx, seed=2))
+    assert gen[1::2].mean() > 3 * gen[::2].mean()  # the context still drives the counts
+    again = SequentialAutoregressiveModel.from_bytes(model.to_bytes()).sample(ctx, seed=2)[1]
+    assert np.array_equal(parent, again)

@@ -187,3 +187,59 @@ def test_sizes_are_checked_the_same_way_everywhere(bad):
 
 def test_numpy_integers_are_sizes():
     assert check_num_rows(np.int64(10), "n") == 10 and check_num_rows(np.uint8(3), "n") == 3
+
+
+def _sequential_orders(**driving) -> TableSpec:
+    """`_orders()` whose sequence model draws the children per customer (no linkage model)."""
+    base = _orders()
+    law = CountLawSpec(values=(0, 1, 4, 20), cumprobs=(0.4, 0.7, 0.95, 1.0))
+    drv = base.driving.model_copy(update={"linkage": None, "counts": "sequence", "children": law, **driving})
+    return base.model_copy(update={"backend": "autoregressive_sequential", "driving": DrivingRelation.model_validate(
+        drv.model_dump())})
+
+
+def test_a_driving_key_whose_counts_come_from_the_sequence_model():
+    spec = _sequential_orders()
+    again = TableSpec.from_json(spec.to_json())
+    assert again == spec and again.driving.sequential and again.driving.linkage is None
+    assert again.driving.mean_children == pytest.approx(0.3 + 0.25 * 4 + 0.05 * 20)
+    with pytest.raises(DataError, match="has no linkage model: its children per parent come from the table's sequence"):
+        again.driving.linkage_model()
+    # the linkage kind still needs its model; the sequence kind needs the real law and no linkage
+    data = json.loads(spec.to_json())
+    data["driving"]["children"] = None
+    with pytest.raises(SerializationError, match="counts 'sequence' .* needs the real law of children per parent"):
+        TableSpec.from_dict(data)
+    data = json.loads(_orders().to_json())
+    data["driving"]["linkage"] = None
+    with pytest.raises(SerializationError, match="counts 'linkage' needs the linkage model state"):
+        TableSpec.from_dict(data)
+    data["driving"]["counts"] = "poisson"
+    with pytest.raises(SerializationError, match="driving.counts"):
+        TableSpec.from_dict(data)
+
+
+def test_specs_written_before_the_sequential_mode_still_load():
+    data = json.loads(_orders().to_json())
+    for field in ("counts", "children"):  # what a spec of the previous release holds
+        del data["driving"][field]
+    spec = TableSpec.from_dict(data)
+    assert spec.driving.counts == "linkage" and not spec.driving.sequential and spec.driving.children is None
+    assert spec == _orders()
+
+
+def test_explain_says_the_children_come_as_sequences():
+    md = Metadata()
+    md.add_table("customers", pk="customer_id")
+    md.add_table("products", pk="product_id")
+    md.add_table("orders", pk="order_id", fk={"customer_id": "customers.customer_id",
+                                              "product_id": "products.product_id",
+                                              "parent_order": "orders.order_id"})
+    db = DatabaseSpec.from_tables(md, {"customers": _customers(), "orders": _sequential_orders(),
+                                       "products": _products()})
+    assert db.expected_rows({"customers": 10})["orders"] == pytest.approx(23.0)
+    text = db.explain({"customers": 10})
+    assert "orders: ~23 rows (300 real; autoregressive_sequential model)" in text
+    assert ("driven by customer_id -> customers.customer_id: each of ~10 parents draws its children as one sequence, "
+            "their number included, from the autoregressive_sequential model (real: 0..20 per parent, mean 2.3, "
+            "40.0% without children)") in text

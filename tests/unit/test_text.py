@@ -61,3 +61,22 @@ def test_specs_skip_pii_and_fill_in_place():
     # a column whose every word is unique to one row has no vocabulary: it stays null
     unique = TextModel("u").fit(pd.Series([f"w{i}" for i in range(300)]))
     assert unique.empty and unique.sample(np.arange(5), seed=0, label="u").isna().all()
+
+
+def test_format_model_keeps_formats_never_values():
+    import hashlib
+
+    from pyspark_synth.models.text import FormatModel, text_model
+
+    hashes = pd.Series([hashlib.sha256(str(i).encode()).hexdigest()[:24] for i in range(300)] + [None] * 100)
+    m = FormatModel("h").fit(hashes)
+    out = text_model(m.to_dict()).sample(np.arange(2000), seed=1, label="t/h")
+    present = out.dropna()
+    assert abs(out.isna().mean() - 0.25) < 0.05
+    assert present.str.fullmatch(r"[0-9a-f]{24}").all() and present.is_unique
+    assert not set(present) & set(hashes.dropna())
+    assert out.equals(text_model(m.to_dict()).sample(np.arange(2000), seed=1, label="t/h"))  # keyed by row id
+    masked = pd.Series([f"************{i:04d}" for i in range(200)] + ["***-**-" + f"{i:04d}" for i in range(100)])
+    out = FormatModel("m").fit(masked).sample(np.arange(3000), seed=2, label="t/m")
+    assert out.str.fullmatch(r"\*{12}\d{4}|\*\*\*-\*\*-\d{4}").all()
+    assert 0.55 < out.str.startswith("****").mean() < 0.78
