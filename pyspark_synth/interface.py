@@ -24,6 +24,7 @@ from pyspark_synth.errors import DataError, NotFittedError, SynthError, WriteErr
 from pyspark_synth.metadata import Metadata, Table
 from pyspark_synth.privacy.config import PrivacyConfig, TablePrivacy
 from pyspark_synth.seeds import derive_seed, resolve_seed
+from pyspark_synth.validation.integrity import DEFAULT_KEY_POLICY, check_key_policy
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -128,6 +129,7 @@ class Synthesizer:
         *,
         seed: int | None = None,
         stratify_by: str | None = None,
+        on_duplicate_key: str = DEFAULT_KEY_POLICY,
         **model_kwargs: Any,
     ) -> Synthesizer:
         """Read the database, apply the privacy rules, and fit every table's model; returns self.
@@ -146,11 +148,15 @@ class Synthesizer:
             batch_size: Training batch size.
             seed: Root seed of the fit.
             stratify_by: Root column the relational sample is stratified by.
+            on_duplicate_key: Rows whose primary key is null or repeats a value: "drop" (the
+                default: dropped, one row kept per value, listed in `fit_report_`) or "refuse"
+                (see `fit_database`).
             **model_kwargs: Passed to the backend's constructor.
 
         Raises:
             SynthError: The backend is not registered.
-            DataError: A table has no data, the database does not exist, or the strategy is unknown.
+            DataError: A table has no data, the database does not exist, the strategy or
+                `on_duplicate_key` is unknown, or a primary key breaks `on_duplicate_key="refuse"`.
             PrivacyError: A rule is invalid, or hash/fake rules have no key (before any training).
         """
         from pyspark_synth.spark.fit_database import fit_database, read_tables
@@ -158,6 +164,7 @@ class Synthesizer:
         if sampling_strategy not in SAMPLING_STRATEGIES:
             raise DataError(f"Synthesizer.fit: unknown sampling_strategy {sampling_strategy!r}. "
                             f"Use one of {list(SAMPLING_STRATEGIES)}.")
+        check_key_policy(on_duplicate_key, "Synthesizer.fit: on_duplicate_key")
         name, cls = _resolve_backend(self.backend)
         if self.embedding_threshold is not None and _accepts(cls, "embedding_threshold"):
             model_kwargs.setdefault("embedding_threshold", self.embedding_threshold)
@@ -171,7 +178,7 @@ class Synthesizer:
         report = fit_database(
             spark, metadata, frames, backend=name, epochs=epochs, batch_size=batch_size,
             sample_size=sample_size if sampling_strategy == "relational_stratified" else None,
-            stratify_by=stratify_by, seed=seed, registry=reg, **model_kwargs,
+            stratify_by=stratify_by, seed=seed, registry=reg, on_duplicate_key=on_duplicate_key, **model_kwargs,
         )
         self.backend_ = name
         self.registry_ = reg

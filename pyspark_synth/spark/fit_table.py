@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pyspark_synth._log import get_logger
@@ -15,6 +15,13 @@ from pyspark_synth.metadata import Metadata, Table, type_family
 from pyspark_synth.relational.primary_keys import learn_key_spec
 from pyspark_synth.seeds import derive_seed, resolve_seed
 from pyspark_synth.spec import EMPTY_BACKEND, ColumnStats, TableSpec, TextColumnSpec
+from pyspark_synth.validation.integrity import (
+    DEFAULT_KEY_POLICY,
+    KeyCheck,
+    check_key_policy,
+    check_primary_key,
+    unique_key_rows,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_SAMPLE_ROWS",
     "EMPTY_BACKEND",
+    "apply_key_policy",
     "fit_table",
     "model_arguments",
     "resolve_table",
@@ -163,6 +171,44 @@ def model_arguments(backend: str, epochs: int | None, batch_size: int | None,
     return cls, args, notes
 
 
+def apply_key_policy(checks: Sequence[KeyCheck], frames: Mapping[str, DataFrame], policy: str, *,
+                     seed: int) -> tuple[dict[str, DataFrame], list[str]]:
+    """Apply `on_duplicate_key` to the tables whose primary key has null or repeated values.
+
+    Args:
+        checks: Each table's primary-key check (`validation.integrity.check_primary_key`).
+        frames: `{table: rows}`; tables without a failed check are returned as they are.
+        policy: "drop" (drop the null-key rows, keep one row per repeated value: the same row on
+            every run, see `unique_key_rows`) or "refuse".
+        seed: Root seed of the fit (which row of a repeated value is kept).
+
+    Returns:
+        The frames after the policy, and one note per table it changed.
+
+    Raises:
+        DataError: The policy is "refuse" and a key has null or repeated values (every such key
+            is named, with counts and examples).
+    """
+    bad = [c for c in checks if not c.ok]
+    out = dict(frames)
+    if not bad:
+        return out, []
+    if check_key_policy(policy) == "refuse":
+        raise DataError(
+            "Primary keys with null or repeated values in the real data (on_duplicate_key='refuse'):\n  "
+            + "\n  ".join(c.message() for c in bad)
+            + "\nFix the data (fill or deduplicate the keys), declare another primary key in the metadata, or fit "
+              "with on_duplicate_key='drop' to drop the null-key rows and keep one row per repeated key value."
+        )
+    notes = []
+    for chk in bad:
+        _log.warning("primary key not unique", policy=policy, **chk.to_dict())
+        out[chk.table] = unique_key_rows(out[chk.table], chk.key, derive_seed(seed, chk.table, "keys"))
+        notes.append(f"{chk.message()}; policy 'drop' applied: {chk.dropped_rows} rows dropped "
+                     f"(null keys, and all but one row of each repeated value), {chk.rows - chk.dropped_rows} kept")
+    return out, notes
+
+
 def fit_table(
     df: DataFrame,
     *,
@@ -179,6 +225,7 @@ def fit_table(
     relations: Mapping[str, Any] | None = None,
     extra_manifest: dict[str, Any] | None = None,
     empty_ok: bool = False,
+    on_duplicate_key: str = DEFAULT_KEY_POLICY,
     **model_kwargs: Any,
 ) -> ModelEntry:
     """Fit one table's model from a Spark DataFrame and store it (with its spec) in the registry.
@@ -206,6 +253,10 @@ def fit_table(
             `context`, `driving`, `secondary`, `self_refs`, `notes`); `fit_database` sets it.
         extra_manifest: Deprecated, ignored except for its "relational" entry (use `relations`).
         empty_ok: Store a table without rows as an empty table instead of refusing it.
+        on_duplicate_key: What to do when the primary key has null or repeated values in `df`
+            (counted by a Spark aggregation before the model sees any row): "drop" (the
+            default) drops the rows with a null key and keeps one row per repeated value, and
+            says so in the spec's notes; "refuse" raises instead.
         **model_kwargs: The backend's hyper-parameters (a name it does not take is an error).
 
     Returns:
@@ -213,9 +264,11 @@ def fit_table(
 
     Raises:
         SynthError: Unknown backend or hyper-parameter (before any Spark job).
-        DataError: The table has no rows (unless `empty_ok`).
+        DataError: The table has no rows (unless `empty_ok`), `on_duplicate_key` is unknown
+            (before any Spark job), or it is "refuse" and the primary key has null or repeated values.
     """
     model_cls, kwargs, notes = model_arguments(backend, epochs, batch_size, model_kwargs)
+    check_key_policy(on_duplicate_key)
     relations = dict(relations or {})
     if extra_manifest is not None:
         warnings.warn("fit_table(extra_manifest=...) is deprecated; relational facts go in relations=",
@@ -225,6 +278,11 @@ def fit_table(
     data_df = df.drop(*ctx_map) if ctx_map else df
     tbl = resolve_table(data_df, table, metadata)
     reg = registry_for(df.sparkSession, registry)
+    if tbl.primary_key:
+        chk = check_primary_key(tbl.name, data_df, tbl.primary_key)
+        kept, key_notes = apply_key_policy([chk], {tbl.name: df}, on_duplicate_key, seed=seed)
+        df, notes = kept[tbl.name], [*key_notes, *notes]
+        data_df = df.drop(*ctx_map) if ctx_map else df
     data_df = data_df.select(*[f"`{c}`" for c in tbl.column_names])
     stats = table_stats(data_df, tbl)
     base = {"name": tbl.name, "seed": seed, "table": tbl, "spark_schema": data_df.schema.json(),

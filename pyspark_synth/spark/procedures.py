@@ -277,6 +277,7 @@ def fit(
     tables: str | None = None,
     source_schema: str | None = None,
     registry: str | None = None,
+    on_duplicate_key: str | None = None,
 ) -> DataFrame:
     """`CALL synth.fit(...)`: fit a catalog table (or a whole database) and store the model(s).
 
@@ -286,10 +287,13 @@ def fit(
     set named after the table's schema ('shop') or 'default' when it describes the table,
     else it is detected from the data. A database (`tables => 'shop'`): every table of
     metadata set 'shop' is read from `source_schema.<table>` (default schema: 'shop') and
-    fitted parents first.
+    fitted parents first. `on_duplicate_key => 'refuse'` stops the fit when a primary key has
+    null or repeated values; the default 'drop' drops those rows, keeping one per value (see
+    `fit_database`).
 
     Raises:
-        DataError: The arguments do not make sense together.
+        DataError: The arguments do not make sense together, or a primary key breaks
+            `on_duplicate_key => 'refuse'`.
         MetadataError: The named metadata set does not exist or does not describe the table.
     """
     from pyspark_synth.io.registry import registry_for
@@ -306,6 +310,10 @@ def fit(
         kwargs["epochs"] = _int(epochs, "epochs")
     if sample_rows is not None:
         kwargs["sample_rows"] = _int(sample_rows, "sample_rows")
+    if on_duplicate_key is not None:
+        from pyspark_synth.validation.integrity import check_key_policy
+
+        kwargs["on_duplicate_key"] = check_key_policy(on_duplicate_key, "synth.fit: on_duplicate_key")
     if tables is not None:
         return _fit_database(spark, tables, source_schema, kwargs)
     from pyspark_synth.spark.fit_table import fit_table
@@ -412,7 +420,7 @@ PROCEDURES: dict[str, Procedure] = {
         Procedure(
             "fit",
             "table STRING, metadata STRING, name STRING, backend STRING, epochs INT, seed BIGINT, "
-            "sample_rows BIGINT, tables STRING, source_schema STRING, registry STRING",
+            "sample_rows BIGINT, tables STRING, source_schema STRING, registry STRING, on_duplicate_key STRING",
             "Fit a catalog table (table => ...) or a database (tables => ...) and store the models",
             fit,
         ),
