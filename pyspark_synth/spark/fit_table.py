@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pyspark_synth._log import get_logger
 from pyspark_synth.errors import DataError, MetadataError
 from pyspark_synth.io.registry import ModelEntry, ModelRegistry, registry_for
-from pyspark_synth.metadata import Metadata, Table, type_family
+from pyspark_synth.metadata import Metadata, Table, format_validation_error, type_family
 from pyspark_synth.relational.primary_keys import learn_key_spec
 from pyspark_synth.seeds import derive_seed, resolve_seed
 from pyspark_synth.spec import EMPTY_BACKEND, ColumnStats, TableSpec, TextColumnSpec
@@ -70,7 +70,11 @@ def resolve_table(df: DataFrame, table: str | None, metadata: Metadata | Table |
         keys = tbl.unlearned_key_columns
         cols = tuple(c.model_copy(update={"type": "id"}) if c.name in keys else
                      _untyped_key(c, detected) for c in detected.columns)
-        return tbl.model_copy(update={"columns": cols})
+        try:  # validated: a key or constraint naming a column the data does not have is named here
+            return Table.model_validate({**dict(tbl), "columns": cols})
+        except ValueError as exc:
+            raise MetadataError(f"Table '{tbl.name}': the metadata does not fit the data's columns "
+                                f"{[c.name for c in cols]}: {format_validation_error(exc)}") from exc
     schema_types = {f.name: f.dataType.simpleString() for f in df.schema.fields}
     missing = [c for c in tbl.column_names if c not in schema_types]
     extra = [c for c in schema_types if c not in tbl.column_names]
