@@ -199,7 +199,7 @@ def apply_key_policy(checks: Sequence[KeyCheck], frames: Mapping[str, DataFrame]
         return out, []
     if check_key_policy(policy) == "refuse":
         raise DataError(
-            "Primary keys with null or repeated values in the real data (on_duplicate_key='refuse'):\n  "
+            "Primary keys with null or repeated values in the data to fit (on_duplicate_key='refuse'):\n  "
             + "\n  ".join(c.message() for c in bad)
             + "\nFix the data (fill or deduplicate the keys), declare another primary key in the metadata, or fit "
               "with on_duplicate_key='drop' to drop the null-key rows and keep one row per repeated key value."
