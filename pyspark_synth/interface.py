@@ -23,7 +23,8 @@ from pyspark_synth._log import get_logger
 from pyspark_synth.errors import DataError, NotFittedError, SynthError, WriteError
 from pyspark_synth.metadata import Metadata
 from pyspark_synth.privacy.config import PrivacyConfig, TablePrivacy
-from pyspark_synth.seeds import resolve_seed
+from pyspark_synth.seeds import derive_seed, resolve_seed
+from pyspark_synth.validation.integrity import DEFAULT_KEY_POLICY, check_key_policy
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -131,6 +132,7 @@ class Synthesizer:
         seed: int | None = None,
         stratify_by: str | None = None,
         pii: str = "suggest",
+        on_duplicate_key: str = DEFAULT_KEY_POLICY,
         **model_kwargs: Any,
     ) -> Synthesizer:
         """Read the database, apply the privacy rules, and fit every table's model; returns self.
@@ -152,11 +154,15 @@ class Synthesizer:
             pii: Columns without a rule that detection finds to be PII: "suggest" (the default:
                 their suggested action is applied and said in `fit_report_.notes`), "strict"
                 (refuse to fit, listing them) or "ignore" (no detection; learned as they are).
+            on_duplicate_key: Rows whose primary key is null or repeats a value: "drop" (the
+                default: dropped, one row kept per value, listed in `fit_report_`) or "refuse"
+                (see `fit_database`).
             **model_kwargs: Passed to the backend's constructor.
 
         Raises:
             SynthError: The backend is not registered.
-            DataError: A table has no data, the database does not exist, or the strategy is unknown.
+            DataError: A table has no data, the database does not exist, the strategy or
+                `on_duplicate_key` is unknown, or a primary key breaks `on_duplicate_key="refuse"`.
             PrivacyError: A rule is invalid, or hash rules have no key (before any training), or
                 `pii="strict"` and a column without a rule looks like PII.
         """
@@ -167,6 +173,7 @@ class Synthesizer:
             raise DataError(f"Synthesizer.fit: unknown sampling_strategy {sampling_strategy!r}. "
                             f"Use one of {list(SAMPLING_STRATEGIES)}.")
         check_pii_mode(pii, "Synthesizer.fit")
+        check_key_policy(on_duplicate_key, "Synthesizer.fit: on_duplicate_key")
         name, cls = _resolve_backend(self.backend)
         if self.embedding_threshold is not None and cls is not None and _accepts(cls, "embedding_threshold"):
             model_kwargs.setdefault("embedding_threshold", self.embedding_threshold)
@@ -182,7 +189,8 @@ class Synthesizer:
         report = fit_database(
             spark, metadata, frames, backend=name, epochs=epochs, batch_size=batch_size,
             sample_size=sample_size if sampling_strategy == "relational_stratified" else None,
-            stratify_by=stratify_by, seed=seed, registry=reg, privacy=prepared, **model_kwargs,
+            stratify_by=stratify_by, seed=seed, registry=reg, privacy=prepared, on_duplicate_key=on_duplicate_key,
+            **model_kwargs,
         )
         self.backend_ = name
         self.registry_ = reg

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from pyspark_synth._version import __version__
-from pyspark_synth.errors import MetadataError
+from pyspark_synth.errors import ForeignKeyError, MetadataError
 from pyspark_synth.metadata import (
     Column,
     Constraint,
@@ -25,6 +25,7 @@ __all__ = [
     "CATALOG_SCHEMA",
     "CONF_CATALOG_TABLE",
     "DEFAULT_CATALOG_TABLE",
+    "RECORD_TYPES",
     "catalog_table_name",
     "load_metadata",
     "metadata_to_rows",
@@ -45,6 +46,21 @@ CATALOG_SCHEMA = (
 )
 _FIELDS = [f.strip().split(" ")[0] for f in CATALOG_SCHEMA.split(",")]
 _METADATA_RECORDS = ("table", "column", "foreign_key")
+# every record type a catalog table holds: the metadata's, and 'model' (the registry index)
+RECORD_TYPES: tuple[str, ...] = (*_METADATA_RECORDS, "model")
+_COMMON_FIELDS = {"metadata_name", "record_type", "table_name", "library_version", "updated_at"}
+# the fields each metadata record type reads (a value in another field would be ignored)
+_READ_FIELDS = {
+    "table": {"position", "primary_key", "detail"},
+    "column": {"column_name", "position", "sql_type", "semantic_type", "nullable", "pii_kind", "pii_action", "detail"},
+    "foreign_key": {"column_name", "position", "detail"},
+    "model": set(_FIELDS),
+}
+_DETAIL_KEYS = {
+    "table": {"parent_context_cols", "driving_parent"},
+    "column": {"constraint", "pii"},
+    "foreign_key": {"parent_table", "parent_columns", "on_orphan"},
+}
 
 
 def catalog_table_name(spark: SparkSession, table: str | None = None) -> str:
@@ -84,49 +100,182 @@ def metadata_to_rows(metadata: Metadata, name: str = "default") -> list[dict[str
     return rows
 
 
+def _where(r: dict[str, Any]) -> str:
+    """The row, as a user finds it with SQL: its record type, table and (not for 'table' rows) column."""
+    if r.get("record_type") == "table" and r.get("column_name") is None:
+        return f"catalog row (table, table '{r.get('table_name')}')"
+    return f"catalog row ({r.get('record_type')}, table '{r.get('table_name')}', column '{r.get('column_name')}')"
+
+
+def _column_names(value: Any, where: str, field: str) -> tuple[str, ...]:
+    """Comma-separated column names of a catalog field, each one non-empty."""
+    if not isinstance(value, str):
+        raise MetadataError(f"{where}: {field} must be comma-separated column names, got {value!r}")
+    parts = tuple(x.strip() for x in value.split(","))
+    if any(not x for x in parts):
+        raise MetadataError(f"{where}: {field} {value!r} has an empty column name (write the columns separated by "
+                            "single commas, e.g. 'origin,time_hour')")
+    return parts
+
+
+def _name_list(detail: dict[str, Any], key: str, where: str, *, empty_ok: bool = False) -> tuple[str, ...]:
+    """A JSON list of column names in a row's detail."""
+    value = detail[key]
+    if not isinstance(value, list) or not (value or empty_ok) or not all(isinstance(x, str) and x.strip() for x in value):
+        raise MetadataError(f"{where}: detail '{key}' must be a {'' if empty_ok else 'non-empty '}JSON list of column "
+                            f'names, e.g. ["customer_id"], got {json.dumps(value)}')
+    return tuple(value)
+
+
+def _check_row(r: dict[str, Any]) -> dict[str, Any]:
+    """The row's parsed detail, after the checks that need only the row itself."""
+    kind, where = r.get("record_type"), _where(r)
+    if kind == "model":
+        return {}  # the registry index: read by the registry, not part of the metadata
+    tname = r.get("table_name")
+    if not isinstance(tname, str) or not tname.strip():
+        raise MetadataError(f"{where}: table_name is empty. Every catalog row names its table; fix or delete the row.")
+    unread = sorted(f for f in _FIELDS if r.get(f) is not None and f not in _COMMON_FIELDS | _READ_FIELDS[kind])
+    if unread:
+        hint = (f" (the primary key is the primary_key of the 'table' row of '{tname}')"
+                if "primary_key" in unread else "")
+        raise MetadataError(
+            f"{where}: {unread} {'is' if len(unread) == 1 else 'are'} set, but a '{kind}' row does not read "
+            f"{'it' if len(unread) == 1 else 'them'}{hint}; it reads {sorted(_READ_FIELDS[kind])}. "
+            "Set the value where it is read and NULL here."
+        )
+    try:
+        detail = json.loads(r["detail"]) if r.get("detail") else {}
+    except json.JSONDecodeError as exc:
+        raise MetadataError(f"{where}: the detail column is not valid JSON ({exc}). Fix it with SQL UPDATE.") from exc
+    if not isinstance(detail, dict):
+        raise MetadataError(f"{where}: the detail column must be a JSON object, got {json.dumps(detail)}")
+    unknown = sorted(set(detail) - _DETAIL_KEYS[kind])
+    if unknown:
+        raise MetadataError(f"{where}: detail has unknown key(s) {unknown}; a '{kind}' row's detail takes "
+                            f"{sorted(_DETAIL_KEYS[kind])}")
+    if kind != "table" and not r.get("column_name"):
+        what = "the column's name" if kind == "column" else "the child columns, comma-separated"
+        raise MetadataError(f"{where}: column_name ({what}) is empty")
+    if kind == "foreign_key":
+        for key in ("parent_table", "parent_columns"):
+            if detail.get(key) is None:
+                raise MetadataError(f"{where}: detail has no '{key}' (a foreign_key row's detail is "
+                                    '{"parent_table": "...", "parent_columns": ["..."], "on_orphan": "null"})')
+    return detail
+
+
+def _unique_positions(items: list[tuple[int, str, str]], what: str) -> None:
+    """Refuse two rows of one kind (and table) at the same position: their order would be arbitrary."""
+    seen: dict[int, str] = {}
+    for pos, label, where in items:
+        if pos in seen:
+            raise MetadataError(
+                f"{where}: position {pos} is also the position of {what} {seen[pos]!r}; positions order "
+                f"the {what}s, so give each its own (a missing position counts as 0)"
+            )
+        seen[pos] = label
+
+
 def rows_to_metadata(rows: list[dict[str, Any]], *, validate: bool = True) -> Metadata:
-    """Rebuild metadata from catalog rows (as written by `metadata_to_rows`, possibly edited with SQL)."""
+    """Rebuild metadata from catalog rows (as written by `metadata_to_rows`, possibly edited with SQL).
+
+    'model' rows (the registry index) are skipped. Hand edits are checked row by row and across
+    rows before the metadata is built, and each inconsistency is named as what it is: an unknown
+    record type (the known ones are listed), a field set on a row type that does not read it,
+    two rows for one table or column, two rows at one position, a primary key naming a column
+    the table has no row for, a foreign key whose parent has no or another primary key.
+
+    Raises:
+        MetadataError: A row, or rows together, are inconsistent (ForeignKeyError for keys).
+    """
+    unknown = [r for r in rows if r.get("record_type") not in RECORD_TYPES]
+    if unknown:
+        shown = "; ".join(f"{_where(r)}: record_type {r.get('record_type')!r}" for r in unknown[:5])
+        more = f" (and {len(unknown) - 5} more)" if len(unknown) > 5 else ""
+        raise MetadataError(
+            f"{len(unknown)} catalog row(s) have a record_type that is not known: {shown}{more}. Known record types: "
+            f"{list(RECORD_TYPES)} ('model' rows list fitted models). Fix the record_type or delete the rows."
+        )
     tables: dict[str, dict[str, Any]] = {}
-    ordered = sorted(rows, key=lambda r: (r["record_type"] != "table", r.get("position") or 0))
-    for r in ordered:
-        kind, tname = r["record_type"], r["table_name"]
-        where = f"catalog row ({kind}, table '{tname}', column '{r.get('column_name')}')"
-        try:
-            detail = json.loads(r["detail"]) if r.get("detail") else {}
-        except json.JSONDecodeError as exc:
-            raise MetadataError(f"{where}: the detail column is not valid JSON ({exc}). Fix it with SQL UPDATE.") from exc
-        if kind == "table":
-            tables[tname] = {"name": tname, "pos": r.get("position") or 0, "columns": [], "fks": [],
-                             "constraints": {},
-                             "primary_key": tuple(x.strip() for x in r["primary_key"].split(",")) if r.get("primary_key") else (),
-                             "parent_context_cols": tuple(detail["parent_context_cols"]) if detail.get("parent_context_cols") is not None else None,
-                             "driving_parent": detail.get("driving_parent")}
+    others: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for r in rows:
+        detail = _check_row(r)
+        if r["record_type"] == "model":
             continue
+        if r["record_type"] != "table":
+            others.append((r, detail))
+            continue
+        tname, where = r["table_name"], _where(r)
+        if tname in tables:
+            raise MetadataError(f"{where}: table '{tname}' has two 'table' rows (positions "
+                                f"{tables[tname]['pos']} and {r.get('position') or 0}). Delete one of them.")
+        ctx = (_name_list(detail, "parent_context_cols", where, empty_ok=True)
+               if detail.get("parent_context_cols") is not None else None)
+        tables[tname] = {"name": tname, "pos": r.get("position") or 0, "columns": [], "fks": [], "constraints": {},
+                         "primary_key": _column_names(r["primary_key"], where, "primary_key") if r.get("primary_key") else (),
+                         "parent_context_cols": ctx, "driving_parent": detail.get("driving_parent"), "where": where}
+    for r, detail in others:
+        kind, tname, where = r["record_type"], r["table_name"], _where(r)
         if tname not in tables:
             raise MetadataError(f"{where}: there is no 'table' row for table '{tname}'. Insert one or delete the row.")
         t = tables[tname]
         try:
             if kind == "column":
+                if any(c.name == r["column_name"] for _, c, _ in t["columns"]):
+                    raise MetadataError(f"{where}: table '{tname}' has two 'column' rows for column "
+                                        f"'{r['column_name']}'. Delete one of them.")
                 pii = None
                 if r.get("pii_action"):
                     pii = PIIRule(action=r["pii_action"], kind=r.get("pii_kind"), **(detail.get("pii") or {}))
+                elif r.get("pii_kind") or detail.get("pii"):
+                    raise MetadataError(f"{where}: pii_kind or a detail 'pii' is set but pii_action is empty, so no rule "
+                                        "would apply. Set pii_action (drop, mask, hash, fake, keep or custom) or clear them.")
                 t["columns"].append((r.get("position") or 0, Column(
                     name=r["column_name"], type=r["semantic_type"], sql_type=r.get("sql_type"),
-                    nullable=bool(r["nullable"]) if r.get("nullable") is not None else True, pii=pii)))
+                    nullable=bool(r["nullable"]) if r.get("nullable") is not None else True, pii=pii), where))
                 if detail.get("constraint"):
                     t["constraints"][r["column_name"]] = Constraint(**detail["constraint"])
-            elif kind == "foreign_key":
+            else:
                 t["fks"].append((r.get("position") or 0, ForeignKey(
-                    columns=tuple(x.strip() for x in r["column_name"].split(",")),
-                    parent_table=detail["parent_table"], parent_columns=tuple(detail["parent_columns"]),
-                    on_orphan=detail.get("on_orphan", "null"))))
+                    columns=_column_names(r["column_name"], where, "column_name"),
+                    parent_table=detail["parent_table"], parent_columns=_name_list(detail, "parent_columns", where),
+                    on_orphan=detail.get("on_orphan", "null")), where))
+        except MetadataError:
+            raise
         except (ValueError, KeyError, TypeError) as exc:
             raise MetadataError(f"{where} is not valid: {format_validation_error(exc)}") from exc
+    for t in tables.values():
+        _unique_positions([(p, c.name, w) for p, c, w in t["columns"]], f"a column of table '{t['name']}'")
+        _unique_positions([(p, ",".join(f.columns), w) for p, f, w in t["fks"]], f"a foreign key of table '{t['name']}'")
+        names = [c.name for _, c, _ in t["columns"]]
+        missing = [c for c in t["primary_key"] if c not in names]
+        if names and missing:
+            raise MetadataError(
+                f"{t['where']}: the primary_key {','.join(t['primary_key'])!r} names column(s) {missing} that table "
+                f"'{t['name']}' has no 'column' row for. Its columns: {names}. Fix primary_key on this row, or "
+                "insert the column rows."
+            )
+    _unique_positions([(t["pos"], t["name"], t["where"]) for t in tables.values()], "a table")
+    for t in tables.values() if validate else ():
+        for _, fk, where in t["fks"]:
+            parent = tables.get(fk.parent_table)
+            if parent is None:
+                raise ForeignKeyError(f"{where}: its parent_table '{fk.parent_table}' has no 'table' row. Known tables: "
+                                      f"{sorted(tables)}. Fix parent_table in the detail or insert the table's rows.")
+            if set(fk.parent_columns) != set(parent["primary_key"]):
+                found = (f"primary_key {','.join(parent['primary_key'])!r}" if parent["primary_key"]
+                         else "no primary_key")
+                raise ForeignKeyError(
+                    f"{where}: references {fk.parent_table}({', '.join(fk.parent_columns)}), but the 'table' row of "
+                    f"'{fk.parent_table}' has {found}. A foreign key references its parent's whole primary key: "
+                    f"fix parent_columns in this row's detail or primary_key on {parent['where']}."
+                )
     md = Metadata()
     for t in sorted(tables.values(), key=lambda t: t["pos"]):
         try:
-            table = Table(name=t["name"], columns=tuple(c for _, c in sorted(t["columns"], key=lambda x: x[0])),
-                          primary_key=t["primary_key"], foreign_keys=tuple(f for _, f in sorted(t["fks"], key=lambda x: x[0])),
+            table = Table(name=t["name"], columns=tuple(c for _, c, _ in sorted(t["columns"], key=lambda x: x[0])),
+                          primary_key=t["primary_key"], foreign_keys=tuple(f for _, f, _ in sorted(t["fks"], key=lambda x: x[0])),
                           constraints=t["constraints"], parent_context_cols=t["parent_context_cols"],
                           driving_parent=t["driving_parent"])
         except ValueError as exc:
@@ -214,15 +363,22 @@ def save_metadata(spark: SparkSession, metadata: Metadata, table: str | None = N
 
 
 def load_metadata(spark: SparkSession, table: str | None = None, *, name: str = "default") -> Metadata:
-    """Load and validate the metadata stored under `name` in the catalog table."""
+    """Load and validate the metadata stored under `name` in the catalog table.
+
+    Every row of `name` is read, so a row whose record type is not known (a typo made by a SQL
+    edit) is refused rather than left out; see `rows_to_metadata` for the checks.
+
+    Raises:
+        MetadataError: The table or the name does not exist, or the rows are inconsistent.
+    """
     tname = catalog_table_name(spark, table)
     if not _table_exists(spark, tname):
         raise MetadataError(
             f"Catalog table '{tname}' does not exist. Save metadata first with save_metadata(spark, metadata, "
             f"table='{tname}'), or point {CONF_CATALOG_TABLE} at the right table."
         )
-    rows = read_records(spark, tname, record_types=_METADATA_RECORDS, name=name)
-    if not rows:
+    rows = read_records(spark, tname, name=name)
+    if not any(r["record_type"] in _METADATA_RECORDS for r in rows):
         names = sorted({r["metadata_name"] for r in read_records(spark, tname, record_types=("table",))})
         raise MetadataError(f"Catalog table '{tname}' holds no metadata named '{name}'. Names present: {names}")
     return rows_to_metadata(rows)

@@ -29,7 +29,14 @@ from pyspark_synth.spec import (
     SecondaryRelation,
     SelfReference,
 )
-from pyspark_synth.validation.integrity import FKCheck, check_foreign_key
+from pyspark_synth.validation.integrity import (
+    DEFAULT_KEY_POLICY,
+    FKCheck,
+    KeyCheck,
+    check_foreign_key,
+    check_key_policy,
+    check_primary_key,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -37,7 +44,8 @@ if TYPE_CHECKING:
     from pyspark_synth.privacy.config import PrivacyConfig
     from pyspark_synth.spark.privacy_step import PrivateDatabase
 
-__all__ = ["CTX_PREFIX", "FitError", "FitReport", "fit_database", "choose_driving", "read_tables", "fill_columns", "apply_orphan_policies"]
+__all__ = ["CTX_PREFIX", "FitError", "FitReport", "fit_database", "choose_driving", "read_tables", "fill_columns",
+           "apply_key_policies", "apply_orphan_policies"]
 
 _log = get_logger("fit_database")
 CTX_PREFIX = "__ctx__"
@@ -51,10 +59,12 @@ class FitReport:
     Attributes:
         entries: The registry entry of each table's new model version.
         fk_checks: Each foreign key's check against the real data (orphans counted).
-        notes: What fitting found or chose (orphan policies applied, driving keys chosen, ...).
+        notes: What fitting found or chose (key and orphan policies applied, driving keys chosen, ...).
         metadata: The metadata as fitted (columns filled from the data).
         spec: The fitted database (each table's spec, in generation order).
         training_seconds: Each table's training time (where it trained: driver or task).
+        key_checks: Each primary key's check (null and repeated values counted), on the rows the models
+            see: after the orphan policies.
     """
 
     entries: dict[str, ModelEntry] = field(default_factory=dict)
@@ -63,6 +73,7 @@ class FitReport:
     metadata: Metadata | None = None
     spec: DatabaseSpec | None = None
     training_seconds: dict[str, float] = field(default_factory=dict)
+    key_checks: list[KeyCheck] = field(default_factory=list)
 
     def explain(self, num_rows: Mapping[str, Any] | None = None, *, scale: float | None = None) -> str:
         """What sampling the fitted database will do (see `DatabaseSpec.explain`)."""
@@ -89,6 +100,29 @@ def fill_columns(metadata: Metadata, frames: Mapping[str, DataFrame]) -> Metadat
     for name, t in metadata.tables.items():
         md.tables = {**md.tables, name: resolve_table(frames[name], name, t)}
     return md.validate()
+
+
+def apply_key_policies(plan: Plan, frames: dict[str, DataFrame], report: FitReport, policy: str = DEFAULT_KEY_POLICY,
+                       *, seed: int = 0) -> dict[str, DataFrame]:
+    """Count each primary key's null and repeated values and apply `policy` (`on_duplicate_key`).
+
+    Runs after the orphan policies: orphans are counted on the real rows (dropping null-key rows
+    and repeats would not change the set of parent key values anyway), and the keys checked are
+    those of the rows the models see (a key column that `on_orphan="null"` nulled counts as a
+    null key). Every table is checked before anything is refused, so a refusal names every
+    broken key at once.
+
+    Raises:
+        DataError: `policy` is "refuse" and a primary key has null or repeated values.
+    """
+    from pyspark_synth.spark.fit_table import apply_key_policy
+
+    checks = [check_primary_key(name, frames[name], plan.tables[name].table.primary_key)
+              for name in plan.order if plan.tables[name].table.primary_key]
+    report.key_checks.extend(checks)
+    out, notes = apply_key_policy(checks, frames, policy, seed=seed)
+    report.notes.extend(notes)
+    return out
 
 
 def apply_orphan_policies(plan: Plan, frames: dict[str, DataFrame], report: FitReport) -> dict[str, DataFrame]:
@@ -237,6 +271,7 @@ def fit_database(
     privacy: PrivacyConfig | PrivateDatabase | None = None,
     pii: str = "suggest",
     sequential: bool | str | Collection[str] | None = None,
+    on_duplicate_key: str = DEFAULT_KEY_POLICY,
     **model_kwargs: Any,
 ) -> FitReport:
     """Fit every table of a database, parents first, and store the models in the registry.
@@ -249,7 +284,9 @@ def fit_database(
     A child's model is conditioned on its driving parent's context columns (joined in Spark);
     a linkage model learns how many children each parent has given its context (zeros included);
     secondary foreign keys keep their law of children per parent; nullable keys their null rate.
-    Foreign keys that do not resolve are reported and handled by their `on_orphan` policy.
+    Primary keys with null or repeated values are reported and handled by `on_duplicate_key`;
+    foreign keys that do not resolve are reported and handled by their `on_orphan` policy (both
+    with Spark aggregations, before any model sees the data).
 
     Args:
         spark: The session.
@@ -282,12 +319,18 @@ def fit_database(
             the counts and a per-row `backend` model: table names, or True for every table with a
             parent. The sequence models take `epochs`, `batch_size` and, when `backend` is
             "autoregressive", `model_kwargs`.
+        on_duplicate_key: What to do with rows whose primary key is null or repeats a value:
+            "drop" (the default) drops the null-key rows and keeps one row per repeated value
+            (always the same row for a seed), counted in `key_checks` and said in `notes`;
+            "refuse" raises, naming every such key, before any model is trained.
         **model_kwargs: Passed to the backend.
 
     Returns:
-        A FitReport with the entries per table, the foreign-key checks and notes.
+        A FitReport with the entries per table, the primary- and foreign-key checks and notes.
 
     Raises:
+        DataError: `on_duplicate_key` is unknown (before any Spark job), or it is "refuse" and a
+            primary key has null or repeated values.
         FitError: Some tables failed to train (each named with its error); the others were
             stored, and the error's `.report` lists them.
         PrivacyError: A PII rule is invalid or a hash rule has no key (before any Spark job), or
@@ -310,6 +353,7 @@ def fit_database(
     model_arguments(backend, epochs, batch_size, model_kwargs)  # unknown backends and arguments fail here
     check_pii_mode(pii, "fit_database")
     seq_tables, seq_args = _sequential_tables(metadata, sequential, backend, epochs, batch_size, model_kwargs)
+    check_key_policy(on_duplicate_key)
     seed = resolve_seed(seed)
     frames = read_tables(spark, tables)
     metadata = fill_columns(metadata, frames)
@@ -328,6 +372,7 @@ def fit_database(
     report = FitReport(metadata=metadata)
     report.notes.extend(private.notes)
     frames = apply_orphan_policies(plan, {n: frames[n] for n in plan.order}, report)
+    frames = apply_key_policies(plan, frames, report, on_duplicate_key, seed=derive_seed(seed, "keys"))
     if sample_size is not None:
         from pyspark_synth.spark.subset import relational_sample
 

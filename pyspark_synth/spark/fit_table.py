@@ -5,17 +5,24 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pyspark_synth._log import get_logger
 from pyspark_synth.errors import DataError, MetadataError
 from pyspark_synth.io.registry import ModelEntry, ModelRegistry, registry_for
-from pyspark_synth.metadata import Metadata, Table, type_family
+from pyspark_synth.metadata import Metadata, Table, format_validation_error, type_family
 from pyspark_synth.seeds import derive_seed, resolve_seed
 from pyspark_synth.spec import EMPTY_BACKEND, ColumnStats, TableSpec, TextColumnSpec
 from pyspark_synth.training import TrainedTable, TrainingJob, train_table
+from pyspark_synth.validation.integrity import (
+    DEFAULT_KEY_POLICY,
+    KeyCheck,
+    check_key_policy,
+    check_primary_key,
+    unique_key_rows,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,6 +36,7 @@ __all__ = [
     "EMPTY_BACKEND",
     "PreparedTable",
     "finish_table",
+    "apply_key_policy",
     "fit_table",
     "model_arguments",
     "order_rows",
@@ -70,7 +78,11 @@ def resolve_table(df: DataFrame, table: str | None, metadata: Metadata | Table |
         keys = tbl.unlearned_key_columns
         cols = tuple(c.model_copy(update={"type": "id"}) if c.name in keys else
                      _untyped_key(c, detected) for c in detected.columns)
-        return tbl.model_copy(update={"columns": cols})
+        try:  # validated: a key or constraint naming a column the data does not have is named here
+            return Table.model_validate({**dict(tbl), "columns": cols})
+        except ValueError as exc:
+            raise MetadataError(f"Table '{tbl.name}': the metadata does not fit the data's columns "
+                                f"{[c.name for c in cols]}: {format_validation_error(exc)}") from exc
     schema_types = {f.name: f.dataType.simpleString() for f in df.schema.fields}
     missing = [c for c in tbl.column_names if c not in schema_types]
     extra = [c for c in schema_types if c not in tbl.column_names]
@@ -184,6 +196,44 @@ def model_arguments(backend: str, epochs: int | None, batch_size: int | None,
     return cls, args, notes
 
 
+def apply_key_policy(checks: Sequence[KeyCheck], frames: Mapping[str, DataFrame], policy: str, *,
+                     seed: int) -> tuple[dict[str, DataFrame], list[str]]:
+    """Apply `on_duplicate_key` to the tables whose primary key has null or repeated values.
+
+    Args:
+        checks: Each table's primary-key check (`validation.integrity.check_primary_key`).
+        frames: `{table: rows}`; tables without a failed check are returned as they are.
+        policy: "drop" (drop the null-key rows, keep one row per repeated value: the same row on
+            every run, see `unique_key_rows`) or "refuse".
+        seed: Root seed of the fit (which row of a repeated value is kept).
+
+    Returns:
+        The frames after the policy, and one note per table it changed.
+
+    Raises:
+        DataError: The policy is "refuse" and a key has null or repeated values (every such key
+            is named, with counts and examples).
+    """
+    bad = [c for c in checks if not c.ok]
+    out = dict(frames)
+    if not bad:
+        return out, []
+    if check_key_policy(policy) == "refuse":
+        raise DataError(
+            "Primary keys with null or repeated values in the data to fit (on_duplicate_key='refuse'):\n  "
+            + "\n  ".join(c.message() for c in bad)
+            + "\nFix the data (fill or deduplicate the keys), declare another primary key in the metadata, or fit "
+              "with on_duplicate_key='drop' to drop the null-key rows and keep one row per repeated key value."
+        )
+    notes = []
+    for chk in bad:
+        _log.warning("primary key not unique", policy=policy, **chk.to_dict())
+        out[chk.table] = unique_key_rows(out[chk.table], chk.key, derive_seed(seed, chk.table, "keys"))
+        notes.append(f"{chk.message()}; policy 'drop' applied: {chk.dropped_rows} rows dropped "
+                     f"(null keys, and all but one row of each repeated value), {chk.rows - chk.dropped_rows} kept")
+    return out, notes
+
+
 def fit_table(
     df: DataFrame,
     *,
@@ -202,6 +252,7 @@ def fit_table(
     empty_ok: bool = False,
     privacy: PrivacyConfig | PrivateTable | None = None,
     pii: str = "suggest",
+    on_duplicate_key: str = DEFAULT_KEY_POLICY,
     **model_kwargs: Any,
 ) -> ModelEntry:
     """Fit one table's model from a Spark DataFrame and store it (with its spec) in the registry.
@@ -239,6 +290,10 @@ def fit_table(
         pii: What happens to columns without a rule that detection finds to be PII: "suggest"
             (the default: their suggested action is applied and said in the spec's notes),
             "strict" (refuse to fit, listing them) or "ignore" (no detection; learned as they are).
+        on_duplicate_key: What to do when the primary key has null or repeated values in `df`
+            (counted by a Spark aggregation before the model sees any row): "drop" (the
+            default) drops the rows with a null key and keeps one row per repeated value, and
+            says so in the spec's notes; "refuse" raises instead.
         **model_kwargs: The backend's hyper-parameters (a name it does not take is an error).
 
     Returns:
@@ -246,14 +301,15 @@ def fit_table(
 
     Raises:
         SynthError: Unknown backend or hyper-parameter (before any Spark job).
-        DataError: The table has no rows (unless `empty_ok`).
+        DataError: The table has no rows (unless `empty_ok`), `on_duplicate_key` is unknown
+            (before any Spark job), or it is "refuse" and the primary key has null or repeated values.
         PrivacyError: A PII rule is invalid or a hash rule has no key (before any Spark job), or
             `pii="strict"` and a column without a rule looks like PII (after the detection sample).
     """
     prepared = prepare_table(df, table=table, metadata=metadata, backend=backend, epochs=epochs, batch_size=batch_size,
                              sample_rows=sample_rows, seed=seed, registry=registry, context_columns=context_columns,
                              relations=relations, extra_manifest=extra_manifest, empty_ok=empty_ok, privacy=privacy,
-                             pii=pii, **model_kwargs)
+                             pii=pii, on_duplicate_key=on_duplicate_key, **model_kwargs)
     trained = None
     if not prepared.empty:
         pdf, ctx = prepared.training_rows()
@@ -333,12 +389,15 @@ def prepare_table(
     threads: int | None = None,
     privacy: PrivacyConfig | PrivateTable | None = None,
     pii: str = "suggest",
+    on_duplicate_key: str = DEFAULT_KEY_POLICY,
     **model_kwargs: Any,
 ) -> PreparedTable:
     """Everything `fit_table` does before training: the privacy step, checks, Spark statistics,
     the sample's plan.
 
     See `fit_table` for the arguments; `threads` sets torch's threads while the model trains.
+    Within a database (`privacy` is a `PrivateTable`), `fit_database` has already checked the
+    keys and run the privacy step for every table.
     """
     from pyspark_synth.spark.privacy_step import (
         PrivateTable,
@@ -350,6 +409,7 @@ def prepare_table(
     model_cls, kwargs, notes = model_arguments(backend, epochs, batch_size, model_kwargs)
     if not isinstance(privacy, PrivateTable):
         check_pii_mode(pii, "fit_table")
+        check_key_policy(on_duplicate_key)
     relations = dict(relations or {})
     if extra_manifest is not None:
         warnings.warn("fit_table(extra_manifest=...) is deprecated and ignored; relational facts go in relations=",
@@ -365,6 +425,11 @@ def prepare_table(
         tbl = private.table
         data_df = df.drop(*ctx_map) if ctx_map else df
     reg = registry_for(df.sparkSession, registry)
+    if tbl.primary_key and not isinstance(privacy, PrivateTable):
+        chk = check_primary_key(tbl.name, data_df, tbl.primary_key)
+        kept, key_notes = apply_key_policy([chk], {tbl.name: df}, on_duplicate_key, seed=seed)
+        df, notes = kept[tbl.name], [*key_notes, *notes]
+        data_df = df.drop(*ctx_map) if ctx_map else df
     data_df = data_df.select(*[f"`{c}`" for c in tbl.column_names])
     stats = table_stats(data_df, tbl)
     fakes, fake_notes = fake_specs(private, context=tuple(relations.get("context", ())), driving=relations.get("driving"))

@@ -278,6 +278,7 @@ def fit(
     source_schema: str | None = None,
     registry: str | None = None,
     pii: str | None = None,
+    on_duplicate_key: str | None = None,
 ) -> DataFrame:
     """`CALL synth.fit(...)`: fit a catalog table (or a whole database) and store the model(s).
 
@@ -290,10 +291,13 @@ def fit(
     fitted parents first. The PII rules of the metadata are applied before fitting, and columns
     without a rule that look like PII follow `pii` ('suggest', the default, 'strict' or 'ignore';
     see `spark.privacy_step`); the HMAC key of hash rules comes from the Spark conf
-    `spark.synth.hmacKey` (or $PYSPARK_SYNTH_HMAC_KEY).
+    `spark.synth.hmacKey` (or $PYSPARK_SYNTH_HMAC_KEY). `on_duplicate_key => 'refuse'` stops the fit when a primary key
+    has null or repeated values; the default 'drop' drops those rows, keeping one per value (see
+    `fit_database`).
 
     Raises:
-        DataError: The arguments do not make sense together.
+        DataError: The arguments do not make sense together, or a primary key breaks
+            `on_duplicate_key => 'refuse'`.
         MetadataError: The named metadata set does not exist or does not describe the table.
     """
     from pyspark_synth.io.registry import registry_for
@@ -314,6 +318,10 @@ def fit(
         from pyspark_synth.spark.privacy_step import check_pii_mode
 
         kwargs["pii"] = check_pii_mode(pii, "synth.fit")
+    if on_duplicate_key is not None:
+        from pyspark_synth.validation.integrity import check_key_policy
+
+        kwargs["on_duplicate_key"] = check_key_policy(on_duplicate_key, "synth.fit: on_duplicate_key")
     if tables is not None:
         return _fit_database(spark, tables, source_schema, kwargs)
     from pyspark_synth.spark.fit_table import fit_table
@@ -420,7 +428,7 @@ PROCEDURES: dict[str, Procedure] = {
         Procedure(
             "fit",
             "table STRING, metadata STRING, name STRING, backend STRING, epochs INT, seed BIGINT, "
-            "sample_rows BIGINT, tables STRING, source_schema STRING, registry STRING, pii STRING",
+            "sample_rows BIGINT, tables STRING, source_schema STRING, registry STRING, pii STRING, on_duplicate_key STRING",
             "Fit a catalog table (table => ...) or a database (tables => ...) and store the models",
             fit,
         ),

