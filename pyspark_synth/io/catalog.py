@@ -194,7 +194,10 @@ def files_at(spark: SparkSession, location: str, pattern: str | None = None, lim
     if pattern:
         reader = reader.option("pathGlobFilter", pattern)
     try:
-        return [r[0] for r in reader.load(location).select("path").limit(limit).collect()]
+        # the location twice: Spark then skips its streaming-sink check, which logs a warning with a
+        # stack trace for a path that does not exist
+        rows = reader.load([location, location]).select("path").limit(2 * limit).collect()
+        return list(dict.fromkeys(r[0] for r in rows))[:limit]
     except Exception as exc:  # noqa: BLE001 - PATH_NOT_FOUND and the like: nothing there
         if _spark_error(exc):
             return []

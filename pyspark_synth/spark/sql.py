@@ -321,8 +321,10 @@ def activate(
     if procedures and connect:
         raise SynthError(
             "CALL synth.* procedures call back into the Python driver through py4j, which a Spark Connect "
-            "client does not have. Activate them in a classic session (the one that owns the server), "
-            "or use the Python API (pyspark_synth.sample_table) and synth_sample(...) here."
+            "client does not have. On Spark Connect use the SQL table function instead: activate(spark) "
+            "registers it, then SELECT * FROM synth_sample('<table>', <num_rows>, <seed>); or call the "
+            "procedures as Python functions of this session (pyspark_synth.spark.procedures.call_procedure(spark, "
+            "'sample', table=..., num_rows=..., output=...)). CALL itself needs a classic session."
         )
     used_jar = None
     names: tuple[str, ...] = ()
