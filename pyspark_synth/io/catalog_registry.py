@@ -162,7 +162,7 @@ class CatalogRegistry(Registry):
         """Create the table (on the first save), or say clearly why it cannot be created."""
         legacy = self._legacy_reader()
         loc = default_location(self.spark, str(self.name))
-        if legacy is not None and loc is not None and legacy.root.rstrip("/") == loc.rstrip("/"):
+        if legacy is not None and loc is not None and _path_part(legacy.root) == _path_part(loc):
             raise SynthError(self._collision_message(legacy))
         parts = ", ".join(quote_identifier(c) for c in _PARTITIONS)
         try:
@@ -667,7 +667,7 @@ def migrate_registry(spark: SparkSession, source: str | Any | None = None, *, re
         raise SynthError(f"migrate_registry: '{source}' holds no directory registry (no <namespace>/<table>/v<N>/ "
                          "folders with spec.json or manifest.json)")
     loc = default_location(spark, str(target.name))
-    if not target._exists() and loc is not None and loc.rstrip("/") in (source, _as_uri(source)):
+    if not target._exists() and loc is not None and _path_part(loc) == _path_part(source):
         source = _move_aside(spark, source)
     copied: dict[str, list[tuple[str, int]]] = {}
     for ns in namespaces or found:
@@ -700,10 +700,6 @@ def migrate_registry(spark: SparkSession, source: str | Any | None = None, *, re
     _log.info("migrated directory registry", source=source, registry=str(target.name),
               versions={k: len(v) for k, v in copied.items()})
     return copied
-
-
-def _as_uri(path: str) -> str:
-    return path if ":" in path.split("/", 1)[0] else "file:" + path
 
 
 def _parse_time(text: str) -> int | None:
