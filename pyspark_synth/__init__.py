@@ -20,6 +20,8 @@ from pyspark_synth.errors import (
 )
 from pyspark_synth.interface import Synthesizer
 from pyspark_synth.io.catalog import load_metadata, save_metadata
+from pyspark_synth.io.catalog_registry import CatalogRegistry, migrate_registry
+from pyspark_synth.io.registry import ModelRegistry
 from pyspark_synth.io.writers import write_table, write_tables
 from pyspark_synth.metadata import Column, Constraint, ForeignKey, Metadata, PIIRule, Table
 from pyspark_synth.privacy.config import PrivacyConfig
@@ -37,6 +39,7 @@ from pyspark_synth.spark.sample_table import sample_table
 from pyspark_synth.spec import DatabaseSpec, TableSpec
 
 __all__ = [
+    "CatalogRegistry",
     "Column",
     "Constraint",
     "CycleError",
@@ -47,6 +50,7 @@ __all__ = [
     "ForeignKeyError",
     "Metadata",
     "MetadataError",
+    "ModelRegistry",
     "NotFittedError",
     "PIIRule",
     "PrivacyConfig",
@@ -65,6 +69,7 @@ __all__ = [
     "fit_table",
     "get_logger",
     "load_metadata",
+    "migrate_registry",
     "sample_children",
     "sample_database",
     "sample_table",

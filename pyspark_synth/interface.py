@@ -227,12 +227,11 @@ class Synthesizer:
         return {t: data[t] for t in names}
 
     def _registry(self) -> ModelRegistry:
-        from pyspark_synth.io.registry import ModelRegistry, registry_for
+        from pyspark_synth.io.registry import Registry, registry_for
 
-        if isinstance(self.registry, ModelRegistry):
+        if isinstance(self.registry, Registry):
             return self.registry
-        base = registry_for(self.spark, self.registry)
-        return ModelRegistry(base.root, f"synthesizer-{uuid.uuid4().hex[:12]}")
+        return registry_for(self.spark, self.registry).with_namespace(f"synthesizer-{uuid.uuid4().hex[:12]}")
 
     # ------------------------------------------------------------------- sample
     def sample(

@@ -10,6 +10,21 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
+CONNECT_TESTS = ROOT / "tests" / "connect"
+
+
+def pytest_ignore_collect(collection_path, config):
+    """tests/connect runs only when named (`python -m pytest tests/connect`, as .ci/run does).
+
+    Its session is a Spark Connect one, and a process that has started Spark Connect switches
+    pyspark's functions to their Connect versions (`SPARK_CONNECT_MODE_ENABLED`), which breaks a
+    classic session in the same process: the two suites run in separate pytest invocations.
+    """
+    path = Path(collection_path).resolve()
+    if path != CONNECT_TESTS and CONNECT_TESTS not in path.parents:
+        return None
+    named = [Path(str(a).split("::")[0]).resolve() for a in config.args]
+    return None if any(a == CONNECT_TESTS or CONNECT_TESTS in a.parents for a in named) else True
 
 
 @pytest.fixture(scope="session")

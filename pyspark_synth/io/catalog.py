@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyspark_synth._version import __version__
 from pyspark_synth.errors import ForeignKeyError, MetadataError
+from pyspark_synth.io.names import parse_table_name, quote_identifier
 from pyspark_synth.metadata import (
     Column,
     Constraint,
@@ -64,10 +65,14 @@ _DETAIL_KEYS = {
 
 
 def catalog_table_name(spark: SparkSession, table: str | None = None) -> str:
-    """The catalog table to use: the argument, else the `spark.synth.catalogTable` conf, else the default."""
-    if table:
-        return table
-    return spark.conf.get(CONF_CATALOG_TABLE, DEFAULT_CATALOG_TABLE) or DEFAULT_CATALOG_TABLE
+    """The catalog table to use: the argument, else the `spark.synth.catalogTable` conf, else the default.
+
+    The name may have three parts and quoted parts; it is checked by `io.names.parse_table_name`
+    (the package's one rule for table names) and returned as given.
+    """
+    name = table or spark.conf.get(CONF_CATALOG_TABLE, DEFAULT_CATALOG_TABLE) or DEFAULT_CATALOG_TABLE
+    parse_table_name(name, what="catalog metadata table name")
+    return name
 
 
 def metadata_to_rows(metadata: Metadata, name: str = "default") -> list[dict[str, Any]]:
@@ -284,31 +289,101 @@ def rows_to_metadata(rows: list[dict[str, Any]], *, validate: bool = True) -> Me
     return md.validate() if validate else md
 
 
-def _default_location(spark: SparkSession, table: str) -> str | None:
-    """Where the session catalog keeps a managed table of this name (None if it cannot tell)."""
-    import os
+def error_condition(exc: BaseException) -> str:
+    """The error class of a Spark error (`TABLE_OR_VIEW_NOT_FOUND`, ...), classic or Connect; '' if none."""
+    get = getattr(exc, "getCondition", None) or getattr(exc, "getErrorClass", None)
+    try:
+        return str(get() or "") if callable(get) else ""
+    except Exception:  # noqa: BLE001 - not a Spark error after all
+        return ""
 
-    parts = table.replace("`", "").split(".")
-    if len(parts) > 2:
-        return None  # another catalog: it manages its own locations
-    db = parts[0] if len(parts) == 2 else spark.catalog.currentDatabase()
-    wh = str(spark.conf.get("spark.sql.warehouse.dir", "spark-warehouse")).removeprefix("file:")
-    return os.path.join(wh, parts[-1]) if db == "default" else os.path.join(wh, f"{db}.db", parts[-1])
+
+def _spark_error(exc: BaseException) -> bool:
+    try:
+        from pyspark.errors import PySparkException
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, PySparkException)
+
+
+def default_location(spark: SparkSession, table: str) -> str | None:
+    """Where the session catalog keeps a managed table of this name (a URI), or None.
+
+    Read from the catalog (`DESCRIBE NAMESPACE EXTENDED`), not from the driver's disk, so it is
+    right on any storage and over Spark Connect. None for a table of another catalog (which manages
+    its own locations) or a namespace that does not exist.
+    """
+    name = parse_table_name(table, what="catalog table name")
+    parts = name.parts
+    if len(parts) > 3 or (len(parts) == 3 and parts[0].lower() != "spark_catalog"):
+        return None
+    if len(parts) == 1 and spark.catalog.currentCatalog().lower() != "spark_catalog":
+        return None
+    db = parts[-2] if len(parts) >= 2 else spark.catalog.currentDatabase()
+    try:
+        rows = spark.sql(f"DESCRIBE NAMESPACE EXTENDED spark_catalog.{quote_identifier(db)}").collect()
+    except Exception as exc:  # noqa: BLE001 - a namespace that does not exist has no location
+        if _spark_error(exc):
+            return None
+        raise
+    info = {str(r[0]).strip().lower(): r[1] for r in rows}
+    base = info.get("location")
+    if not base:
+        return None
+    return str(base).rstrip("/") + "/" + parts[-1].lower()
+
+
+def files_at(spark: SparkSession, location: str, pattern: str | None = None, limit: int = 1) -> list[str]:
+    """Up to `limit` files under `location` (recursively; names matching `pattern`), listed by Spark.
+
+    Spark lists them (the `binaryFile` source, contents not read), so it works on any storage the
+    session can read and over Spark Connect. A location that does not exist has no files.
+    """
+    reader = spark.read.format("binaryFile").option("recursiveFileLookup", "true")
+    if pattern:
+        reader = reader.option("pathGlobFilter", pattern)
+    try:
+        # the location twice: Spark then skips its streaming-sink check, which logs a warning with a
+        # stack trace for a path that does not exist
+        rows = reader.load([location, location]).select("path").limit(2 * limit).collect()
+        return list(dict.fromkeys(r[0] for r in rows))[:limit]
+    except Exception as exc:  # noqa: BLE001 - PATH_NOT_FOUND and the like: nothing there
+        if _spark_error(exc):
+            return []
+        raise
+
+
+def register_existing(spark: SparkSession, table: str, schema: str, *, partitioned_by: tuple[str, ...] = ()) -> bool:
+    """Register again a table whose Parquet files an earlier session left at its managed location.
+
+    A catalog without a metastore (the in-memory one) forgets its tables when the application
+    ends; their files stay in the warehouse. Registering them at that location lets a new session
+    on the same warehouse read (and add to) what an earlier one wrote. Returns True when the table
+    was registered (its partitions recovered).
+    """
+    loc = default_location(spark, table)
+    if loc is None or not files_at(spark, loc, "*.parquet"):
+        return False
+    sql_name = parse_table_name(table).sql
+    parts = f" PARTITIONED BY ({', '.join(quote_identifier(c) for c in partitioned_by)})" if partitioned_by else ""
+    loc_sql = loc.replace("\\", "\\\\").replace("'", "\\'")
+    try:
+        spark.sql(f"CREATE TABLE IF NOT EXISTS {sql_name} ({schema}) USING parquet{parts} LOCATION '{loc_sql}'")
+    except Exception as exc:  # noqa: BLE001 - another session registered it meanwhile
+        if not (_spark_error(exc) and spark.catalog.tableExists(sql_name)):
+            raise
+    if partitioned_by:
+        spark.sql(f"ALTER TABLE {sql_name} RECOVER PARTITIONS")
+    return True
 
 
 def _table_exists(spark: SparkSession, table: str) -> bool:
     """True when the table is in the catalog. A table left in the warehouse by an earlier session
     whose catalog did not persist (no Hive metastore) is registered again at its location, so the
     metadata survives a new SparkSession on the same warehouse either way."""
-    import os
-
-    if spark.catalog.tableExists(table):
+    if spark.catalog.tableExists(parse_table_name(table).sql):
         return True
-    loc = _default_location(spark, table)
-    if loc is None or not os.path.isdir(loc) or not any(f.endswith(".parquet") for f in os.listdir(loc)):
-        return False
-    spark.sql(f"CREATE TABLE {table} ({CATALOG_SCHEMA}) USING parquet LOCATION '{loc}'")
-    return True
+    return register_existing(spark, table, CATALOG_SCHEMA)
 
 
 def read_records(spark: SparkSession, table: str | None = None, *, record_types: tuple[str, ...] | None = None,
@@ -319,7 +394,7 @@ def read_records(spark: SparkSession, table: str | None = None, *, record_types:
     tname = catalog_table_name(spark, table)
     if not _table_exists(spark, tname):
         return []
-    df = spark.read.table(tname)
+    df = spark.read.table(parse_table_name(tname).sql)
     if record_types:
         df = df.where(F.col("record_type").isin(list(record_types)))
     if name is not None:
@@ -339,10 +414,11 @@ def write_records(spark: SparkSession, rows: list[dict[str, Any]], table: str | 
     kept = [r for r in existing if not (r["record_type"] in replace and (name is None or r["metadata_name"] == name))]
     all_rows = [{f: r.get(f) for f in _FIELDS} for r in kept + rows]
     df = spark.createDataFrame(all_rows, schema=CATALOG_SCHEMA) if all_rows else spark.createDataFrame([], CATALOG_SCHEMA)
+    sql_name = parse_table_name(tname).sql
     if _table_exists(spark, tname):
-        df.write.insertInto(tname, overwrite=True)  # keeps the table (and its location) in place
+        df.write.insertInto(sql_name, overwrite=True)  # keeps the table (and its location) in place
     else:
-        df.write.mode("overwrite").saveAsTable(tname)
+        df.write.mode("overwrite").saveAsTable(sql_name)
     return tname
 
 

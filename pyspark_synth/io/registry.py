@@ -1,32 +1,41 @@
-"""The model registry: versioned (table spec, model archive) pairs in a directory tree.
+"""The model registries, and which one a session uses (`registry_for`).
 
-A version is `root/<namespace>/<table>/v<version>/` holding `spec.json` (the `TableSpec`),
-`model.synth` (the model archive) and `entry.json` (version and fit time). It is written under a
-temporary name and renamed into place, so a reader never sees a half-written version. Versions
-written before specs existed (a `manifest.json` with an untyped `extra` dict) are read through
-`spec.migrate_manifest`.
+Two registries keep fitted table versions (a `TableSpec` and its model archive) and database specs:
+
+* `CatalogRegistry` (`io.catalog_registry`), the default: a table of the Spark catalog
+  (`synth_models`, one row per version), readable with SQL, on whatever storage the catalog uses,
+  and usable over Spark Connect;
+* `ModelRegistry` (here): a directory tree on the driver's disk. A version is
+  `root/<namespace>/<table>/v<version>/` holding `spec.json` (the `TableSpec`), `model.synth` (the
+  model archive) and `entry.json` (version and fit time). It is written under a temporary name and
+  renamed into place, so a reader never sees a half-written version. Versions written before specs
+  existed (a `manifest.json` with an untyped `extra` dict) are read through `spec.migrate_manifest`.
+
+`registry_for(spark, registry)` decides (see its docstring); a table name is read by
+`io.names.parse_table_name`, and a model is stored under the name's last part.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import uuid
-import warnings
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pyspark_synth.errors import NotFittedError, SerializationError, SynthError
-from pyspark_synth.spec import DatabaseSpec, ModelReference, TableSpec, migrate_manifest
+from pyspark_synth.errors import NotFittedError, SerializationError
+from pyspark_synth.io.catalog_registry import CONF_REGISTRY_TABLE, CatalogRegistry
+from pyspark_synth.io.names import model_name
+from pyspark_synth.io.registry_base import ModelEntry, Registry, check_entry, prepare_spec
+from pyspark_synth.spec import DatabaseSpec, TableSpec, migrate_manifest
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["CONF_REGISTRY_ROOT", "ModelEntry", "ModelRegistry", "registry_for"]
+__all__ = ["CONF_REGISTRY_ROOT", "CONF_REGISTRY_TABLE", "CatalogRegistry", "ModelEntry", "ModelRegistry", "Registry",
+           "registry_for"]
 
 CONF_REGISTRY_ROOT = "spark.synth.registryRoot"
 _MODEL_FILE = "model.synth"
@@ -36,102 +45,12 @@ _LEGACY_MANIFEST = "manifest.json"
 _DATABASE_DIR = ".database"
 
 
-@dataclass(frozen=True)
-class ModelEntry:
-    """One fitted version of one table: its spec, and where its model archive is.
-
-    Attributes:
-        table: The table.
-        version: The version number (1, 2, ...).
-        path: The version's directory.
-        fitted_at: When it was fitted (ISO 8601, UTC).
-        spec: What sampling needs besides the model (keys, relations, schema, ...).
-    """
-
-    table: str
-    version: int
-    path: str
-    fitted_at: str
-    spec: TableSpec
-
-    # the manifest fields of earlier versions, read from the spec
-    @property
-    def backend(self) -> str:
-        """The model backend."""
-        return self.spec.backend
-
-    @property
-    def row_count(self) -> int:
-        """Rows of the real table."""
-        return self.spec.row_count
-
-    @property
-    def training_rows(self) -> int:
-        """Rows the model was trained on."""
-        return self.spec.training_rows
-
-    @property
-    def columns(self) -> list[str]:
-        """The output columns."""
-        return self.spec.columns
-
-    @property
-    def spark_schema(self) -> str:
-        """The output schema as JSON."""
-        return self.spec.spark_schema
-
-    @property
-    def seed(self) -> int:
-        """The root seed of the fit."""
-        return self.spec.seed
-
-    @property
-    def library_version(self) -> str:
-        """The pyspark_synth version that fitted it."""
-        return self.spec.library_version
-
-    @property
-    def extra(self) -> dict[str, Any]:
-        """Deprecated: the untyped manifest dictionary of earlier versions; use `spec`."""
-        warnings.warn("ModelEntry.extra is deprecated: read the typed ModelEntry.spec instead",
-                      DeprecationWarning, stacklevel=2)
-        s = self.spec
-        rel: dict[str, Any] = {
-            "context": list(s.context),
-            "driving": s.driving.model_dump(mode="json") if s.driving else None,
-            "secondary": [r.model_dump(mode="json") for r in s.secondary],
-            "self_refs": [r.model_dump(mode="json") for r in s.self_refs],
-        }
-        return {"keys": [k.model_dump() for k in s.keys], "text": [t.model_dump(mode="json") for t in s.text],
-                "table": s.table.model_dump(mode="json"), "relational": rel,
-                "stats": {"row_count": s.row_count, "columns": {c: v.model_dump() for c, v in s.stats.items()}}}
-
-    def model_bytes(self) -> bytes:
-        """The model archive, checked against the size and digest the spec recorded.
-
-        Raises:
-            SerializationError: The file is missing, truncated or changed since it was written.
-        """
-        where = f"Model file '{Path(self.path) / _MODEL_FILE}' of table '{self.table}' v{self.version}"
-        ref = self.spec.model
-        if ref is None:
-            raise SerializationError(f"Table '{self.table}' v{self.version} has no model: it was empty when fitted")
-        p = Path(self.path) / ref.file
-        if not p.is_file():
-            raise SerializationError(f"{where} is missing. Refit the table, or load an earlier version.")
-        data = p.read_bytes()
-        if ref.sha256 and (len(data) != ref.size or hashlib.sha256(data).hexdigest() != ref.sha256):
-            raise SerializationError(
-                f"{where} is damaged: it holds {len(data):,} bytes that do not match the {ref.size:,} bytes recorded at "
-                f"fit time (digest differs). Refit the table, or load an earlier version (versions: see synth.models).")
-        return data
-
-
-class ModelRegistry:
-    """Fitted models under `root/<namespace>/<table>/v<version>/`.
+class ModelRegistry(Registry):
+    """Fitted models under `root/<namespace>/<table>/v<version>/` on the driver's disk.
 
     Args:
-        root: The registry's root directory.
+        root: The registry's root directory (a local path: this registry reads and writes files
+            on the driver; for other storage and Spark Connect use the catalog registry).
         namespace: A sub-directory that keeps one set of models apart from others.
     """
 
@@ -139,8 +58,20 @@ class ModelRegistry:
         self.root = Path(str(root).removeprefix("file:")).expanduser().resolve()
         self.namespace = namespace
 
+    def __repr__(self) -> str:
+        return f"ModelRegistry({str(self.root)!r}, namespace={self.namespace!r})"
+
+    @property
+    def location(self) -> str:
+        """The namespace's directory."""
+        return str(self.root / self.namespace)
+
+    def with_namespace(self, namespace: str) -> ModelRegistry:
+        """The registry at the same root with another namespace."""
+        return ModelRegistry(self.root, namespace)
+
     def _table_dir(self, table: str) -> Path:
-        return self.root / self.namespace / table
+        return self.root / self.namespace / model_name(table)
 
     def versions(self, table: str) -> list[int]:
         """Existing versions of a table, ascending."""
@@ -163,14 +94,8 @@ class ModelRegistry:
             spec: The table's spec (its `model` reference is filled in here).
             model_bytes: The model archive (None for an empty table).
         """
-        if not isinstance(spec, TableSpec):
-            raise SynthError("ModelRegistry.save(table, bytes, **manifest) is no longer supported: pass a TableSpec "
-                             "and the model bytes (fit_table builds both)")
+        spec = prepare_spec(spec, model_bytes)
         table = spec.name
-        if model_bytes is not None:
-            spec = spec.model_copy(update={"model": ModelReference(
-                size=len(model_bytes), sha256=hashlib.sha256(model_bytes).hexdigest())})
-        spec = TableSpec.model_validate(spec.model_dump())
         d = self._table_dir(table)
         d.mkdir(parents=True, exist_ok=True)
         tmp = d / f".tmp-{uuid.uuid4().hex}"
@@ -196,12 +121,17 @@ class ModelRegistry:
         return ModelEntry(table=table, version=version, path=str(final), fitted_at=fitted_at, spec=spec)
 
     def get(self, table: str, version: int | None = None) -> ModelEntry:
-        """The entry of a table's model (latest version unless `version` is given).
+        """The entry of a table's model (latest version unless `version` is given), checked on open.
+
+        Opening checks the spec, the stored schema and the model archive (rebuilt once by its
+        backend) before any Spark job can use them.
 
         Raises:
             NotFittedError: The table (or the version) has no model.
-            SerializationError: The version's spec is missing or damaged (names the file).
+            SerializationError: The version's spec, schema or model is missing or damaged (names
+                the file, the table and the version, and says what to do).
         """
+        table = model_name(table)
         versions = self.versions(table)
         if not versions:
             raise NotFittedError(
@@ -221,8 +151,32 @@ class ModelRegistry:
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 raise SerializationError(f"Entry file '{folder / _ENTRY}' of table '{table}' v{v} is missing or damaged "
                                          f"({exc}). Refit the table, or load an earlier version.") from None
-            return ModelEntry(table=table, version=v, path=str(folder), fitted_at=fitted_at, spec=spec)
-        return self._legacy_entry(table, v, folder)
+            entry = ModelEntry(table=table, version=v, path=str(folder), fitted_at=fitted_at, spec=spec)
+        else:
+            entry = self._legacy_entry(table, v, folder)
+        return check_entry(entry, f"Table '{table}' v{v} (registry '{self.root / self.namespace}', versions {versions})")
+
+    def listing(self, table: str | None = None) -> list[dict[str, Any]]:
+        """One summary per version, read from the specs (no model is opened)."""
+        rows = []
+        for t in [model_name(table)] if table else self.tables():
+            for v in self.versions(t):
+                folder = self._table_dir(t) / f"v{v}"
+                try:
+                    if (folder / _SPEC).is_file():
+                        spec = TableSpec.from_json((folder / _SPEC).read_text(), where=f"Spec of table '{t}' v{v}")
+                        fitted_at = str(json.loads((folder / _ENTRY).read_text()).get("fitted_at", ""))
+                    else:
+                        e = self._legacy_entry(t, v, folder)
+                        spec, fitted_at = e.spec, e.fitted_at
+                except (OSError, ValueError, SerializationError) as exc:
+                    rows.append({"table": t, "version": v, "backend": None, "row_count": None, "training_rows": None,
+                                 "seed": None, "fitted_at": None, "path": f"{folder} (damaged: {exc})"})
+                    continue
+                rows.append({"table": t, "version": v, "backend": spec.backend, "row_count": spec.row_count,
+                             "training_rows": spec.training_rows, "seed": spec.seed, "fitted_at": fitted_at,
+                             "path": str(folder)})
+        return rows
 
     def _legacy_entry(self, table: str, v: int, folder: Path) -> ModelEntry:
         p = folder / _LEGACY_MANIFEST
@@ -281,16 +235,28 @@ class ModelRegistry:
             raise SerializationError(f"Database spec '{p}' is missing or damaged ({exc}). Refit the database.") from None
 
 
-def registry_for(spark: SparkSession | None, root: str | Path | ModelRegistry | None = None,
-                 namespace: str = "default") -> ModelRegistry:
-    """The registry given, or one at the `spark.synth.registryRoot` conf, or `<warehouse>/synth_models`."""
-    if isinstance(root, ModelRegistry):
+def registry_for(spark: SparkSession | None, root: str | Path | Registry | None = None,
+                 namespace: str = "default") -> Registry:
+    """The registry a call uses.
+
+    In this order:
+
+    1. `root` itself when it is a registry (`ModelRegistry`, `CatalogRegistry`);
+    2. a directory registry at `root` when it is a path;
+    3. a directory registry at the session's `spark.synth.registryRoot` conf when it is set;
+    4. otherwise the catalog registry: the table named by the `spark.synth.registryTable` conf, else
+       `synth_models` in the session's current catalog and schema (created on the first fit).
+       It needs a catalog the user can create a table in; where there is none, the first fit says
+       so and how to pick a directory registry (`registry="/dir"` or `spark.synth.registryRoot`).
+
+    Without a session, a directory registry at `root` (default `./synth_models`).
+    """
+    if isinstance(root, Registry):
         return root
     if root is None and spark is not None:
-        root = spark.conf.get(CONF_REGISTRY_ROOT, None)
-        if not root:
-            wh = spark.conf.get("spark.sql.warehouse.dir", "spark-warehouse")
-            root = os.path.join(str(wh).removeprefix("file:"), "synth_models")
+        root = spark.conf.get(CONF_REGISTRY_ROOT, None) or None
+        if root is None:
+            return CatalogRegistry(spark, spark.conf.get(CONF_REGISTRY_TABLE, None) or None, namespace)
     if root is None:
         root = "synth_models"
     return ModelRegistry(root, namespace)

@@ -39,7 +39,7 @@ Format = Literal["delta", "parquet"]
 Mode = Literal["error", "overwrite", "append"]
 FORMATS = ("delta", "parquet")
 MODES = ("error", "overwrite", "append")
-_SPARK_MODE = {"error": "errorifexists", "overwrite": "overwrite", "append": "append"}
+_SPARK_MODE = {"error": "error", "overwrite": "overwrite", "append": "append"}  # "errorifexists": not on Connect
 _SWAP_ATTEMPTS = 8
 
 
@@ -246,7 +246,7 @@ def _write_parquet(df: DataFrame, loc: Location, fs: Any | None, *, mode: str) -
         df.sparkSession, write_id=write_id, mode=mode, format="parquet", target=str(loc), phase="writing"))
     try:
         with lease:
-            df.write.mode("errorifexists").parquet(staging.uri)
+            df.write.mode("error").parquet(staging.uri)  # Spark Connect refuses the "errorifexists" spelling
             lease.update(phase="committing")
             _commit_parquet(fs, staging, loc, _staging(loc, "old", write_id), mode=mode)
     except BaseException:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -45,17 +47,29 @@ def pack(kind: str, config: dict[str, Any], arrays: dict[str, np.ndarray] | None
 def unpack(data: bytes, *, expected_kind: str | None = None, where: str = "model bytes") -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Read bytes made by `pack`; returns (config, arrays). No code is executed while loading.
 
+    Any damage (truncation, a changed byte, a member missing, a header that is not a JSON object)
+    raises `SerializationError`: a changed byte can break the zip structure, the deflate stream
+    (`zlib.error`), a compression method or flag (`NotImplementedError`, `RuntimeError`) or a
+    length field (`struct.error`, `OverflowError`), and each of them is reported the same way.
+
     Raises:
         SerializationError: The bytes are not an archive, or are truncated or corrupt.
         ModelVersionError: The archive's format is newer than this library understands.
     """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise SerializationError(f"{where} is not a model archive: expected bytes, got {type(data).__name__}")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             header = json.loads(zf.read(_CONFIG))
             with np.load(io.BytesIO(zf.read(_ARRAYS)), allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
-        raise SerializationError(f"{where} is not a valid pyspark_synth model archive (corrupt or truncated): {exc}") from exc
+    except (zipfile.BadZipFile, zlib.error, struct.error, KeyError, ValueError, OSError, EOFError, NotImplementedError,
+            RuntimeError, OverflowError, IndexError, TypeError) as exc:
+        raise SerializationError(f"{where} is not a valid pyspark_synth model archive (corrupt or truncated: "
+                                 f"{type(exc).__name__}: {exc})") from None
+    if not isinstance(header, dict) or not isinstance(header.get("config"), dict):
+        raise SerializationError(f"{where} is not a valid pyspark_synth model archive: its {_CONFIG} is not the "
+                                 "header this library writes (an object with a 'config' object)")
     fv = header.get("format_version")
     if not isinstance(fv, int) or fv > FORMAT_VERSION:
         raise ModelVersionError(

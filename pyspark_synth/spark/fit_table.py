@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyspark_synth._log import get_logger
 from pyspark_synth.errors import DataError, MetadataError
+from pyspark_synth.io.names import model_name
 from pyspark_synth.io.registry import ModelEntry, ModelRegistry, registry_for
 from pyspark_synth.metadata import Metadata, Table, format_validation_error, type_family
 from pyspark_synth.seeds import derive_seed, resolve_seed
@@ -415,6 +416,7 @@ def prepare_table(
         warnings.warn("fit_table(extra_manifest=...) is deprecated and ignored; relational facts go in relations=",
                       DeprecationWarning, stacklevel=2)
     seed = resolve_seed(seed)
+    table = model_name(table) if table is not None else None  # 'default.adult' -> 'adult' (io.names)
     ctx_map = dict(context_columns or {})
     data_df = df.drop(*ctx_map) if ctx_map else df
     tbl = resolve_table(data_df, table, metadata)

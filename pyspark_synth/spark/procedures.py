@@ -7,13 +7,13 @@ They are usable from Python as they are (`call_procedure(spark, "sample", table=
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pyspark_synth._log import get_logger
 from pyspark_synth.errors import DataError, MetadataError, SynthError
+from pyspark_synth.io.names import model_name, parse_table_name, quote_identifier
 from pyspark_synth.seeds import resolve_seed
 
 if TYPE_CHECKING:
@@ -65,21 +65,17 @@ class Procedure:
 # helpers
 
 
-def _split_identifier(name: str) -> list[str]:
-    """`a.b.c` or `` `a.b`.c `` → its parts (backquotes removed)."""
-    parts = re.findall(r"`((?:[^`]|``)+)`|([^.`]+)", name.strip())
-    out = [(q.replace("``", "`") if q else p.strip()) for q, p in parts]
-    if not out or any(not p for p in out):
-        raise DataError(f"'{name}' is not a valid table name. Use 'table', 'schema.table' or 'catalog.schema.table'.")
-    return out
+def _split_identifier(name: str, what: str = "table name") -> list[str]:
+    """`a.b.c` or `` `a.b`.c `` → its parts (backquotes removed), by the package's one name rule."""
+    return list(parse_table_name(name, what=what).parts)
 
 
 def _quote(parts: list[str]) -> str:
-    return ".".join("`" + p.replace("`", "``") + "`" for p in parts)
+    return ".".join(quote_identifier(p) for p in parts)
 
 
 def _ensure_namespace(spark: SparkSession, table: str) -> None:
-    parts = _split_identifier(table)
+    parts = _split_identifier(table, "output table name")
     if len(parts) >= 2:
         spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {_quote(parts[:-1])}")
 
@@ -181,6 +177,7 @@ def sample(
     from pyspark_synth.io.writers import write_table
     from pyspark_synth.spark.sample_table import sample_table
 
+    table = model_name(table)  # 'default.adult' and '`adult`' name the model 'adult', as fit stores it
     entry = reg.get(table, _int(version, "version"))
     if num_rows is None and scale is not None:
         num_rows = max(0, round(entry.row_count * scale))
@@ -327,13 +324,13 @@ def fit(
     from pyspark_synth.spark.fit_table import fit_table
 
     parts = _split_identifier(table)
-    model_table = name or parts[-1]
+    model_table = model_name(name) if name else parts[-1]
     if metadata is not None:
         md_name, md = _metadata_for(spark, model_table, [metadata], explicit=True)
     else:
         candidates = ([parts[-2]] if len(parts) >= 2 else []) + ["default"]
         md_name, md = _metadata_for(spark, model_table, list(dict.fromkeys(candidates)), explicit=False)
-    df = spark.read.table(table)
+    df = spark.read.table(parse_table_name(table).sql)
     entry = fit_table(df, table=model_table, metadata=md, **kwargs)
     return spark.createDataFrame(
         [(entry.table, table, md_name, entry.backend, entry.version, entry.row_count, entry.training_rows,
@@ -396,9 +393,10 @@ def validate(
             raise MetadataError(f"Metadata '{metadata}' has no table '{name}'. Its tables: {sorted(full.tables)}. "
                                 "Pass table => '<table in the metadata>'.")
         md = full.model_copy(update={"tables": {name: full.tables[name]}}) if len(full.tables) > 1 else full
-        result = run_validation({name: spark.read.table(real)}, {name: spark.read.table(synthetic)}, md)
+        result = run_validation({name: spark.read.table(parse_table_name(real).sql)},
+                                {name: spark.read.table(parse_table_name(synthetic).sql)}, md)
     else:
-        result = run_validation(spark.read.table(real), spark.read.table(synthetic))
+        result = run_validation(spark.read.table(parse_table_name(real).sql), spark.read.table(parse_table_name(synthetic).sql))
     return result.to_dataframe(spark)
 
 
@@ -407,11 +405,8 @@ def models(spark: SparkSession, *, table: str | None = None, registry: str | Non
     from pyspark_synth.io.registry import registry_for
 
     reg = registry_for(spark, registry)
-    rows = []
-    for t in [table] if table else reg.tables():
-        for v in reg.versions(t):
-            e = reg.get(t, v)
-            rows.append((e.table, e.version, e.backend, e.row_count, e.training_rows, e.seed, e.fitted_at, e.path))
+    rows = [(r["table"], r["version"], r["backend"], r["row_count"], r["training_rows"], r["seed"], r["fitted_at"], r["path"])
+            for r in reg.listing(table)]
     return spark.createDataFrame(rows, MODELS_RESULT)
 
 

@@ -38,6 +38,9 @@ Conf recipe (no `spark.sql.extensions` needed)::
     pyspark_synth.spark.sql.activate(spark)      # installs the Python handler (always needed)
 
 Without the two confs `activate()` adds the jar (`ADD JAR`) and sets the catalog conf itself.
+It also makes the model registry table (`synth_models`) and the catalog metadata table readable
+with SQL: a catalog without a metastore forgets its tables when the application ends, and tables an
+earlier application left in the warehouse are registered again.
 `ADD JAR` only reaches the class loader of the calling thread, so `activate()` also loads the
 catalog at once (the session caches it for CALLs from any thread); sessions created later from
 another thread need the `spark.jars` recipe. `synth_sample` reads the registry root given at
@@ -321,8 +324,10 @@ def activate(
     if procedures and connect:
         raise SynthError(
             "CALL synth.* procedures call back into the Python driver through py4j, which a Spark Connect "
-            "client does not have. Activate them in a classic session (the one that owns the server), "
-            "or use the Python API (pyspark_synth.sample_table) and synth_sample(...) here."
+            "client does not have. On Spark Connect use the SQL table function instead: activate(spark) "
+            "registers it, then SELECT * FROM synth_sample('<table>', <num_rows>, <seed>); or call the "
+            "procedures as Python functions of this session (pyspark_synth.spark.procedures.call_procedure(spark, "
+            "'sample', table=..., num_rows=..., output=...)). CALL itself needs a classic session."
         )
     used_jar = None
     names: tuple[str, ...] = ()
@@ -352,6 +357,7 @@ def activate(
         # session caches the instance, so CALLs from other threads need not find the class again.
         spark._jsparkSession.sessionState().catalogManager().catalog(catalog)
         names = tuple(sorted(PROCEDURES))
+    _register_left_tables(spark)
     functions: tuple[str, ...] = ()
     if table_functions:
         from pyspark_synth.spark.table_functions import register_table_functions
@@ -360,6 +366,19 @@ def activate(
     _log.info("activated SQL", catalog=catalog if procedures else None, jar=used_jar, procedures=names,
               table_functions=functions)
     return Activation(catalog if procedures else None, used_jar, names, functions)
+
+
+def _register_left_tables(spark: SparkSession) -> None:
+    """Make the model registry table and the catalog metadata table readable with SQL in this session.
+
+    A catalog without a metastore forgets its tables when its application ends; a table an earlier
+    application left in the warehouse is registered again here (with a metastore nothing changes).
+    """
+    from pyspark_synth.io import catalog
+    from pyspark_synth.io.catalog_registry import CatalogRegistry
+
+    CatalogRegistry(spark)._exists()
+    catalog._table_exists(spark, catalog.catalog_table_name(spark))
 
 
 def deactivate(spark: SparkSession) -> None:

@@ -3,10 +3,16 @@
 `analyze` reads the table's schema from the model registry (so the function's columns are the
 fitted table's columns) and `eval` generates the rows with the same deterministic blocks as
 `sample_table`: the same (table, num_rows, seed) gives the same rows as `spark.synth.sample`
-and `CALL synth.sample`. Both run in Python workers, which read the registry directory given
-at registration (it must be readable where Spark runs Python workers). One call generates its
-rows in one task; for tens of millions of rows use `CALL synth.sample(..., output => ...)`,
-which generates in parallel.
+and `CALL synth.sample`. The table name is read by the package's one rule
+(`io.names.parse_table_name`: `'default.adult'` and `` '`adult`' `` name the model `adult`).
+
+Both run in Python workers, which have no Spark session. With a directory registry they read the
+directory given at registration (it must be readable where Spark runs Python workers). With the
+catalog registry (the default) the function carries the latest version of every fitted table,
+read when it is registered; a save to the same registry from the session that registered it
+adds the new version at once (older versions: `CALL synth.sample(..., version => N)`). One call
+generates its rows in one task; for tens of millions of rows use
+`CALL synth.sample(..., output => ...)`, which generates in parallel.
 """
 
 from __future__ import annotations
@@ -17,11 +23,41 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
     from pyspark.sql.udtf import UserDefinedTableFunction
 
-__all__ = ["register_table_functions", "sample_udtf"]
+__all__ = ["register_table_functions", "sample_udtf", "snapshot_item"]
+
+_REGISTERED: dict[Any, dict[str, Any]] = {}  # session -> what its synth_sample carries
 
 
-def sample_udtf(root: str, namespace: str = "default", backends: dict[str, type] | None = None) -> UserDefinedTableFunction:
-    """The `synth_sample(table, num_rows, seed, version)` UDTF over the registry at `root`.
+def snapshot_item(entry: Any) -> dict[str, Any]:
+    """What the table function carries of one fitted version (its spec and archive)."""
+    return {"version": entry.version, "spec": entry.spec.to_json(), "fitted_at": entry.fitted_at, "path": entry.path,
+            "model": entry.model_bytes() if entry.spec.model is not None else None}
+
+
+def _snapshot_entry(snapshot: dict[str, dict[str, Any]], where: str, table: str, version: Any) -> Any:
+    """The entry of `table` from a carried snapshot (runs in a Python worker)."""
+    from pyspark_synth.errors import NotFittedError
+    from pyspark_synth.io.registry_base import ModelEntry
+    from pyspark_synth.spec import TableSpec
+
+    item = snapshot.get(table)
+    if item is None:
+        raise NotFittedError(f"Table '{table}' has no fitted model in the {where} (as registered for synth_sample). "
+                             f"Fitted tables: {sorted(snapshot)}. Call fit() first (df.synth.fit(table='{table}', ...)), "
+                             "or register the table function again (pyspark_synth.spark.sql.activate(spark)).")
+    if version is not None and int(version) != item["version"]:
+        raise NotFittedError(f"synth_sample serves the latest version of each table (table '{table}': v{item['version']}), "
+                             f"not v{int(version)}. For that version use CALL synth.sample(table => '{table}', "
+                             f"version => {int(version)}) or pyspark_synth.sample_table(spark, '{table}', version={int(version)}).")
+    spec = TableSpec.from_json(item["spec"], where=f"The spec of table '{table}' v{item['version']}")
+    return ModelEntry(table=table, version=item["version"], path=item["path"], fitted_at=item["fitted_at"], spec=spec,
+                      archive=item["model"] if item["model"] is not None else b"")
+
+
+def sample_udtf(root: str | None = None, namespace: str = "default", backends: dict[str, type] | None = None, *,
+                snapshot: dict[str, dict[str, Any]] | None = None, where: str = "model registry") -> UserDefinedTableFunction:
+    """The `synth_sample(table, num_rows, seed, version)` UDTF over the registry at `root`, or over a
+    snapshot of a catalog registry (`{table: snapshot_item(entry)}`).
 
     `backends` are the user-registered model classes (`{name: class}`) the function carries to the
     Python workers, which never ran the driver's `register_backend`; by default those registered
@@ -31,6 +67,8 @@ def sample_udtf(root: str, namespace: str = "default", backends: dict[str, type]
 
     from pyspark_synth.models.base import user_backends
 
+    if (root is None) == (snapshot is None):
+        raise ValueError("sample_udtf needs a registry root or a snapshot, exactly one of them")
     shipped = dict(user_backends() if backends is None else backends)
 
     class SynthSample:
@@ -39,10 +77,18 @@ def sample_udtf(root: str, namespace: str = "default", backends: dict[str, type]
         @staticmethod
         def _entry(table: Any, version: Any) -> Any:
             from pyspark_synth.errors import DataError
+            from pyspark_synth.io.names import model_name
             from pyspark_synth.io.registry import ModelRegistry
 
             if not isinstance(table, str) or not table:
                 raise DataError(f"synth_sample: the first argument must be a fitted table's name, got {table!r}")
+            if shipped:  # opening an entry rebuilds its model, which needs the user's classes here too
+                from pyspark_synth.models.base import register_backend
+
+                for backend_name, cls in shipped.items():
+                    register_backend(backend_name, cls)
+            if snapshot is not None:
+                return _snapshot_entry(snapshot, where, model_name(table), version)
             return ModelRegistry(root, namespace).get(table, None if version is None else int(version))
 
         @staticmethod
@@ -97,7 +143,18 @@ def sample_udtf(root: str, namespace: str = "default", backends: dict[str, type]
     return udtf(SynthSample, useArrow=True)
 
 
-def register_table_functions(spark: SparkSession, *, registry: str | None = None) -> list[str]:
+def _session_key(spark: Any) -> Any:
+    """What identifies a session across its Python wrappers (Connect: its id; classic: the JVM session)."""
+    sid = getattr(spark, "session_id", None)
+    if isinstance(sid, str):
+        return ("connect", sid)
+    try:
+        return ("classic", int(spark._jsparkSession.hashCode()))  # noqa: SLF001
+    except Exception:  # noqa: BLE001
+        return ("object", id(spark))
+
+
+def register_table_functions(spark: SparkSession, *, registry: Any = None) -> list[str]:
     """Register `synth_sample` as a temporary function of `spark`; returns the names registered.
 
     The function carries the model backends registered (`register_backend`) at this point: call
@@ -105,10 +162,30 @@ def register_table_functions(spark: SparkSession, *, registry: str | None = None
 
     Args:
         spark: The session (classic or Spark Connect).
-        registry: Registry root; defaults to the session's (`spark.synth.registryRoot`).
+        registry: A registry or a directory registry's root; defaults to the session's (see
+            `io.registry.registry_for`).
     """
-    from pyspark_synth.io.registry import registry_for
+    from pyspark_synth.io import catalog_registry
+    from pyspark_synth.io.registry import ModelRegistry, registry_for
 
     reg = registry_for(spark, registry)
-    spark.udtf.register("synth_sample", sample_udtf(str(reg.root), reg.namespace))
+    if isinstance(reg, ModelRegistry):
+        _REGISTERED.pop(_session_key(spark), None)
+        spark.udtf.register("synth_sample", sample_udtf(str(reg.root), reg.namespace))
+        return ["synth_sample"]
+    snapshot = {t: snapshot_item(reg.get(t)) for t in reg.tables()}
+    state = {"registry": (str(getattr(reg, "name", reg.location)), reg.namespace), "where": reg.location,
+             "snapshot": snapshot}
+    _REGISTERED[_session_key(spark)] = state
+    catalog_registry.on_save(_after_save)
+    spark.udtf.register("synth_sample", sample_udtf(snapshot=snapshot, where=reg.location))
     return ["synth_sample"]
+
+
+def _after_save(spark: Any, registry: Any, entry: Any) -> None:
+    """A catalog registry saved `entry` from `spark`: its synth_sample serves the new version now."""
+    state = _REGISTERED.get(_session_key(spark))
+    if state is None or state["registry"] != (str(registry.name), registry.namespace):
+        return
+    state["snapshot"] = {**state["snapshot"], entry.table: snapshot_item(entry)}
+    spark.udtf.register("synth_sample", sample_udtf(snapshot=state["snapshot"], where=state["where"]))

@@ -14,16 +14,30 @@ from pyspark_synth.spec import DatabaseSpec, TableSpec
 from tests.unit.test_spec import _customers, _orders, _products
 
 
+def _archive(seed: int = 0) -> bytes:
+    """A real model archive (a copula on a few rows): opening an entry rebuilds its model."""
+    import numpy as np
+    import pandas as pd
+
+    from pyspark_synth.models.copula import GaussianCopula
+
+    rng = np.random.default_rng(seed)
+    return GaussianCopula(None, seed=seed).fit(pd.DataFrame({"x": rng.normal(size=30), "c": rng.choice(["a", "b"], 30)})).to_bytes()
+
+
+MODEL_ONE, MODEL_TWO = _archive(1), _archive(2)
+
+
 def test_versions_latest_and_any_version(tmp_path):
     reg = ModelRegistry(tmp_path)
-    first = reg.save(_customers(), b"model one")
-    second = reg.save(_customers().model_copy(update={"seed": 5}), b"model two")
+    first = reg.save(_customers(), MODEL_ONE)
+    second = reg.save(_customers().model_copy(update={"seed": 5}), MODEL_TWO)
     assert (first.version, second.version) == (1, 2) and reg.versions("customers") == [1, 2]
     assert reg.tables() == ["customers"]
     assert reg.get("customers").seed == 5 and reg.get("customers", 1).seed == 1
-    assert reg.get("customers", 1).model_bytes() == b"model one"
+    assert reg.get("customers", 1).model_bytes() == MODEL_ONE
     # the registry records what the archive must be
-    assert reg.get("customers").spec.model.size == len(b"model two")
+    assert reg.get("customers").spec.model.size == len(MODEL_TWO)
     with pytest.raises(NotFittedError, match=r"no model version 7; versions: \[1, 2\]"):
         reg.get("customers", 7)
     with pytest.raises(NotFittedError, match=r"Table 'nope' has no fitted model.*Fitted tables: \['customers'\]"):
@@ -31,7 +45,7 @@ def test_versions_latest_and_any_version(tmp_path):
 
 
 def test_spec_is_json_beside_the_model(tmp_path):
-    entry = ModelRegistry(tmp_path).save(_orders(), b"x")
+    entry = ModelRegistry(tmp_path).save(_orders(), MODEL_ONE)
     files = sorted(p.name for p in (tmp_path / "default" / "orders" / "v1").iterdir())
     assert files == ["entry.json", "model.synth", "spec.json"]
     assert TableSpec.from_json((tmp_path / "default" / "orders" / "v1" / "spec.json").read_text()) == entry.spec
@@ -41,9 +55,9 @@ def test_spec_is_json_beside_the_model(tmp_path):
 
 def test_damaged_files_name_the_file_the_table_and_what_to_do(tmp_path):
     reg = ModelRegistry(tmp_path)
-    entry = reg.save(_customers(), b"0123456789")
+    entry = reg.save(_customers(), MODEL_ONE)
     model = tmp_path / "default" / "customers" / "v1" / "model.synth"
-    model.write_bytes(b"0123456788")  # one byte changed
+    model.write_bytes(MODEL_ONE[:-1] + bytes([MODEL_ONE[-1] ^ 1]))  # one byte changed
     with pytest.raises(SerializationError, match=r"model\.synth' of table 'customers' v1 is damaged.*Refit the table"):
         reg.get("customers").model_bytes()
     model.unlink()
@@ -70,9 +84,9 @@ def test_models_written_before_specs_still_load(tmp_path):
                     "columns": ["customer_id"], "parent_table": "customers", "parent_columns": ["customer_id"],
                     "linkage": link.to_dict(), "null_rate": 0.0}, "secondary": [], "self_refs": [], "context": []}}}
     (folder / "manifest.json").write_text(json.dumps(manifest))
-    (folder / "model.synth").write_bytes(b"old")
+    (folder / "model.synth").write_bytes(MODEL_ONE)
     entry = ModelRegistry(tmp_path).get("orders")
-    assert entry.spec.driving.parent_table == "customers" and entry.model_bytes() == b"old"
+    assert entry.spec.driving.parent_table == "customers" and entry.model_bytes() == MODEL_ONE
     assert entry.fitted_at == "2026-11-01" and entry.seed == 4
 
 
@@ -83,7 +97,7 @@ def test_concurrent_saves_get_distinct_versions(tmp_path):
     def save() -> None:
         try:
             for _ in range(5):
-                reg.save(_customers(), b"m")
+                reg.save(_customers(), MODEL_ONE)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
