@@ -277,6 +277,8 @@ class FakeColumnSpec(_Frozen):
         locale_column: A generated column of this table naming each row's country or locale.
         context_locale: A context column (a column of the driving parent's generated row) naming it.
         null_rate: Share of real rows that were null (the same share of fakes is null).
+        date_format: For dates (of birth) written as text or integers: the real column's format
+            (see `transformers.dateformats`), in which the fakes are written.
     """
 
     column: str
@@ -287,6 +289,7 @@ class FakeColumnSpec(_Frozen):
     locale_column: str | None = None
     context_locale: str | None = None
     null_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    date_format: str | None = None
 
     @model_validator(mode="after")
     def _one_locale(self) -> FakeColumnSpec:

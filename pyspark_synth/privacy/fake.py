@@ -370,6 +370,11 @@ def sampled_fakes(
         else:
             locales = DEFAULT_LOCALE
         values = fake_series(text, f.kind, locales, key, text)
+        if getattr(f, "date_format", None):  # a date of birth written as the real column writes dates
+            from pyspark_synth.transformers.dateformats import format_dates
+
+            values = pd.Series(format_dates(pd.to_datetime(values, errors="coerce"), f.date_format),
+                               index=values.index, dtype=object)
         if f.null_rate > 0 and n:
             null = hash_uniform(seed, f"{table}/{f.column}/fakenull", pd.Series(np.asarray(ids, dtype=np.int64))) < f.null_rate
             values = values.where(~pd.Series(null, index=values.index), None)

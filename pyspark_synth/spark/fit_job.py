@@ -66,11 +66,13 @@ def _blobs(prepared: PreparedTable) -> DataFrame:
     import pyarrow as pa
 
     name = prepared.name
+    columns = list(prepared.sample.columns)
 
     def pack(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         sink = pa.BufferOutputStream()
         writer = None
         for batch in batches:
+            batch = batch.rename_columns(columns)  # the real names again (see below)
             if writer is None:
                 writer = pa.ipc.new_stream(sink, batch.schema)
             writer.write_batch(batch)
@@ -80,7 +82,10 @@ def _blobs(prepared: PreparedTable) -> DataFrame:
         yield pa.RecordBatch.from_pydict({"table": [name], "blob": [sink.getvalue().to_pybytes()]},
                                          schema=pa.schema([("table", pa.string()), ("blob", pa.binary())]))
 
-    return prepared.sample.repartition(1).mapInArrow(pack, "table string, blob binary")
+    # mapInArrow cannot resolve column names with dots (`park.key`): the sample goes in under
+    # positional names, and the blob carries the real ones
+    positional = prepared.sample.toDF(*[f"_c{i}" for i in range(len(columns))])
+    return positional.repartition(1).mapInArrow(pack, "table string, blob binary")
 
 
 def _slots(prepared: Sequence[PreparedTable], n: int) -> list[list[PreparedTable]]:

@@ -125,6 +125,7 @@ class PrivateTable:
         sources: `{faked column: LocaleSource}` (where each row's locale comes from).
         links: `{faked column: FakeLink}` to a parent's faked column.
         null_rates: `{faked column: share of null values}` of the real data.
+        date_formats: `{faked column: date format}` of dates written as text or integers.
         columns: What was done to each column (for the spec).
         notes: What the step found and decided for this table.
     """
@@ -137,6 +138,7 @@ class PrivateTable:
     sources: dict[str, LocaleSource] = field(default_factory=dict)
     links: dict[str, FakeLink] = field(default_factory=dict)
     null_rates: dict[str, float] = field(default_factory=dict)
+    date_formats: dict[str, str] = field(default_factory=dict)
     columns: tuple[ColumnPrivacy, ...] = ()
     notes: tuple[str, ...] = ()
 
@@ -262,10 +264,12 @@ def prepare_privacy(
         out[t] = df
         tables[t] = _model_table(metadata.tables[t], p, removed)
         types = {f.name: f.dataType for f in frames[t].schema.fields}
+        formats = _date_formats(frames[t], p, types)
         prepared[t] = PrivateTable(
             name=t, table=tables[t], plan=p,
             output_columns=tuple(c for c in cols[t] if c not in removed[t] or c in p.fake_rules),
-            fake_types={c: _fake_type(types[c], r) for c, r in p.fake_rules.items()},
+            fake_types={c: _fake_type(types[c], r, formats.get(c)) for c, r in p.fake_rules.items()},
+            date_formats=formats,
             sources=dict(sources.get(t, {})), links=dict(links.get(t, {})), null_rates=null_rates.get(t, {}),
             columns=_column_entries(cfg, metadata.tables[t], p, by_col, per_fit),
             notes=tuple(table_notes))
@@ -357,13 +361,35 @@ def _column_entries(cfg: PrivacyConfig, table: Table, plan: TablePrivacy, detect
     return tuple(sorted(out, key=lambda e: table.column_names.index(e.column) if e.column in table.column_names else 0))
 
 
-def _fake_type(original: DataType, rule: PIIRule) -> DataType:
-    """The output type of a faked column: a date of birth stays a date or timestamp, others are strings."""
+def _fake_type(original: DataType, rule: PIIRule, date_format: str | None = None) -> DataType:
+    """The output type of a faked column: a date of birth stays a date or timestamp (or the integers
+    or text it was written in), others are strings."""
     from pyspark.sql.types import StringType
 
-    if original.typeName() in _KEEPS_TYPE.get(rule.kind or "", ()):
+    if original.typeName() in _KEEPS_TYPE.get(rule.kind or "", ()) or date_format is not None:
         return original
     return StringType()
+
+
+_FORMAT_SAMPLE = 2_000  # values read to learn the format of a faked date column
+
+
+def _date_formats(df: DataFrame, plan: TablePrivacy, types: Mapping[str, DataType]) -> dict[str, str]:
+    """The date format of each faked date-of-birth column written as text or integers (from a
+    bounded read of its values), so that its fakes are written the same way."""
+    from pyspark.sql import functions as F
+
+    from pyspark_synth.transformers.dateformats import learn_format
+
+    out: dict[str, str] = {}
+    for c, r in plan.fake_rules.items():
+        if r.kind != "date_of_birth" or types[c].typeName() not in ("string", "integer", "long"):
+            continue
+        values = df.select(F.col(f"`{c}`").alias("v")).where(F.col("v").isNotNull()).limit(_FORMAT_SAMPLE).toPandas()
+        fmt = learn_format(values["v"]) if len(values) else None
+        if fmt is not None:
+            out[c] = fmt
+    return out
 
 
 def _model_table(table: Table, plan: TablePrivacy, removed: Mapping[str, set[str]]) -> Table:
@@ -495,7 +521,8 @@ def fake_specs(prepared: PrivateTable, *, context: Sequence[str] = (),
             loc, why = _reached(link.parent_source, link.fk_columns, link.parent_table, context, driving)
             if loc is not None and driving is not None and tuple(driving.columns) == link.fk_columns:
                 out.append(FakeColumnSpec(column=col, kind=kind, entity=f"{link.parent_table}.{link.parent_column}",
-                                          entity_columns=link.fk_columns, null_rate=rate, **loc))
+                                          entity_columns=link.fk_columns, null_rate=rate,
+                                          date_format=prepared.date_formats.get(col), **loc))
                 continue
             why = why or f"'{', '.join(link.fk_columns)}' is not the driving foreign key of the table"
             notes.append(f"table '{name}': '{col}' holds the values of '{link.parent_table}.{link.parent_column}', but "
@@ -513,5 +540,6 @@ def fake_specs(prepared: PrivateTable, *, context: Sequence[str] = (),
         else:
             loc, _ = _reached(source, (), "", context, driving)
             loc = loc or {}
-        out.append(FakeColumnSpec(column=col, kind=kind, entity=f"{name}.{col}", entity_columns=pk, null_rate=rate, **loc))
+        out.append(FakeColumnSpec(column=col, kind=kind, entity=f"{name}.{col}", entity_columns=pk, null_rate=rate,
+                                  date_format=prepared.date_formats.get(col), **loc))
     return tuple(out), tuple(notes)
