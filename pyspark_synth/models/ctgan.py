@@ -30,6 +30,12 @@ from pyspark_synth.seeds import derive_seed, resolve_seed
 from pyspark_synth.transformers import TableTransformer
 from pyspark_synth.transformers.categorical import OneHotTransformer
 from pyspark_synth.transformers.layout import ConditionalSampler, Layout
+from pyspark_synth.transformers.rare import (
+    DEFAULT_RARE_THRESHOLD,
+    check_rare_threshold,
+    protect_rare_values,
+)
+from pyspark_synth.transformers.table import check_unique_columns
 
 __all__ = ["CTGAN"]
 
@@ -140,6 +146,11 @@ class CTGAN(SynthModel):
             critic: on a 6,000-row table with a column of 5,000 strings an epoch took 99 s that
             way and 14.7 s embedded (6.8x, one thread on a busy 2-core machine;
             `benchmarks/ctgan_high_cardinality.py` runs both).
+        rare_threshold: `k` of the rare-value protection (`transformers.rare`): categorical values
+            of fewer than k training rows are redrawn among the frequent values and numerical and
+            datetime values are clipped to [k-th smallest, k-th largest] before the transformers are
+            fitted, so no rare category and no single record's extreme is stored or generated.
+            1 (or 0) turns it off.
     """
 
     name = "ctgan"
@@ -152,7 +163,7 @@ class CTGAN(SynthModel):
                  max_modes: int = 10, max_fit_rows: int = 5_000, context_cond_dropout: float = 0.5,
                  early_stopping_patience: int | None = None, num_threads: int | None = None,
                  auto_steps: int = 2500, ema_decay: float | None = 0.995,
-                 conditional_embedding: bool = True) -> None:
+                 conditional_embedding: bool = True, rare_threshold: int = DEFAULT_RARE_THRESHOLD) -> None:
         self.metadata = metadata
         self.batch_size = batch_size
         self.epochs = epochs
@@ -176,11 +187,12 @@ class CTGAN(SynthModel):
         self.auto_steps = auto_steps
         self.ema_decay = ema_decay
         self.conditional_embedding = conditional_embedding
+        self.rare_threshold = rare_threshold
 
     _PARAMS = ("batch_size", "epochs", "seed", "embedding_threshold", "noise_dim", "generator_dim", "critic_dim",
                "generator_lr", "critic_lr", "weight_decay", "critic_steps", "pac", "tau", "gp_lambda", "max_modes",
                "max_fit_rows", "context_cond_dropout", "early_stopping_patience", "num_threads", "auto_steps",
-               "ema_decay", "conditional_embedding")
+               "ema_decay", "conditional_embedding", "rare_threshold")
 
     def get_params(self) -> dict[str, Any]:
         """The constructor arguments (except metadata) as plain JSON values."""
@@ -268,6 +280,11 @@ class CTGAN(SynthModel):
         seed_ = resolve_seed(seed if seed is not None else self.seed)
         start = time.perf_counter()
         data = data.reset_index(drop=True)
+        check_unique_columns(data, f"CTGAN.fit('{name}')")
+        k = check_rare_threshold(self.rare_threshold, f"CTGAN('{name}'): rare_threshold")
+        data, rare = protect_rare_values(data, self.metadata, threshold=k, seed=derive_seed(seed_, "rare"))
+        self.fit_report_: dict[str, Any] = {"backend": _KIND, "rare_threshold": k,
+                                            "rare_values": {r.column: r.to_dict() for r in rare}}
 
         self.transformer_ = TableTransformer(
             self._excluded_metadata(data), embedding_threshold=self.embedding_threshold, max_modes=self.max_modes,

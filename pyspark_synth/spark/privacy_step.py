@@ -127,6 +127,8 @@ class PrivateTable:
         null_rates: `{faked column: share of null values}` of the real data.
         columns: What was done to each column (for the spec).
         notes: What the step found and decided for this table.
+        rare_threshold: `k` of the rare-value protection (`PrivacyConfig.rare_threshold`; 1: off).
+        differential_privacy: DP-SGD settings (`PrivacyConfig.dp_settings()`), None without DP.
     """
 
     name: str
@@ -139,6 +141,8 @@ class PrivateTable:
     null_rates: dict[str, float] = field(default_factory=dict)
     columns: tuple[ColumnPrivacy, ...] = ()
     notes: tuple[str, ...] = ()
+    rare_threshold: int = 5
+    differential_privacy: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -268,7 +272,7 @@ def prepare_privacy(
             fake_types={c: _fake_type(types[c], r) for c, r in p.fake_rules.items()},
             sources=dict(sources.get(t, {})), links=dict(links.get(t, {})), null_rates=null_rates.get(t, {}),
             columns=_column_entries(cfg, metadata.tables[t], p, by_col, per_fit),
-            notes=tuple(table_notes))
+            notes=tuple(table_notes), rare_threshold=cfg.rare_k, differential_privacy=cfg.dp_settings())
     all_notes = tuple(dict.fromkeys(n for pt in prepared.values() for n in pt.notes))
     md = Metadata(tables=tables)
     if set(frames) == set(metadata.tables):  # a table fitted alone leaves the others as they were
