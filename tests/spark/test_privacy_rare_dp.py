@@ -7,7 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pyspark_synth import Metadata, PrivacyConfig, PrivacyError, fit_database, fit_table, sample_table
+from pyspark_synth import (
+    Metadata,
+    PrivacyConfig,
+    PrivacyError,
+    fit_database,
+    fit_table,
+    sample_table,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 N = 300
