@@ -23,7 +23,7 @@ from pyspark_synth._log import get_logger
 from pyspark_synth.errors import DataError, NotFittedError, SynthError, WriteError
 from pyspark_synth.metadata import Metadata
 from pyspark_synth.privacy.config import PrivacyConfig, TablePrivacy
-from pyspark_synth.seeds import derive_seed, resolve_seed
+from pyspark_synth.seeds import resolve_seed
 from pyspark_synth.validation.integrity import DEFAULT_KEY_POLICY, check_key_policy
 
 if TYPE_CHECKING:

@@ -35,6 +35,11 @@ class TrainingJob:
         seed: The table's fit seed (the model's seed is derived from it).
         key_minimums: `{generated key column: its smallest value in the full table}`.
         threads: Torch threads while training (None: leave torch's setting).
+        rare_threshold: `k` of the rare-value protection (`transformers.rare`; from
+            `PrivacyConfig.rare_threshold`): given to a backend that takes `rare_threshold`, applied
+            to the training rows for one that does not; None leaves each backend's default.
+        differential_privacy: DP-SGD settings (`PrivacyConfig.dp_settings()`), given to the backend
+            as its `differential_privacy` argument; None trains without differential privacy.
     """
 
     table: Table
@@ -43,19 +48,24 @@ class TrainingJob:
     seed: int = 0
     key_minimums: dict[str, Any] = field(default_factory=dict)
     threads: int | None = None
+    rare_threshold: int | None = None
+    differential_privacy: dict[str, Any] | None = None
 
     def to_json(self) -> str:
         """The job as JSON text."""
         return json.dumps({"table": self.table.model_dump(mode="json"), "backend": self.backend,
                            "arguments": self.arguments, "seed": self.seed,
-                           "key_minimums": self.key_minimums, "threads": self.threads}, default=str)
+                           "key_minimums": self.key_minimums, "threads": self.threads,
+                           "rare_threshold": self.rare_threshold,
+                           "differential_privacy": self.differential_privacy}, default=str)
 
     @classmethod
     def from_json(cls, text: str) -> TrainingJob:
         """Inverse of `to_json`."""
         d = json.loads(text)
         return cls(table=Table.model_validate(d["table"]), backend=d["backend"], arguments=d["arguments"],
-                   seed=int(d["seed"]), key_minimums=d["key_minimums"], threads=d["threads"])
+                   seed=int(d["seed"]), key_minimums=d["key_minimums"], threads=d["threads"],
+                   rare_threshold=d.get("rare_threshold"), differential_privacy=d.get("differential_privacy"))
 
 
 @dataclass(frozen=True)
@@ -109,13 +119,86 @@ def train_table(job: TrainingJob, data: pd.DataFrame, context: pd.DataFrame | No
         notes = (f"backend 'auto' chose '{backend}': {why}", *skipped)
     else:
         cls = backend_class or get_backend(backend)
+    arguments, data, rare_notes_ = _privacy_arguments(job, cls, backend, arguments, data)
     with TorchThreads(job.threads):
         model = cls(tbl, seed=derive_seed(job.seed, tbl.name, "model"), **arguments)
         model.fit(data, context=context) if context is not None else model.fit(data)
     keys = tuple(learn_key_spec(c, tbl.column(c).sql_type, data[c], salt=tbl.name, minimum=job.key_minimums.get(c))
                  for c in tbl.generated_key_columns)
     report = getattr(model, "fit_report_", None)
+    notes = (*notes, *rare_notes_, *_report_notes(tbl.name, report))
     return TrainedTable(model_bytes=model.to_bytes(), keys=keys, text=tuple(text_specs(tbl, data)),
                         training_rows=len(data), seconds=time.perf_counter() - start,
                         report=json.loads(json.dumps(report, default=str)) if isinstance(report, dict) else {},
                         backend=backend, notes=notes)
+
+
+def _accepts(cls: type, name: str) -> bool:
+    import inspect
+
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def _privacy_arguments(job: TrainingJob, cls: type, backend: str, arguments: dict[str, Any],
+                       data: pd.DataFrame) -> tuple[dict[str, Any], pd.DataFrame, tuple[str, ...]]:
+    """The backend's arguments with the job's rare-value threshold and DP settings, and the training rows.
+
+    A backend that takes no `rare_threshold` (a user's) gets rows already protected by
+    `transformers.rare.protect_rare_values`; one that takes no `differential_privacy` is refused.
+    """
+    from pyspark_synth.errors import PrivacyError
+    from pyspark_synth.transformers.rare import protect_rare_values, rare_notes
+
+    out = dict(arguments)
+    notes: tuple[str, ...] = ()
+    if job.rare_threshold is not None:
+        if _accepts(cls, "rare_threshold"):
+            out.setdefault("rare_threshold", int(job.rare_threshold))
+        else:
+            data, found = protect_rare_values(data, job.table, threshold=job.rare_threshold,
+                                              seed=derive_seed(job.seed, job.table.name, "rare"))
+            notes = rare_notes(job.table.name, found, int(job.rare_threshold))
+    if job.differential_privacy is not None:
+        if not _accepts(cls, "differential_privacy"):
+            raise PrivacyError(f"Table '{job.table.name}': backend '{backend}' has no differential-privacy mode; use "
+                               "backend='ctgan' or 'autoregressive' with PrivacyConfig(enable_differential_privacy="
+                               "True), or fit without differential privacy.")
+        out["differential_privacy"] = dict(job.differential_privacy)
+    return out, data, notes
+
+
+def _report_notes(table: str, report: Any) -> tuple[str, ...]:
+    """Notes from a model's fit report: what rare-value protection changed, the DP budget spent."""
+    from pyspark_synth.transformers.rare import RareColumn
+
+    if not isinstance(report, dict):
+        return ()
+    out: list[str] = []
+    k = report.get("rare_threshold")
+    for col, counts in (report.get("rare_values") or {}).items():
+        if not isinstance(counts, dict):
+            continue
+        if {"values_pooled", "rows"} <= set(counts):  # the autoregressive codecs' report
+            counts = {"rare_values": counts["values_pooled"], "rare_rows": counts["rows"]}
+        elif "tail_rows_clipped" in counts:
+            counts = {"clipped_low": counts["tail_rows_clipped"].get("low", 0),
+                      "clipped_high": counts["tail_rows_clipped"].get("high", 0)}
+        elif counts.get("suppressed"):
+            out.append(f"table '{table}': rare-value protection (k={k}) on '{col}': fewer than k values, the "
+                       "column is not learned (null)")
+            continue
+        known = {f: int(v) for f, v in counts.items() if f in RareColumn.__dataclass_fields__ and f != "column"}
+        text = RareColumn(col, **known).describe()
+        if text:
+            out.append(f"table '{table}': rare-value protection (k={k}) on '{col}': {text}")
+    dp = report.get("differential_privacy")
+    if isinstance(dp, dict) and dp.get("epsilon") is not None:
+        out.append(f"table '{table}': trained with differential privacy (DP-SGD): epsilon={dp['epsilon']:.3g} "
+                   f"spent at delta={dp['delta']:.3g} (noise multiplier {dp['noise_multiplier']:.3g}, clipping "
+                   f"norm {dp['max_grad_norm']:.3g}, {dp['steps']} steps at sampling rate {dp['sample_rate']:.3g}); "
+                   f"not covered by it: {', '.join(dp.get('not_covered', ()))}")
+    return tuple(out)

@@ -52,8 +52,9 @@ class ARBase(SynthModel):
                  learning_rate: float | None = None, weight_decay: float = 0.0, ema_decay: float | None = 0.99,
                  rare_threshold: int = 5,
                  max_bins: int = 32, fine_bins: int = 16, exact_limit: int = 100, device: str | None = None,
-                 num_threads: int | None = None) -> None:
+                 num_threads: int | None = None, differential_privacy: dict[str, Any] | None = None) -> None:
         self.metadata = metadata
+        self.differential_privacy = dict(differential_privacy) if differential_privacy is not None else None
         self.epochs = epochs
         self.batch_size = batch_size
         self.seed = seed

@@ -62,6 +62,18 @@ class _FlatNet(nn.Module):
         self.regressors.init(g, log_prior)
 
 
+class _RowLoss(nn.Module):
+    """The negative log-likelihood of a batch as a module's forward (for `torch.func.functional_call`)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, t: torch.Tensor, c: torch.Tensor | None, vis: torch.Tensor) -> torch.Tensor:
+        ctx = self.net.context(c) if self.net.context is not None and c is not None else None
+        return self.net.regressors.nll(t, self.net.embeddings(t), ctx, vis).sum()
+
+
 @register_backend("autoregressive")
 class AutoregressiveModel(ARBase):
     """Autoregressive model of a table's rows, optionally conditioned on a parent's context columns.
@@ -100,9 +112,15 @@ class AutoregressiveModel(ARBase):
         device: "cpu", "cuda", ... or None: a GPU when one is present, else the CPU.
         num_threads: Torch threads inside fit() and sample() (restored afterwards); None uses half
             the cores available, at most 4 (see `_ar_nets.default_threads`).
+        differential_privacy: Train with DP-SGD (`models.dp_sgd`): a mapping of `epsilon`,
+            `delta`, `noise_multiplier` and `max_grad_norm` (see `PrivacyConfig`). Every row trains
+            (no validation split, no early stopping: both would read rows outside the budget),
+            `epochs` defaults to 10, dropout is off; the spent (epsilon, delta) is in
+            `fit_report_["differential_privacy"]`. None trains without DP.
     """
 
     name = "autoregressive"
+    _PARAMS = (*ARBase._PARAMS, "differential_privacy")
 
     # -------------------------------------------------------------------- fit
     def fit(self, data: pd.DataFrame, context: pd.DataFrame | None = None, *, table_name: str | None = None,
@@ -154,12 +172,15 @@ class AutoregressiveModel(ARBase):
         self._build(derive_seed(seed_, "init"), enc.log_prior(tokens))
         self.fitted_ = True
         rng = np.random.default_rng(derive_seed(seed_, "split"))
-        train_idx, val_idx = self._split(len(data), rng)
+        dp = self.differential_privacy
+        train_idx, val_idx = self._split(len(data), rng) if dp is None else (np.arange(len(data)), np.arange(0))
         batch = int(self.batch_size) if self.batch_size else auto_batch_size(len(train_idx))
         lr = float(self.learning_rate) if self.learning_rate else auto_learning_rate(batch)
         report: dict[str, Any] = {"epochs": 0, "stopped_early": False, "stop_reason": "nothing_to_learn",
                                   "best_validation_loss": None, "history": []}
-        if enc.sizes:
+        if dp is not None:
+            report = self._train_dp(tokens, ctx_tokens, batch, lr, name, dp)
+        elif enc.sizes:
             report = self._train(tokens, ctx_tokens, train_idx, val_idx, batch, lr, name, progress_bar)
         history = report.pop("history")
         self.history_ = history
@@ -214,6 +235,53 @@ class AutoregressiveModel(ARBase):
                      max_seconds=self.max_training_seconds, learning_rate=lr, weight_decay=self.weight_decay,
                      patience=self.early_stopping_patience, name=name, progress_bar=progress_bar,
                      ema_decay=self.ema_decay)
+
+    def _train_dp(self, tokens: np.ndarray, ctx_tokens: np.ndarray | None, batch: int, lr: float, name: str,
+                  settings: dict[str, Any]) -> dict[str, Any]:
+        """DP-SGD training (`models.dp_sgd`): Poisson batches, per-row clipped gradients, noise."""
+        from pyspark_synth.models._ar_train import _Average
+        from pyspark_synth.models.dp_sgd import DPSGD, planned_steps
+
+        enc, dev, net = self.encoding_, self.device_, self.net_
+        epochs = int(self.epochs) if self.epochs else 10
+        n = len(tokens)
+        dp = DPSGD(settings, rows=n, batch_size=batch, steps=planned_steps(epochs, n, batch),
+                   where=f"AutoregressiveModel('{name}')")
+        tok = torch.from_numpy(tokens).to(dev)
+        ctx = torch.from_numpy(ctx_tokens).to(dev) if ctx_tokens is not None else None
+        rng = np.random.default_rng(derive_seed(self.seed_, "batches"))
+        g = torch_gen(derive_seed(self.seed_, "dp-noise"), dev)
+        wrapper = _RowLoss(net)
+
+        def row_loss(params: dict[str, torch.Tensor], t: torch.Tensor, c: torch.Tensor | None,
+                     vis: torch.Tensor) -> torch.Tensor:
+            full = {f"net.{k}": v for k, v in params.items()}
+            return torch.func.functional_call(wrapper, full, (t[None], None if c is None else c[None], vis))
+
+        opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay)
+        average = _Average(net, self.ema_decay) if self.ema_decay else None
+        start = time.perf_counter()
+        history: list[dict[str, float]] = []
+        net.train()
+        if enc.sizes:
+            for epoch in range(epochs):
+                t0 = time.perf_counter()
+                for _ in range(dp.steps_per_epoch):
+                    rows = torch.from_numpy(dp.batch(rng)).to(dev)
+                    vis = visibility(enc.owner, enc.dims, self._positions(self.order_, rng), dev)
+                    dp.private_step(net, row_loss, (tok[rows], ctx[rows] if ctx is not None else None, vis),
+                                    (0, 0 if ctx is not None else None, None), g)
+                    opt.step()
+                    opt.zero_grad(set_to_none=True)
+                    if average is not None:
+                        average.update()
+                history.append({"epoch": epoch + 1, "seconds": time.perf_counter() - t0})
+        if average is not None:
+            average.swap()
+        net.eval()
+        return {"epochs": len(history), "stopped_early": False, "stop_reason": "epochs",
+                "best_validation_loss": None, "seconds": time.perf_counter() - start, "history": history,
+                "differential_privacy": dp.report()}
 
     @property
     def training_history_(self) -> pd.DataFrame:

@@ -27,6 +27,7 @@ from pyspark_synth.metadata import Table
 from pyspark_synth.models import constraints as _constraints
 from pyspark_synth.models._archive import pack, unpack
 from pyspark_synth.models.base import SynthModel, register_backend
+from pyspark_synth.seeds import derive_seed
 from pyspark_synth.transformers.dateformats import parse_dates
 from pyspark_synth.transformers.dtypes import (
     SPECIAL_VALUES,
@@ -38,6 +39,11 @@ from pyspark_synth.transformers.dtypes import (
     restore_values,
     special_codes,
     text_format,
+)
+from pyspark_synth.transformers.rare import (
+    DEFAULT_RARE_THRESHOLD,
+    check_rare_threshold,
+    protect_rare_values,
 )
 from pyspark_synth.transformers.table import check_unique_columns, infer_semantic_type
 
@@ -66,6 +72,11 @@ class GaussianCopula(SynthModel):
         latent_rows: Rows those sweeps run on.
         context_ridge: Added to the context variables' variances when conditioning, so parent
             contexts unlike the training ones are not extrapolated.
+        rare_threshold: `k` of the rare-value protection (`transformers.rare`): categorical values
+            of fewer than k training rows are redrawn among the frequent values and numerical and
+            datetime values are clipped to [k-th smallest, k-th largest] before the marginals are
+            learned, so the stored categories and quantiles hold no rare value and no single
+            record's extreme. 1 (or 0) turns it off.
 
         epochs: Deprecated and ignored (the copula does not train in epochs).
         batch_size: Deprecated and ignored (nor in batches).
@@ -76,7 +87,8 @@ class GaussianCopula(SynthModel):
 
     def __init__(self, metadata: Table | None = None, *, seed: int | None = None, max_fit_rows: int = 100_000,
                  n_quantiles: int = 1000, latent_sweeps: int = 10, latent_rows: int = 5_000,
-                 context_ridge: float = 0.05, epochs: int | None = None, batch_size: int | None = None) -> None:
+                 context_ridge: float = 0.05, rare_threshold: int = DEFAULT_RARE_THRESHOLD,
+                 epochs: int | None = None, batch_size: int | None = None) -> None:
         if epochs is not None or batch_size is not None:
             import warnings
 
@@ -89,8 +101,10 @@ class GaussianCopula(SynthModel):
         self.latent_sweeps = latent_sweeps
         self.latent_rows = latent_rows
         self.context_ridge = context_ridge
+        self.rare_threshold = rare_threshold
 
-    _PARAMS = ("seed", "max_fit_rows", "n_quantiles", "latent_sweeps", "latent_rows", "context_ridge")
+    _PARAMS = ("seed", "max_fit_rows", "n_quantiles", "latent_sweeps", "latent_rows", "context_ridge",
+               "rare_threshold")
 
     def get_params(self) -> dict[str, Any]:
         """The constructor arguments (except metadata)."""
@@ -122,6 +136,11 @@ class GaussianCopula(SynthModel):
             take = np.sort(rng.choice(len(data), size=max_rows, replace=False))
             data = data.iloc[take]
             context = context.iloc[take] if context is not None else None
+        k = check_rare_threshold(self.rare_threshold, f"{self._where()}: rare_threshold")
+        data, rare = protect_rare_values(data, self.metadata if isinstance(self.metadata, Table) else None,
+                                         threshold=k, seed=derive_seed(self.seed or 0, "rare"))
+        self.fit_report_ = {"backend": "copula", "rare_threshold": k,
+                            "rare_values": {r.column: r.to_dict() for r in rare}}
         n_q = int(self.n_quantiles)
         self.vars_: list[dict[str, Any]] = []
         self.var_arrays_: list[np.ndarray] = []

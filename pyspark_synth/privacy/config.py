@@ -95,6 +95,24 @@ class PrivacyConfig:
             table without a country takes its customer's); write `"customers.country via
             buyer_id"` to pick one of several foreign keys to the same parent. A rule given as a
             dict may say the same with a `locale_from` entry. See `locale_sources`.
+        rare_threshold: `k` of the rare-value protection every backend applies to its training rows
+            (`transformers.rare`): a categorical value held by fewer than k rows is never
+            generated, and numerical and datetime values are clipped to [k-th smallest, k-th
+            largest] so no single record's extreme is stored or generated; the full-data min/max
+            of non-key columns are not stored in the spec either. Default 5 (the free-text model's
+            `min_rows`); 0 or None turns it off. Key columns are not affected.
+        enable_differential_privacy: Train the neural backends (ctgan, autoregressive) with DP-SGD
+            (per-sample gradient clipping, Gaussian noise, an RDP accountant: `privacy.dp`); the
+            spent (epsilon, delta) is stored in each table's spec (`model_report`) and notes.
+            Backends without a DP mode (the copula, the sequence model) are refused before any job.
+            What DP does not cover (the encoders' category lists and bins, row counts, null rates,
+            child-count laws, key shapes, free-text word models) is said in the notes.
+        epsilon: The privacy budget each table's training may spend (the noise is calibrated to it
+            unless `noise_multiplier` is given).
+        delta: The DP delta; None: 1 / (10 * training rows).
+        noise_multiplier: Fixed Gaussian noise (its standard deviation over the clipping norm);
+            the accountant then reports the epsilon it spends instead of aiming at `epsilon`.
+        max_grad_norm: Per-sample gradient clipping norm.
 
     Where a fake's locale comes from (`locale_sources`), in order: `locale_from`, the rule's fixed
     `locale`, its `locale_column`, a country/locale column of the same table, else none. Whatever the
@@ -117,6 +135,12 @@ class PrivacyConfig:
     locale: str | None = None
     hash_length: int | None = None
     locale_from: Mapping[str, str] | None = None
+    rare_threshold: int | None = 5
+    enable_differential_privacy: bool = False
+    epsilon: float = 3.0
+    delta: float | None = None
+    noise_multiplier: float | None = None
+    max_grad_norm: float = 1.0
 
     def __post_init__(self) -> None:
         rules, from_rules = self._split_locale_from(self.rules)
@@ -126,9 +150,37 @@ class PrivacyConfig:
             object.__setattr__(self, "key", SecretKey(self.key, "PrivacyConfig(key=...)"))
         self._check_settings()
 
+    @property
+    def rare_k(self) -> int:
+        """The rare-value threshold as the backends take it (1: protection off)."""
+        return 1 if not self.rare_threshold else int(self.rare_threshold)
+
+    def dp_settings(self) -> dict[str, Any] | None:
+        """The DP-SGD settings a backend takes (`differential_privacy=`), None when DP is off."""
+        if not self.enable_differential_privacy:
+            return None
+        return {"epsilon": float(self.epsilon), "delta": None if self.delta is None else float(self.delta),
+                "noise_multiplier": None if self.noise_multiplier is None else float(self.noise_multiplier),
+                "max_grad_norm": float(self.max_grad_norm)}
+
+    def _check_dp(self) -> None:
+        from pyspark_synth.privacy.dp import check_dp_settings
+
+        if self.rare_threshold is not None and (isinstance(self.rare_threshold, bool) or not isinstance(
+                self.rare_threshold, int) or self.rare_threshold < 0):
+            raise PrivacyError(f"PrivacyConfig: rare_threshold must be a whole number of rows (0 or None turns "
+                               f"rare-value protection off), got {self.rare_threshold!r}")
+        if not isinstance(self.enable_differential_privacy, bool):
+            raise PrivacyError(f"PrivacyConfig: enable_differential_privacy must be True or False, got "
+                               f"{self.enable_differential_privacy!r}")
+        if self.enable_differential_privacy:
+            check_dp_settings(self.dp_settings() or {}, "PrivacyConfig")
+
     def _check_settings(self) -> None:
         """Refuse settings that would otherwise fail later, during fitting or on an executor."""
         from pyspark_synth.privacy.locales import available_locales
+
+        self._check_dp()
 
         if not isinstance(self.auto_detect, bool):
             raise PrivacyError(f"PrivacyConfig: auto_detect must be True or False, got {self.auto_detect!r}")

@@ -340,6 +340,7 @@ def fit_database(
 
     from pyspark_synth.spark.fit_table import (
         DEFAULT_SAMPLE_ROWS,
+        dp_backend,
         finish_table,
         model_arguments,
         prepare_table,
@@ -351,8 +352,15 @@ def fit_database(
                         f"(one table after another in this process), got {fit_in!r}")
 
     model_arguments(backend, epochs, batch_size, model_kwargs)  # unknown backends and arguments fail here
+    dp_backend(backend, privacy, "fit_database")  # a backend without a DP mode under DP fails here
     check_pii_mode(pii, "fit_database")
     seq_tables, seq_args = _sequential_tables(metadata, sequential, backend, epochs, batch_size, model_kwargs)
+    if seq_tables and getattr(privacy, "enable_differential_privacy", False):
+        from pyspark_synth.errors import PrivacyError
+
+        raise PrivacyError(f"fit_database: the sequence model of {sorted(seq_tables)} (sequential=...) has no "
+                           "differential-privacy mode, and PrivacyConfig(enable_differential_privacy=True) was "
+                           "given. Fit without sequential=, or without differential privacy. Nothing was fitted.")
     check_key_policy(on_duplicate_key)
     seed = resolve_seed(seed)
     frames = read_tables(spark, tables)

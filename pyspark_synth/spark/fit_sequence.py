@@ -143,18 +143,29 @@ def fit_sequential_table(df: DataFrame, parent: DataFrame, tp: TablePlan, *, rel
     """
     from pyspark_synth.models.base import get_backend
     from pyspark_synth.models.text import text_specs
-    from pyspark_synth.spark.fit_table import _pending_model, _store, resolve_table, table_stats
+    from pyspark_synth.spark.fit_table import (
+        _pending_model,
+        _store,
+        private_stats,
+        resolve_table,
+        table_stats,
+    )
+    from pyspark_synth.training import _report_notes
 
     fk = tp.driving
     tbl = resolve_table(df, tp.name, tp.table)
     data_df = df.select(*[f"`{c}`" for c in tbl.column_names])
     stats = table_stats(data_df, tbl)
+    minimums = {c: stats["columns"][c].get("min") for c in tbl.generated_key_columns}
     order = [c for c in tbl.primary_key if c in tbl.column_names and c not in fk.columns]
     kids, group, ctx, n_parents = sequence_sample(
         parent, data_df, fk, tp.context, tbl.column_names, order=order, max_rows=sample_rows,
         seed=derive_seed(seed, tbl.name, "sample"))
     _log.info("fitting table as sequences", table=tbl.name, parents=n_parents, training_rows=len(kids),
               rows=stats["row_count"], seed=seed)
+    k = privacy.rare_threshold if privacy is not None else None
+    if k is not None:
+        model_args = {"rare_threshold": k, **model_args}
     model = get_backend(SEQUENTIAL_BACKEND)(tbl, seed=derive_seed(seed, tbl.name, "model"), **model_args)
     model.fit(kids, group=group, parent_context=ctx, num_parents=n_parents, table_name=tbl.name)
     rep = model.fit_report_
@@ -169,7 +180,7 @@ def fit_sequential_table(df: DataFrame, parent: DataFrame, tp: TablePlan, *, rel
         note += (f"; sequences longer than {window} children (up to {longest:,}) train the row model on their "
                  f"first {window} (max_sequence_window)")
     keys = tuple(learn_key_spec(c, tbl.column(c).sql_type, kids[c], salt=tbl.name,
-                                minimum=stats["columns"][c].get("min")) for c in tbl.generated_key_columns)
+                                minimum=minimums[c]) for c in tbl.generated_key_columns)
     texts = tuple(TextColumnSpec.model_validate(t) for t in text_specs(tbl, kids))
     schema, private_fields = data_df.schema, {}
     if privacy is not None:
@@ -182,6 +193,8 @@ def fit_sequential_table(df: DataFrame, parent: DataFrame, tp: TablePlan, *, rel
         extra_notes = (*privacy.notes, *fake_notes)
     else:
         extra_notes = ()
+    stats, stat_notes = private_stats(stats, tbl, k if k is not None else 1)
+    extra_notes = (*extra_notes, *stat_notes, *_report_notes(tbl.name, rep))
     spec = TableSpec(
         name=tbl.name, backend=SEQUENTIAL_BACKEND, seed=seed, table=tbl, spark_schema=schema.json(),
         row_count=stats["row_count"], training_rows=len(kids), keys=keys, text=texts, model=_pending_model(),

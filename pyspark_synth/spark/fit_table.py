@@ -39,8 +39,10 @@ __all__ = [
     "finish_table",
     "apply_key_policy",
     "fit_table",
+    "dp_backend",
     "model_arguments",
     "order_rows",
+    "private_stats",
     "prepare_table",
     "resolve_table",
     "table_stats",
@@ -128,6 +130,23 @@ def table_stats(df: DataFrame, tbl: Table) -> dict[str, Any]:
     return out
 
 
+def private_stats(stats: dict[str, Any], tbl: Table, rare_threshold: int) -> tuple[dict[str, Any], list[str]]:
+    """The statistics the spec may store: with rare-value protection on, no full-data min/max of a
+    column that is not a key (each is one record's exact value; only generated keys need theirs).
+    """
+    if rare_threshold <= 1:
+        return stats, []
+    keys = set(tbl.key_columns)
+    dropped = [c for c, st in stats["columns"].items() if c not in keys and ("min" in st or "max" in st)]
+    if not dropped:
+        return stats, []
+    cols = {c: ({k: v for k, v in st.items() if k not in ("min", "max")} if c in dropped else st)
+            for c, st in stats["columns"].items()}
+    return {**stats, "columns": cols}, [
+        f"table '{tbl.name}': the full-data min/max of {len(dropped)} non-key column(s) are not stored in the spec "
+        "(rare-value protection: each is a single record's value)"]
+
+
 def _row_uniform(df: DataFrame, seed: int) -> Any:
     """A uniform number in [0, 1) per row, a keyed hash of the row's values (not of its position)."""
     from pyspark.sql import functions as F
@@ -167,6 +186,38 @@ def order_rows(pdf: pd.DataFrame, seed: int) -> pd.DataFrame:
         return pdf.reset_index(drop=True)
     order = pd.util.hash_pandas_object(pdf.astype(str), index=False, hash_key=f"{derive_seed(seed, 'order'):016x}"[:16])
     return pdf.iloc[order.argsort(kind="stable").to_numpy()].reset_index(drop=True)
+
+
+def dp_backend(backend: str, privacy: Any, where: str) -> tuple[str, list[str]]:
+    """The backend to train with under differential privacy, checked before any Spark job.
+
+    Without DP (`privacy` is None, or its `differential_privacy` settings are off) the backend is
+    returned as it is. With DP, backend "auto" becomes "autoregressive" (a note says so) and a
+    backend without a DP mode (one whose constructor takes no `differential_privacy`: the copula,
+    the sequence model) is refused.
+
+    Raises:
+        PrivacyError: The backend has no differential-privacy mode.
+    """
+    from pyspark_synth.errors import PrivacyError
+    from pyspark_synth.models.auto import AUTO_BACKEND
+    from pyspark_synth.models.base import get_backend
+    from pyspark_synth.training import _accepts
+
+    dp = getattr(privacy, "differential_privacy", None)
+    if dp is None and hasattr(privacy, "dp_settings"):
+        dp = privacy.dp_settings()
+    if dp is None:
+        return backend, []
+    if backend == AUTO_BACKEND:
+        return "autoregressive", ["backend 'auto' trains 'autoregressive' under differential privacy (the copula has "
+                                  "no DP mode)"]
+    if not _accepts(get_backend(backend), "differential_privacy"):
+        raise PrivacyError(f"{where}: backend '{backend}' has no differential-privacy mode, and "
+                           "PrivacyConfig(enable_differential_privacy=True) was given. Its fitted statistics (the "
+                           "copula's quantiles and correlations) would bypass DP. Use backend='ctgan' or "
+                           "'autoregressive' (DP-SGD), or fit without differential privacy. Nothing was fitted.")
+    return backend, []
 
 
 def model_arguments(backend: str, epochs: int | None, batch_size: int | None,
@@ -407,7 +458,9 @@ def prepare_table(
         output_schema,
     )
 
+    backend, dp_notes = dp_backend(backend, privacy, "fit_table")
     model_cls, kwargs, notes = model_arguments(backend, epochs, batch_size, model_kwargs)
+    notes = [*dp_notes, *notes]
     if not isinstance(privacy, PrivateTable):
         check_pii_mode(pii, "fit_table")
         check_key_policy(on_duplicate_key)
@@ -434,6 +487,8 @@ def prepare_table(
         data_df = df.drop(*ctx_map) if ctx_map else df
     data_df = data_df.select(*[f"`{c}`" for c in tbl.column_names])
     stats = table_stats(data_df, tbl)
+    stats, stat_notes = private_stats(stats, tbl, private.rare_threshold)
+    notes = [*notes, *stat_notes]
     fakes, fake_notes = fake_specs(private, context=tuple(relations.get("context", ())), driving=relations.get("driving"))
     base = {"name": tbl.name, "seed": seed, "table": tbl, "spark_schema": output_schema(private, data_df.schema).json(),
             "row_count": stats["row_count"],
@@ -441,7 +496,8 @@ def prepare_table(
             **relations, "notes": (*relations.get("notes", ()), *notes, *private.notes, *fake_notes),
             "privacy": private.columns, "fakes": fakes}
     job = TrainingJob(table=tbl, backend=backend, arguments=kwargs, seed=seed, key_minimums=_key_minimums(tbl, stats),
-                      threads=threads)
+                      threads=threads, rare_threshold=private.rare_threshold,
+                      differential_privacy=private.differential_privacy)
     sample = None
     if stats["row_count"] == 0:
         if not empty_ok:

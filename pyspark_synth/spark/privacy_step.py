@@ -128,6 +128,8 @@ class PrivateTable:
         date_formats: `{faked column: date format}` of dates written as text or integers.
         columns: What was done to each column (for the spec).
         notes: What the step found and decided for this table.
+        rare_threshold: `k` of the rare-value protection (`PrivacyConfig.rare_threshold`; 1: off).
+        differential_privacy: DP-SGD settings (`PrivacyConfig.dp_settings()`), None without DP.
     """
 
     name: str
@@ -141,6 +143,8 @@ class PrivateTable:
     date_formats: dict[str, str] = field(default_factory=dict)
     columns: tuple[ColumnPrivacy, ...] = ()
     notes: tuple[str, ...] = ()
+    rare_threshold: int = 5
+    differential_privacy: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -272,7 +276,7 @@ def prepare_privacy(
             date_formats=formats,
             sources=dict(sources.get(t, {})), links=dict(links.get(t, {})), null_rates=null_rates.get(t, {}),
             columns=_column_entries(cfg, metadata.tables[t], p, by_col, per_fit),
-            notes=tuple(table_notes))
+            notes=tuple(table_notes), rare_threshold=cfg.rare_k, differential_privacy=cfg.dp_settings())
     all_notes = tuple(dict.fromkeys(n for pt in prepared.values() for n in pt.notes))
     md = Metadata(tables=tables)
     if set(frames) == set(metadata.tables):  # a table fitted alone leaves the others as they were

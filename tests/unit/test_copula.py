@@ -74,7 +74,7 @@ def test_registered_under_both_names():
 def test_init_only_stores_arguments():
     m = GaussianCopula(None, seed=3, n_quantiles=50)
     assert m.get_params() == {"seed": 3, "max_fit_rows": 100_000, "n_quantiles": 50, "latent_sweeps": 10,
-                              "latent_rows": 5_000, "context_ridge": 0.05}
+                              "latent_rows": 5_000, "context_ridge": 0.05, "rare_threshold": 5}
     assert not m.is_fitted
 
 

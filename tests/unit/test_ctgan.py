@@ -291,7 +291,8 @@ def test_high_cardinality_conditions_are_embedded_not_one_hot():
     names = np.array([f"n{i:04d}" for i in range(k)])
     df = pd.DataFrame({"name": np.r_[names, rng.choice(names, n - k)], "city": rng.choice(list("abc"), n),
                        "x": rng.normal(size=n)})
-    model = CTGAN(epochs=1, seed=0, pac=5, **{**TINY, "batch_size": 100}).fit(df, progress_bar=False)
+    # rare_threshold=1: every value is held by 1-2 rows, which rare-value protection would merge
+    model = CTGAN(epochs=1, seed=0, pac=5, rare_threshold=1, **{**TINY, "batch_size": 100}).fit(df, progress_bar=False)
     assert model.sampler_.cond_dim >= k  # the conditional vector still covers every value
     critic_in = model.critic_.layers[0].in_features
     gen_in = model.generator_.blocks[0].fc.in_features
@@ -302,7 +303,8 @@ def test_high_cardinality_conditions_are_embedded_not_one_hot():
     again = CTGAN.from_bytes(model.to_bytes())
     pd.testing.assert_frame_equal(again.sample(80, seed=2), model.sample(80, seed=2))
     # the one-hot vector (models saved before the embedding) still builds, trains and loads
-    plain = CTGAN(epochs=1, seed=0, pac=5, conditional_embedding=False, **{**TINY, "batch_size": 100}).fit(
+    plain = CTGAN(epochs=1, seed=0, pac=5, conditional_embedding=False, rare_threshold=1,
+                  **{**TINY, "batch_size": 100}).fit(
         df, progress_bar=False)
     assert plain.critic_.layers[0].in_features > model.pac * k
     loaded = CTGAN.from_bytes(plain.to_bytes())

@@ -1,0 +1,83 @@
+"""Rare-value protection and differential privacy through fit_table / fit_database (issue 19):
+the threshold from PrivacyConfig, the notes and spent budget in the stored spec, refusals before any job."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pyspark_synth import (
+    Metadata,
+    PrivacyConfig,
+    PrivacyError,
+    fit_database,
+    fit_table,
+    sample_table,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+N = 300
+
+
+def people() -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"person_id": np.arange(N), "city": rng.choice(["Paris", "Lyon", "Nice"], N),
+                       "salary": rng.normal(50_000, 5_000, N).round(2)})
+    df.loc[3, "city"] = "Tiny Village"
+    df.loc[4, "salary"] = 9_999_999.0
+    return df
+
+
+def metadata() -> Metadata:
+    return Metadata().add_table("people", pk="person_id", columns={
+        "person_id": {"type": "id"}, "city": {"type": "categorical"}, "salary": {"type": "numerical"}})
+
+
+def _jobs(spark, group: str, fn):  # noqa: ANN001, ANN202
+    spark.sparkContext.setJobGroup(group, group)
+    try:
+        return fn()
+    finally:
+        spark.sparkContext.setLocalProperty("spark.jobGroup.id", None)
+
+
+def test_rare_values_through_fit_table(spark, tmp_path):
+    df = spark.createDataFrame(people())
+    entry = fit_table(df, table="people", metadata=metadata(), backend="copula", registry=str(tmp_path / "r"),
+                      pii="ignore", privacy=PrivacyConfig(rare_threshold=5))
+    spec = entry.spec
+    assert any("rare-value protection (k=5) on 'city'" in n for n in spec.notes)
+    assert any("rare-value protection (k=5) on 'salary'" in n for n in spec.notes)
+    assert spec.stats["salary"].max is None and spec.stats["person_id"].max == N - 1  # keys keep their range
+    assert "9999999" not in spec.to_json() and "Tiny Village" not in spec.to_json()
+    out = sample_table(spark, "people", 2_000, seed=1, registry=str(tmp_path / "r")).toPandas()
+    assert not (out["city"] == "Tiny Village").any() and out["salary"].max() < 1_000_000
+    off = fit_table(df, table="people", metadata=metadata(), backend="copula", registry=str(tmp_path / "r"),
+                    pii="ignore", privacy=PrivacyConfig(rare_threshold=0))
+    assert not any("rare-value protection" in n for n in off.spec.notes) and off.spec.stats["salary"].max == 9_999_999.0
+
+
+def test_dp_fit_table_stores_the_spent_budget(spark, tmp_path):
+    df = spark.createDataFrame(people())
+    cfg = PrivacyConfig(enable_differential_privacy=True, epsilon=2.0)
+    entry = fit_table(df, table="people", metadata=metadata(), backend="autoregressive", epochs=1,
+                      registry=str(tmp_path / "r"), pii="ignore", privacy=cfg)
+    dp = entry.spec.model_report["differential_privacy"]
+    assert 0 < dp["epsilon"] <= 2.0 and dp["delta"] == pytest.approx(1 / (10 * N)) and dp["accountant"] == "rdp"
+    assert any("epsilon=" in n and "not covered" in n for n in entry.spec.notes)
+    assert sample_table(spark, "people", 50, seed=1, registry=str(tmp_path / "r")).count() == 50
+
+
+def test_dp_refuses_the_copula_before_any_job(spark, tmp_path):
+    df = spark.createDataFrame(people())
+    cfg = PrivacyConfig(enable_differential_privacy=True)
+    with pytest.raises(PrivacyError, match="backend 'copula' has no differential-privacy mode"):
+        _jobs(spark, "dp-copula-table", lambda: fit_table(df, table="people", metadata=metadata(), backend="copula",
+                                                          registry=str(tmp_path / "r"), privacy=cfg))
+    with pytest.raises(PrivacyError, match="backend 'copula' has no differential-privacy mode"):
+        _jobs(spark, "dp-copula-db", lambda: fit_database(spark, metadata(), {"people": df}, backend="copula",
+                                                          registry=str(tmp_path / "r"), privacy=cfg))
+    tracker = spark.sparkContext.statusTracker()
+    assert not tracker.getJobIdsForGroup("dp-copula-table") and not tracker.getJobIdsForGroup("dp-copula-db")
+    assert not (tmp_path / "r").exists()
