@@ -15,13 +15,13 @@ from pyspark_synth.errors import DataError
 from pyspark_synth.metadata import Table
 from pyspark_synth.models._ar_nets import (
     Regressors,
-    Threads,
     TokenEmbeddings,
     default_threads,
     pick_tokens,
 )
 from pyspark_synth.models._ar_train import TableEncoding
 from pyspark_synth.models.base import SynthModel
+from pyspark_synth.models.runtime import TorchThreads
 from pyspark_synth.seeds import derive_seed
 
 __all__ = ["ARBase", "draw_tokens", "torch_gen"]
@@ -82,8 +82,8 @@ class ARBase(SynthModel):
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in ((k, getattr(self, k)) for k in self._PARAMS)}
 
     # ------------------------------------------------------------------ helpers
-    def _threads(self) -> Threads:
-        return Threads(self.num_threads if self.num_threads is not None else default_threads())
+    def _threads(self) -> TorchThreads:
+        return TorchThreads(self.num_threads if self.num_threads is not None else default_threads())
 
     def _where(self) -> str:
         return f"{type(self).__name__}"

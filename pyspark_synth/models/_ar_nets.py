@@ -24,7 +24,7 @@ from torch.nn import functional as F
 from pyspark_synth.models.layers import build_module
 
 __all__ = ["embedding_dim", "TokenEmbeddings", "ContextEncoder", "Regressors", "History", "position_features",
-           "hash_uniforms", "pick_tokens", "Threads", "resolve_device", "default_threads", "build", "visibility"]
+           "hash_uniforms", "pick_tokens", "resolve_device", "default_threads", "build", "visibility"]
 
 POSITION_FEATURES = 4
 
@@ -272,24 +272,6 @@ def pick_tokens(logits: torch.Tensor, u: np.ndarray, *, temperature: float = 1.0
     cum = torch.softmax(x, dim=1).cumsum(dim=1)
     v = torch.as_tensor(u, dtype=torch.float64, device=x.device)[:, None] * cum[:, -1:]
     return torch.searchsorted(cum, v, right=True).squeeze(1).clamp_max(x.shape[1] - 1)
-
-
-class Threads:
-    """Set torch's intra-op thread count for a block and restore it afterwards."""
-
-    def __init__(self, n: int | None) -> None:
-        self.n = n
-        self.prev = 0
-
-    def __enter__(self) -> Threads:
-        self.prev = torch.get_num_threads()
-        if self.n is not None and self.n != self.prev:
-            torch.set_num_threads(int(self.n))
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if torch.get_num_threads() != self.prev:
-            torch.set_num_threads(self.prev)
 
 
 def default_threads() -> int:

@@ -14,6 +14,7 @@ import torch
 from pyspark_synth._log import get_logger
 from pyspark_synth.models._ar_codecs import Codec, codec_from_state, make_codec
 from pyspark_synth.models._ar_nets import embedding_dim
+from pyspark_synth.models.averaging import WeightAverage
 from pyspark_synth.transformers.table import check_unique_columns
 
 if TYPE_CHECKING:
@@ -178,7 +179,7 @@ def train(module: torch.nn.Module, *, loss: Callable[[Any, bool], tuple[torch.Te
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2, min_lr=0.1 * learning_rate)
     limit = int(epochs) if epochs is not None else int(max_epochs)
     best, best_state, stale = np.inf, None, 0
-    average = _Average(module, ema_decay) if ema_decay else None
+    average = WeightAverage(module, ema_decay) if ema_decay else None
     history: list[dict[str, float]] = []
     reason = "epochs"
     bar = tqdm(range(limit), desc=f"autoregressive {name}", disable=not progress_bar, leave=False)
@@ -241,28 +242,3 @@ def train(module: torch.nn.Module, *, loss: Callable[[Any, bool], tuple[torch.Te
     return {"epochs": len(history), "stopped_early": reason != "epochs", "stop_reason": reason,
             "best_validation_loss": float(best) if np.isfinite(best) else None,
             "seconds": time.perf_counter() - start, "history": history}
-
-
-class _Average:
-    """Exponential moving average of a module's floating-point state (Polyak averaging)."""
-
-    def __init__(self, module: torch.nn.Module, decay: float) -> None:
-        self.decay = float(decay)
-        self.live = [t for t in module.state_dict().values() if t.dtype.is_floating_point]
-        self.shadow = [t.detach().clone() for t in self.live]
-        self.steps = 0
-
-    @torch.no_grad()
-    def update(self) -> None:
-        self.steps += 1
-        d = min(self.decay, (1 + self.steps) / (10 + self.steps))  # short memory while training starts
-        torch._foreach_mul_(self.shadow, d)
-        torch._foreach_add_(self.shadow, self.live, alpha=1.0 - d)
-
-    @torch.no_grad()
-    def swap(self) -> None:
-        """Exchange the live and averaged values (call twice to restore)."""
-        for a, b in zip(self.live, self.shadow, strict=True):
-            tmp = a.clone()
-            a.copy_(b)
-            b.copy_(tmp)

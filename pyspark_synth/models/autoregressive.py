@@ -239,7 +239,7 @@ class AutoregressiveModel(ARBase):
     def _train_dp(self, tokens: np.ndarray, ctx_tokens: np.ndarray | None, batch: int, lr: float, name: str,
                   settings: dict[str, Any]) -> dict[str, Any]:
         """DP-SGD training (`models.dp_sgd`): Poisson batches, per-row clipped gradients, noise."""
-        from pyspark_synth.models._ar_train import _Average
+        from pyspark_synth.models.averaging import WeightAverage
         from pyspark_synth.models.dp_sgd import DPSGD, planned_steps
 
         enc, dev, net = self.encoding_, self.device_, self.net_
@@ -259,7 +259,7 @@ class AutoregressiveModel(ARBase):
             return torch.func.functional_call(wrapper, full, (t[None], None if c is None else c[None], vis))
 
         opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay)
-        average = _Average(net, self.ema_decay) if self.ema_decay else None
+        average = WeightAverage(net, self.ema_decay) if self.ema_decay else None
         start = time.perf_counter()
         history: list[dict[str, float]] = []
         net.train()

@@ -17,6 +17,7 @@ from pyspark_synth._log import get_logger
 from pyspark_synth.errors import DataError, SerializationError
 from pyspark_synth.metadata import Table
 from pyspark_synth.models._archive import pack, unpack, write_archive
+from pyspark_synth.models.averaging import WeightAverage
 from pyspark_synth.models.base import SynthModel, register_backend
 from pyspark_synth.models.layers import (
     Critic,
@@ -26,6 +27,7 @@ from pyspark_synth.models.layers import (
     gradient_penalty,
     init_parameters,
 )
+from pyspark_synth.models.runtime import TorchThreads
 from pyspark_synth.seeds import derive_seed, resolve_seed
 from pyspark_synth.transformers import TableTransformer
 from pyspark_synth.transformers.categorical import OneHotTransformer
@@ -48,53 +50,6 @@ _MAX_AUTO_EPOCHS = 300
 
 def _torch_gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(seed) & _MAX_SEED)
-
-
-class _Threads:
-    """Set torch's intra-op thread count for a block and restore it afterwards."""
-
-    def __init__(self, n: int | None) -> None:
-        self.n = n
-        self.prev = 0
-
-    def __enter__(self) -> _Threads:
-        self.prev = torch.get_num_threads()
-        if self.n is not None and self.n != self.prev:
-            torch.set_num_threads(int(self.n))
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if torch.get_num_threads() != self.prev:
-            torch.set_num_threads(self.prev)
-
-
-class _WeightAverage:
-    """Exponential moving average of a module's floating-point state (weights and batch-norm statistics).
-
-    GAN generators oscillate around a good solution from one step to the next; sampling from the
-    average of recent weights (Polyak averaging) gives steadier, better samples for the same steps.
-    """
-
-    def __init__(self, module: torch.nn.Module, decay: float) -> None:
-        self.decay = float(decay)
-        self.live = [t for t in module.state_dict().values() if t.dtype.is_floating_point]
-        self.shadow = [t.detach().clone() for t in self.live]
-        self.steps = 0
-
-    @torch.no_grad()
-    def update(self) -> None:
-        self.steps += 1
-        d = min(self.decay, (1 + self.steps) / (10 + self.steps))  # short memory while training starts
-        torch._foreach_mul_(self.shadow, d)
-        torch._foreach_add_(self.shadow, self.live, alpha=1.0 - d)
-
-    @torch.no_grad()
-    def swap(self) -> None:
-        """Exchange the live and averaged values (call twice to restore)."""
-        for a, b in zip(self.live, self.shadow, strict=True):
-            tmp = a.clone()
-            a.copy_(b)
-            b.copy_(tmp)
 
 
 @register_backend("ctgan")
@@ -242,8 +197,8 @@ class CTGAN(SynthModel):
             init_parameters(self.critic_, g)
 
     # -------------------------------------------------------------------- fit
-    def _threads(self) -> _Threads:
-        return _Threads(self.num_threads)
+    def _threads(self) -> TorchThreads:
+        return TorchThreads(self.num_threads)
 
     def fit(self, data: pd.DataFrame, context: pd.DataFrame | None = None, table_name: str | None = None,
             checkpoint_dir: str | Path | None = None, log_metrics: bool | str | Path = True, seed: int | None = None,
@@ -360,7 +315,7 @@ class CTGAN(SynthModel):
                                  weight_decay=self.weight_decay)
         opt_d = torch.optim.Adam(critic.parameters(), lr=self.critic_lr, betas=(0.5, 0.9),
                                  weight_decay=self.weight_decay)
-        average = _WeightAverage(gen, self.ema_decay) if self.ema_decay else None
+        average = WeightAverage(gen, self.ema_decay) if self.ema_decay else None
         spans = self.layout_.spans
         ctx_act_all = self.context_layout_.to_activation(ctx_encoded) if ctx_encoded is not None else None
         gen.train()

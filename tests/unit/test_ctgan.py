@@ -14,6 +14,7 @@ import torch
 from pyspark_synth.errors import DataError, ModelVersionError, NotFittedError, SerializationError
 from pyspark_synth.metadata import Column, Constraint, Table
 from pyspark_synth.models import ctgan as ctgan_module
+from pyspark_synth.models.averaging import WeightAverage
 from pyspark_synth.models.base import get_backend, load_model_bytes
 from pyspark_synth.models.ctgan import CTGAN
 from pyspark_synth.models.layers import activate
@@ -253,7 +254,7 @@ def test_weight_average_is_exponential_and_swap_restores():
     with torch.no_grad():
         layer.weight.fill_(0.0)
         layer.bias.fill_(0.0)
-    avg = ctgan_module._WeightAverage(layer, decay=0.9)
+    avg = WeightAverage(layer, decay=0.9)
     expected = 0.0
     for step, value in enumerate([1.0, 2.0, 3.0, 4.0, 5.0], start=1):
         with torch.no_grad():
