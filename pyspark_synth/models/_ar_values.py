@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pyspark_synth.transformers.dateformats import format_dates, null_marker, parse_dates
+from pyspark_synth.transformers.dateformats import format_dates, null_marker
+from pyspark_synth.transformers.datetime import datetime_ticks
 from pyspark_synth.transformers.dtypes import (
     datetime_format,
     restore_numbers,
@@ -53,22 +54,6 @@ def _unit_and_tz(dtype: Any) -> tuple[str, str | None]:
     if pd.api.types.is_datetime64_dtype(dtype):
         return np.datetime_data(dtype)[0], None
     return "ns", None
-
-
-def datetime_ticks(data: pd.Series, fmt: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(int64 ticks of the column's unit, null mask); text and integers are parsed with their
-    format `fmt` (`dtypes.datetime_format`), else as ISO-like text (time zones to UTC)."""
-    if pd.api.types.is_datetime64_any_dtype(data.dtype):
-        arr = data.array
-    elif fmt is not None:
-        arr = parse_dates(data, fmt).array
-    else:
-        parsed = pd.to_datetime(data, errors="coerce", format="mixed")
-        if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-        arr = parsed.astype("datetime64[ns]").array
-    isna = np.asarray(pd.isna(arr))
-    return np.asarray(arr.asi8, dtype=np.int64), isna
 
 
 def datetime_spec(data: pd.Series) -> dict[str, Any]:

@@ -26,6 +26,22 @@ def _unit_and_tz(dtype: Any) -> tuple[str, str | None]:
     return "ns", None
 
 
+
+def datetime_ticks(data: pd.Series, fmt: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(int64 ticks of the column's unit, null mask); text and integers are parsed with their
+    format `fmt` (`dtypes.datetime_format`), else as ISO-like text (time zones to UTC)."""
+    if pd.api.types.is_datetime64_any_dtype(data.dtype):
+        arr = data.array
+    elif fmt is not None:
+        arr = parse_dates(data, fmt).array
+    else:
+        parsed = pd.to_datetime(data, errors="coerce", format="mixed")
+        if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        arr = parsed.astype("datetime64[ns]").array
+    isna = np.asarray(pd.isna(arr))
+    return np.asarray(arr.asi8, dtype=np.int64), isna
+
 class DatetimeTransformer(ColumnTransformer):
     """Datetimes (naive, tz-aware, or strings the metadata calls datetime) via a Gaussian mixture.
 
@@ -53,17 +69,7 @@ class DatetimeTransformer(ColumnTransformer):
 
     def _ticks(self, data: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         """(int64 ticks, null mask)."""
-        if pd.api.types.is_datetime64_any_dtype(data.dtype):
-            arr = data.array
-        elif getattr(self, "text_format_", None) is not None:
-            arr = parse_dates(data, self.text_format_).array
-        else:
-            parsed = pd.to_datetime(data, errors="coerce", format="mixed")
-            if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-                parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-            arr = parsed.astype("datetime64[ns]").array
-        isna = np.asarray(pd.isna(arr))
-        return np.asarray(arr.asi8, dtype=np.int64), isna
+        return datetime_ticks(data, getattr(self, "text_format_", None))
 
     def _fit(self, data: pd.Series) -> None:
         self.is_string_ = not pd.api.types.is_datetime64_any_dtype(data.dtype)
