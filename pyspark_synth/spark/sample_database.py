@@ -30,7 +30,7 @@ from pyspark_synth.io.registry import ModelEntry, ModelRegistry, registry_for
 from pyspark_synth.metadata import Metadata
 from pyspark_synth.seeds import derive_seed, resolve_seed
 from pyspark_synth.spark.checkpoints import kept
-from pyspark_synth.spark.secondary_keys import assign_secondary, parent_keys
+from pyspark_synth.spark.secondary_keys import assign_secondary, assign_within_groups, parent_keys
 from pyspark_synth.spark.udfs import (
     BUCKET,
     ROW_ID,
@@ -90,7 +90,10 @@ def sample_children(
     from pyspark.sql import types as T
 
     from pyspark_synth.spark.convert import schema_from_json
-    from pyspark_synth.spark.sample_table import default_parallelism, shipped_backend
+    from pyspark_synth.spark.sample_table import (
+        default_parallelism,
+        shipped_backend,
+    )
 
     seed = resolve_seed(seed)
     reg = registry_for(spark, registry)
@@ -170,17 +173,28 @@ def sample_children(
     assigned = set(drv.columns)
     # wider keys first: a key whose columns are inside one already drawn keeps that key's values
     for sec in sorted(spec.secondary, key=lambda s: -len(s.columns)):
-        if assigned & set(sec.columns):
+        shared = tuple(c for c in sec.columns if c in assigned)
+        if len(shared) == len(sec.columns):
             # the columns already hold the driving parent's key (e.g. flights.origin inside the
             # composite key to weather): their values come from that parent, whose own foreign key
             # keeps them valid; redrawing them would break the driving key
-            _log.info("secondary key shares columns with an assigned key; kept", table=table, columns=list(sec.columns))
+            _log.info("secondary key inside an assigned key; kept", table=table, columns=list(sec.columns))
             continue
         assigned.update(sec.columns)
+        types = {f.name: f.dataType for f in child.schema.fields}
+        if shared:
+            # games.(year, team_b) when (year, team_a) drove: `year` is set, team_b is drawn among
+            # the parents of that year (the shared columns keep their values)
+            child = kept(child)
+            drawn = assign_within_groups(child.select(ROW_ID, *[F.col(f"`{c}`") for c in shared]),
+                                         given[sec.parent_table], sec, shared, seed=seed, table=table)
+            free = [c for c in sec.columns if c not in shared]
+            child = child.drop(*free).join(drawn.drop(*shared), on=ROW_ID).select(
+                *[F.col(f"`{c}`").cast(types[c]).alias(c) if c in free else F.col(f"`{c}`") for c in types])
+            continue
         # keys are dealt on the expanded parent rows (row id, driving key, child index), not on the
         # generated rows, so the child model runs once; the keys are joined on by row id
         drawn = assign_secondary(rows.select(ROW_ID, *keys, "__idx"), given[sec.parent_table], sec, seed=seed, table=table)
-        types = {f.name: f.dataType for f in child.schema.fields}
         child = child.drop(*sec.columns).join(drawn, on=ROW_ID).select(
             *[F.col(f"`{c}`").cast(types[c]).alias(c) if c in sec.columns else F.col(f"`{c}`") for c in types])
     return child.drop(ROW_ID)
