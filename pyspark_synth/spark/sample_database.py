@@ -92,6 +92,7 @@ def sample_children(
     from pyspark_synth.spark.convert import schema_from_json
     from pyspark_synth.spark.sample_table import (
         default_parallelism,
+        number_counters,
         shipped_backend,
     )
 
@@ -197,7 +198,8 @@ def sample_children(
         drawn = assign_secondary(rows.select(ROW_ID, *keys, "__idx"), given[sec.parent_table], sec, seed=seed, table=table)
         child = child.drop(*sec.columns).join(drawn, on=ROW_ID).select(
             *[F.col(f"`{c}`").cast(types[c]).alias(c) if c in sec.columns else F.col(f"`{c}`") for c in types])
-    return child.drop(ROW_ID)
+    # (a counter key column numbers each group's rows once every column of its group is set)
+    return number_counters(child.drop(ROW_ID), spec)
 
 
 def _fitted(spark: SparkSession, metadata: Metadata | None, reg: ModelRegistry,

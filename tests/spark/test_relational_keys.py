@@ -82,3 +82,48 @@ def test_a_null_key_where_the_real_key_is_never_null_fails_validation(spark):
     assert rows[(b, "null_keys")].value == 0 and rows[(b, "null_keys")].passed
     assert not res.passed
 
+
+def pit_stop_data(seed: int = 0) -> dict[str, pd.DataFrame]:
+    """Races and drivers; pit stops keyed by (race_id, driver_id, stop), stop = 1..k per (race, driver)."""
+    rng = np.random.default_rng(seed)
+    races = pd.DataFrame({"race_id": np.arange(1, 31), "laps": rng.integers(50, 70, 30)})
+    drivers = pd.DataFrame({"driver_id": np.arange(100, 120), "team": rng.choice(["red", "blue", "green"], 20)})
+    rows = []
+    for r in races.race_id:
+        for d in rng.choice(drivers.driver_id, 12, replace=False):
+            for s in range(1, rng.integers(1, 5) + 1):
+                rows.append((r, d, s, float(rng.gamma(4, 6))))
+    stops = pd.DataFrame(rows, columns=["race_id", "driver_id", "stop", "duration"])
+    return {"races": races, "drivers": drivers, "pit_stops": stops}
+
+
+def test_a_counter_inside_a_composite_key_numbers_each_parents_rows(spark, tmp_path):
+    # stop counts each (race, driver)'s stops 1..4: it comes out counting them again (1..n per
+    # synthetic (race, driver)), not as row ids 1..N over the table
+    data = pit_stop_data()
+    md = Metadata().add_table("races", pk="race_id").add_table("drivers", pk="driver_id")
+    md.add_table("pit_stops", pk=["race_id", "driver_id", "stop"],
+                 fk={"race_id": "races.race_id", "driver_id": "drivers.driver_id"})
+    reg = ModelRegistry(tmp_path / "reg")
+    report = fit_database(spark, md, {k: spark.createDataFrame(v) for k, v in data.items()}, backend="copula", seed=1,
+                          registry=reg)
+    (key,) = reg.get("pit_stops").spec.keys
+    assert key.kind == "counter" and key.within == ("race_id", "driver_id") and key.offset == 1
+    out = sample_database(spark, report.metadata, seed=2, registry=reg)["pit_stops"].toPandas()
+    assert not out.duplicated(["race_id", "driver_id", "stop"]).any()
+    per_group = out.groupby(["race_id", "driver_id"])["stop"].agg(["min", "max", "size"])
+    assert (per_group["min"] == 1).all() and (per_group["max"] == per_group["size"]).all()
+    real_max = data["pit_stops"].groupby(["race_id", "driver_id"]).size().max()
+    assert out["stop"].max() <= 2 * real_max, out["stop"].max()
+
+
+def test_a_composite_key_component_that_counts_nothing_stays_unique_ids(spark):
+    # a weather hour that is not 0..n-1 inside each (site, day) keeps being made from row ids
+    from pyspark_synth.spark.fit_table import counter_keys, resolve_table
+
+    md = Metadata().add_table("w", pk=["site", "hour"])
+    df = spark.createDataFrame(pd.DataFrame({"site": ["a", "a", "b", "b"], "hour": [1, 2, 1, 5]}))
+    tbl = resolve_table(df, "w", md)
+    assert counter_keys(df, tbl) == {}
+    df2 = spark.createDataFrame(pd.DataFrame({"site": ["a", "a", "b", "b", "b"], "hour": [0, 1, 0, 1, 2]}))
+    assert counter_keys(df2, resolve_table(df2, "w", md)) == {"hour": (("site",), 0)}
