@@ -151,6 +151,22 @@ def sample_children(
     exploded = counted.where(F.col("__count") > 0).select(
         *keyed.columns, F.explode(F.sequence(F.lit(0), F.col("__count") - 1)).alias("__idx"))
     exploded = kept(exploded.withColumn(BUCKET, bucket))
+    run_spec = spec
+    if not drv.sequential and drv.null_rate > 0 and set(drv.nulled_columns or drv.columns) >= set(drv.columns):
+        # The counts above are each parent's children with a key; the rows whose key is null
+        # (orders without a customer) are rows of the table too: they are added (a share
+        # null_rate of the total), not taken from the parents' children, so the total and every
+        # parent's count follow the data. Their context is null, as in training (a left join).
+        n_keyed = exploded.count()
+        n_null = int(round(n_keyed * drv.null_rate / (1.0 - drv.null_rate))) if drv.null_rate < 1 else 0
+        if n_null:
+            types = {f.name: f.dataType for f in keyed.schema.fields}
+            extra = spark.range(n_null).select(
+                *[F.lit(None).cast(types[c]).alias(c) for c in keyed.columns], F.col("id").cast("int").alias("__idx"),
+                F.pmod(F.xxhash64(F.col("id"), F.lit(derive_seed(seed, table, "null rows"))), F.lit(n_buckets)).alias(BUCKET))
+            exploded = kept(exploded.unionByName(extra))
+        # (the kernel then draws no other null: the added rows are the null keys)
+        run_spec = spec.model_copy(update={"driving": drv.model_copy(update={"null_rate": 0.0})})
     sizes = exploded.groupBy(BUCKET).agg(F.count(F.lit(1)).alias("__n"))
     w = Window.orderBy(BUCKET).rowsBetween(Window.unboundedPreceding, -1)
     offsets = sizes.select(BUCKET, F.coalesce(F.sum("__n").over(w), F.lit(0)).cast("long").alias("__offset"))
@@ -170,7 +186,7 @@ def sample_children(
     else:
         # one partition holds whole buckets, in order, so the model is loaded once per partition
         child = rows.repartition(n_parts, BUCKET).sortWithinPartitions(BUCKET, ROW_ID).mapInPandas(
-            child_blocks(spec.to_json(), model_bytes, seed=seed, backend=backend), out_schema)
+            child_blocks(run_spec.to_json(), model_bytes, seed=seed, backend=backend), out_schema)
     assigned = set(drv.columns)
     # wider keys first: a key whose columns are inside one already drawn keeps that key's values
     for sec in sorted(spec.secondary, key=lambda s: -len(s.columns)):
