@@ -169,6 +169,17 @@ class DrivingRelation(_Frozen):
         return float(self.linkage_model().mean_count)
 
     @property
+    def expected_children(self) -> float:
+        """Rows of the child table per parent row: the children with a key, plus the rows whose
+        whole key is null (`sample_children` adds those rows; a table sequence-drawn keeps its
+        null draw among the children)."""
+        mean = self.mean_children
+        whole = set(self.nulled_columns or self.columns) >= set(self.columns)
+        if self.sequential or not whole or not 0 < self.null_rate < 1:
+            return mean
+        return mean / (1.0 - self.null_rate)
+
+    @property
     def label(self) -> str:
         """A readable name such as "origin -> airports.faa"."""
         return _key_label(self.columns, self.parent_table, self.parent_columns)
@@ -568,7 +579,7 @@ class DatabaseSpec(_Frozen):
             elif spec.driving is None:
                 out[name] = float(sizes.get(name, round(spec.row_count * factor)))
             else:
-                out[name] = out[spec.driving.parent_table] * spec.driving.mean_children
+                out[name] = out[spec.driving.parent_table] * spec.driving.expected_children
         return out
 
     def explain(self, num_rows: Mapping[str, Any] | None = None, *, scale: float | None = None) -> str:

@@ -15,7 +15,7 @@ from pyspark_synth.metadata import generated_key_columns, type_family
 
 __all__ = ["KeySpec", "generated_key_columns", "learn_key_spec", "make_keys"]
 
-KeyKind = Literal["int", "prefixed", "uuid", "string", "timestamp", "date"]
+KeyKind = Literal["int", "prefixed", "uuid", "string", "timestamp", "date", "counter"]
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _PREFIXED = re.compile(r"^([^0-9]*)([0-9]+)$")
 
@@ -27,12 +27,15 @@ class KeySpec(BaseModel):
         column: Column name.
         kind: "int" (offset + row id), "prefixed" (prefix + zero-padded number), "uuid"
             (deterministic UUID from the row id), "string" (table-tagged number as text),
-            "timestamp" / "date" (start + row id steps of `step`).
+            "timestamp" / "date" (start + row id steps of `step`), "counter" (a component of a
+            composite key numbered `offset`, `offset + 1`, ... inside each group of the other key
+            columns `within`, like a pit stop's number within its (race, driver)).
         offset: First number for int/prefixed keys.
         prefix: Text before the number for prefixed keys.
         width: Minimum number of digits for prefixed keys.
         step: Seconds between consecutive timestamp keys (days for dates).
         salt: Mixed into uuid keys so different tables get different UUIDs.
+        within: For a counter: the other key columns whose groups it numbers.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -44,6 +47,7 @@ class KeySpec(BaseModel):
     width: int = Field(default=0, ge=0)
     step: int = 1
     salt: str = ""
+    within: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dictionary (for manifests)."""
@@ -94,7 +98,9 @@ def learn_key_spec(column: str, sql_type: str | None, sample: pd.Series, salt: s
 def make_keys(spec: KeySpec, row_ids: np.ndarray) -> pd.Series:
     """Key values for global row ids 0, 1, 2, ... (unique whenever the row ids are)."""
     ids = np.asarray(row_ids, dtype=np.int64)
-    if spec.kind == "int":
+    if spec.kind in {"int", "counter"}:
+        # (a counter's values are numbered inside their groups once the group columns are known,
+        # by the Spark layer; these unique values hold their place and keep the row-id order)
         return pd.Series(ids + spec.offset, name=spec.column)
     if spec.kind in {"prefixed", "string"}:
         nums = (ids + spec.offset).astype(str)

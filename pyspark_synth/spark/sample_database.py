@@ -30,7 +30,7 @@ from pyspark_synth.io.registry import ModelEntry, ModelRegistry, registry_for
 from pyspark_synth.metadata import Metadata
 from pyspark_synth.seeds import derive_seed, resolve_seed
 from pyspark_synth.spark.checkpoints import kept
-from pyspark_synth.spark.secondary_keys import assign_secondary, parent_keys
+from pyspark_synth.spark.secondary_keys import assign_secondary, assign_within_groups, parent_keys
 from pyspark_synth.spark.udfs import (
     BUCKET,
     ROW_ID,
@@ -90,7 +90,11 @@ def sample_children(
     from pyspark.sql import types as T
 
     from pyspark_synth.spark.convert import schema_from_json
-    from pyspark_synth.spark.sample_table import default_parallelism, shipped_backend
+    from pyspark_synth.spark.sample_table import (
+        default_parallelism,
+        number_counters,
+        shipped_backend,
+    )
 
     seed = resolve_seed(seed)
     reg = registry_for(spark, registry)
@@ -147,6 +151,22 @@ def sample_children(
     exploded = counted.where(F.col("__count") > 0).select(
         *keyed.columns, F.explode(F.sequence(F.lit(0), F.col("__count") - 1)).alias("__idx"))
     exploded = kept(exploded.withColumn(BUCKET, bucket))
+    run_spec = spec
+    if not drv.sequential and drv.null_rate > 0 and set(drv.nulled_columns or drv.columns) >= set(drv.columns):
+        # The counts above are each parent's children with a key; the rows whose key is null
+        # (orders without a customer) are rows of the table too: they are added (a share
+        # null_rate of the total), not taken from the parents' children, so the total and every
+        # parent's count follow the data. Their context is null, as in training (a left join).
+        n_keyed = exploded.count()
+        n_null = int(round(n_keyed * drv.null_rate / (1.0 - drv.null_rate))) if drv.null_rate < 1 else 0
+        if n_null:
+            types = {f.name: f.dataType for f in keyed.schema.fields}
+            extra = spark.range(n_null).select(
+                *[F.lit(None).cast(types[c]).alias(c) for c in keyed.columns], F.col("id").cast("int").alias("__idx"),
+                F.pmod(F.xxhash64(F.col("id"), F.lit(derive_seed(seed, table, "null rows"))), F.lit(n_buckets)).alias(BUCKET))
+            exploded = kept(exploded.unionByName(extra))
+        # (the kernel then draws no other null: the added rows are the null keys)
+        run_spec = spec.model_copy(update={"driving": drv.model_copy(update={"null_rate": 0.0})})
     sizes = exploded.groupBy(BUCKET).agg(F.count(F.lit(1)).alias("__n"))
     w = Window.orderBy(BUCKET).rowsBetween(Window.unboundedPreceding, -1)
     offsets = sizes.select(BUCKET, F.coalesce(F.sum("__n").over(w), F.lit(0)).cast("long").alias("__offset"))
@@ -166,24 +186,36 @@ def sample_children(
     else:
         # one partition holds whole buckets, in order, so the model is loaded once per partition
         child = rows.repartition(n_parts, BUCKET).sortWithinPartitions(BUCKET, ROW_ID).mapInPandas(
-            child_blocks(spec.to_json(), model_bytes, seed=seed, backend=backend), out_schema)
+            child_blocks(run_spec.to_json(), model_bytes, seed=seed, backend=backend), out_schema)
     assigned = set(drv.columns)
     # wider keys first: a key whose columns are inside one already drawn keeps that key's values
     for sec in sorted(spec.secondary, key=lambda s: -len(s.columns)):
-        if assigned & set(sec.columns):
+        shared = tuple(c for c in sec.columns if c in assigned)
+        if len(shared) == len(sec.columns):
             # the columns already hold the driving parent's key (e.g. flights.origin inside the
             # composite key to weather): their values come from that parent, whose own foreign key
             # keeps them valid; redrawing them would break the driving key
-            _log.info("secondary key shares columns with an assigned key; kept", table=table, columns=list(sec.columns))
+            _log.info("secondary key inside an assigned key; kept", table=table, columns=list(sec.columns))
             continue
         assigned.update(sec.columns)
+        types = {f.name: f.dataType for f in child.schema.fields}
+        if shared:
+            # games.(year, team_b) when (year, team_a) drove: `year` is set, team_b is drawn among
+            # the parents of that year (the shared columns keep their values)
+            child = kept(child)
+            drawn = assign_within_groups(child.select(ROW_ID, *[F.col(f"`{c}`") for c in shared]),
+                                         given[sec.parent_table], sec, shared, seed=seed, table=table)
+            free = [c for c in sec.columns if c not in shared]
+            child = child.drop(*free).join(drawn.drop(*shared), on=ROW_ID).select(
+                *[F.col(f"`{c}`").cast(types[c]).alias(c) if c in free else F.col(f"`{c}`") for c in types])
+            continue
         # keys are dealt on the expanded parent rows (row id, driving key, child index), not on the
         # generated rows, so the child model runs once; the keys are joined on by row id
         drawn = assign_secondary(rows.select(ROW_ID, *keys, "__idx"), given[sec.parent_table], sec, seed=seed, table=table)
-        types = {f.name: f.dataType for f in child.schema.fields}
         child = child.drop(*sec.columns).join(drawn, on=ROW_ID).select(
             *[F.col(f"`{c}`").cast(types[c]).alias(c) if c in sec.columns else F.col(f"`{c}`") for c in types])
-    return child.drop(ROW_ID)
+    # (a counter key column numbers each group's rows once every column of its group is set)
+    return number_counters(child.drop(ROW_ID), spec)
 
 
 def _fitted(spark: SparkSession, metadata: Metadata | None, reg: ModelRegistry,

@@ -9,7 +9,7 @@ from pyspark_synth._log import get_logger
 from pyspark_synth.errors import DataError
 from pyspark_synth.io.registry import ModelEntry, ModelRegistry, registry_for
 from pyspark_synth.seeds import resolve_seed
-from pyspark_synth.spec import check_num_rows
+from pyspark_synth.spec import TableSpec, check_num_rows
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -94,4 +94,25 @@ def sample_table(
     blocks = spark.range(0, n_blocks, 1, numPartitions=max(1, min(parts, max(n_blocks, 1)))).withColumnRenamed("id", "block")
     fn = table_blocks(spec.to_json(), model_bytes, seed=seed, num_rows=n, block_size=block_size,
                       backend=shipped_backend(entry))
-    return blocks.mapInPandas(fn, schema)
+    return number_counters(blocks.mapInPandas(fn, schema), spec)
+
+
+def number_counters(df: DataFrame, spec: TableSpec) -> DataFrame:
+    """`df` with each counter key column (`KeySpec.kind == "counter"`) numbered inside its group.
+
+    The kernel leaves such a column unique values in row-id order; here the rows of each group of
+    the key's `within` columns are numbered `offset`, `offset + 1`, ... in that order (a window per
+    group), so (race, driver, stop) counts each synthetic driver's stops in a race from 1, and the
+    key stays unique. Without counter keys `df` is returned as it is.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    for key in spec.keys:
+        if key.kind != "counter":
+            continue
+        col = F.col(f"`{key.column}`")
+        w = Window.partitionBy(*[F.col(f"`{c}`") for c in key.within]).orderBy(col)
+        typ = df.schema[key.column].dataType
+        df = df.withColumn(key.column, (F.row_number().over(w) - 1 + F.lit(key.offset)).cast(typ))
+    return df

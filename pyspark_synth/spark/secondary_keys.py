@@ -23,7 +23,7 @@ from pyspark_synth.spec import SecondaryRelation
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
-__all__ = ["assign_secondary", "parent_keys", "positions"]
+__all__ = ["assign_secondary", "assign_within_groups", "parent_keys", "positions"]
 
 _CAP_TRIES = 32  # draws of secondary capacities; the smallest total that holds every child is used
 _SPREAD_BITS = 6  # top hash bits that split position numbering into groups
@@ -179,6 +179,81 @@ def assign_secondary(rows: DataFrame, parents: DataFrame, sec: SecondaryRelation
                 F.col(ROW_ID), *[F.lit(None).cast(t).alias(c) for t, c in zip(types, sec.columns, strict=True)]))
     return joined.select(F.col(ROW_ID), *[F.when(F.col(_NULL) & F.lit(c in nulled), F.lit(None)).otherwise(F.col(s)).alias(c)
                                           for s, c in zip(sec_keys, sec.columns, strict=True)])
+
+
+def assign_within_groups(rows: DataFrame, parents: DataFrame, sec: SecondaryRelation, shared: tuple[str, ...] | list[str],
+                         *, seed: int, table: str) -> DataFrame:
+    """A secondary foreign key some of whose columns (`shared`) already hold values, drawn among
+    the parents that match them.
+
+    games.(year, team_b) -> teams.(year, team) when games.(year, team_a) drove the table: `year`
+    comes from the driving parent, so team_b is drawn among the teams of that year. Each parent
+    gets a capacity from the key's law of children per parent; inside each group of `shared`
+    values the group's children take the group's slots (the first ones, in the order of
+    `assign_secondary`: every parent reaches the law's minimum, then parents fill in proportion;
+    with more children than slots they are spread evenly over the slots). A child whose group has
+    no parent at all keeps a null key.
+
+    Args:
+        rows: `(row id, the shared child columns)`, one row per child.
+        parents: The generated parent rows.
+        sec: The key.
+        shared: The key's columns whose values are already set.
+        seed: Root seed.
+        table: The child table.
+
+    Returns:
+        `(row id, key columns)`, null at the key's null rate on its `nulled_columns`.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    n_keys = len(sec.columns)
+    keys = [f"__k{i}" for i in range(n_keys)]
+    label = f"{table}/{','.join(sec.columns)}"
+    gkeys = [f"__k{sec.columns.index(c)}" for c in shared]
+    gcols = [f"__g{i}" for i in range(len(shared))]
+    keyed = parents.select(*parent_keys(parents, sec.parent_columns, table, sec.parent_table))
+    cap_schema = T.StructType(keyed.schema.fields + [T.StructField("__cap0", T.IntegerType(), False)])
+    capped = keyed.mapInPandas(drawn_capacities(sec.law.model_dump(), keys, seed=seed, label=label, tries=1), cap_schema)
+    nulled = set(sec.nulled_columns or sec.columns)
+    if sec.null_rate > 0:
+        flag_schema = T.StructType(rows.schema.fields + [T.StructField(_NULL, T.BooleanType(), False)])
+        rows = kept(rows.mapInPandas(null_flags(seed=seed, label=secondary_null_label(table, sec.columns),
+                                                rate=sec.null_rate, column=_NULL), flag_schema))
+    else:
+        rows = rows.withColumn(_NULL, F.lit(False))
+    whole = sec.null_rate > 0 and nulled >= set(sec.columns)
+    live = rows.where(~F.col(_NULL)) if whole else rows
+    slots = capped.select(*keys, F.explode(F.sequence(F.lit(0), F.greatest(F.col("__cap0"), F.lit(1)) - 1)).alias("__j"),
+                          (F.col("__cap0") == 0).alias("__spare"), F.greatest(F.col("__cap0"), F.lit(1)).alias("__capn"))
+    group = Window.partitionBy(*gkeys)
+    order = Window.partitionBy(*gkeys).orderBy(
+        F.col("__spare"), F.col("__j") >= F.lit(int(min(sec.law.values))), F.floor(F.col("__j") * 256 / F.col("__capn")),
+        F.xxhash64(*keys, "__j", F.lit(derive_seed(seed, label, "slots"))), *keys, F.col("__j"))
+    slots = kept(slots.select(
+        *[F.col(k).alias(g) for k, g in zip(gkeys, gcols, strict=True)], *keys,
+        (F.row_number().over(order) - 1).alias("__slot"),
+        F.sum(F.when(~F.col("__spare"), 1).otherwise(0)).over(group).alias("__nslots"),
+        F.count(F.lit(1)).over(group).alias("__nall")))
+    in_group = Window.partitionBy(*gcols)
+    dealt = live.select(F.col(ROW_ID), F.col(_NULL), *[F.col(f"`{c}`").alias(g) for c, g in zip(shared, gcols, strict=True)])
+    dealt = dealt.select("*", (F.row_number().over(in_group.orderBy(
+        F.xxhash64(F.col(ROW_ID), F.lit(derive_seed(seed, label, "rows"))), F.col(ROW_ID))) - 1).alias("__t"),
+        F.count(F.lit(1)).over(in_group).alias("__nkids"))
+    sizes = slots.select(*gcols, "__nslots", "__nall").dropDuplicates(gcols)
+    dealt = dealt.join(sizes, on=gcols, how="left").withColumn(
+        "__slot", F.expr("CASE WHEN __nslots IS NULL THEN NULL WHEN __nslots = 0 THEN __t % __nall "
+                      "WHEN __nkids <= __nslots THEN __t ELSE CAST(__t * __nslots div __nkids AS INT) END"))
+    joined = dealt.join(slots.drop("__nslots", "__nall"), on=[*gcols, "__slot"], how="left")
+    out = joined.select(F.col(ROW_ID), *[F.when(F.col(_NULL) & F.lit(c in nulled), F.lit(None)).otherwise(F.col(k)).alias(c)
+                                         for k, c in zip(keys, sec.columns, strict=True)])
+    if whole:
+        types = [f.dataType for f in keyed.schema.fields]
+        out = out.unionByName(rows.where(F.col(_NULL)).select(
+            F.col(ROW_ID), *[F.lit(None).cast(t).alias(c) for t, c in zip(types, sec.columns, strict=True)]))
+    return out
 
 
 def _unique_pairs(dealt: DataFrame, drive: list[str], sec: list[str], n_rows: DataFrame, *, seed: int,

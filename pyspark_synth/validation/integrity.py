@@ -22,6 +22,8 @@ __all__ = [
     "check_key_policy",
     "check_primary_key",
     "duplicate_key_count",
+    "null_key_failures",
+    "null_key_rows",
     "orphan_rows",
     "unique_key_rows",
 ]
@@ -107,6 +109,28 @@ def check_foreign_key(table: str, child: DataFrame, parent: DataFrame, fk: Forei
         orphan_rows=int(o["rows"]),
         orphan_distinct=int(o["distinct"]),
     )
+
+
+def null_key_rows(df: DataFrame, columns: Sequence[str]) -> int:
+    """Rows of `df` with a null in any of `columns` (a foreign key that points nowhere)."""
+    from pyspark.sql import functions as F
+
+    any_null = None
+    for c in columns:
+        e = quoted(c).isNull()
+        any_null = e if any_null is None else any_null | e
+    row = df.agg(F.sum(F.when(any_null, 1).otherwise(0)).alias("z")).first()
+    return int(row["z"] or 0)
+
+
+def null_key_failures(real_null_rows: int, synthetic: FKCheck) -> int:
+    """Synthetic rows that fail a foreign key's null check: a key null where no real row's is.
+
+    An orphan check skips null keys (a null key references nothing), so a key left null in every
+    synthetic row would pass it with 0 orphans; where the real key is never null each such row
+    counts as a failure. Where the real key has nulls, synthetic nulls are expected (0).
+    """
+    return synthetic.null_rows if real_null_rows == 0 else 0
 
 
 def duplicate_key_count(df: DataFrame, key: tuple[str, ...] | list[str]) -> int:

@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pyspark_synth.validation.integrity import check_foreign_key, duplicate_key_count
+from pyspark_synth.validation.integrity import (
+    check_foreign_key,
+    duplicate_key_count,
+    null_key_failures,
+    null_key_rows,
+)
 from pyspark_synth.validation.kinds import quoted
 from pyspark_synth.validation.metrics import ks_from_counts, tvd_from_counts
 
@@ -88,9 +93,18 @@ def compare_child_counts(real: dict[int, int], synthetic: dict[int, int]) -> dic
     }
 
 
-def check_synthetic_keys(table: str, child: DataFrame, parent: DataFrame, fk: ForeignKey) -> dict[str, Any]:
-    """Orphans of one synthetic foreign key (left-anti join), as a plain dict."""
-    return check_foreign_key(table, child, parent, fk).to_dict()
+def check_synthetic_keys(table: str, child: DataFrame, parent: DataFrame, fk: ForeignKey,
+                         real_child: DataFrame | None = None) -> dict[str, Any]:
+    """Orphans of one synthetic foreign key (left-anti join), as a plain dict; with the real child
+    table also its null check: `null_failures`, the synthetic rows whose key is null where no real
+    row's is (see `integrity.null_key_failures`), and `real_null_rows`."""
+    check = check_foreign_key(table, child, parent, fk)
+    out = check.to_dict()
+    if real_child is not None:
+        real_nulls = null_key_rows(real_child, fk.columns)
+        out["real_null_rows"] = real_nulls
+        out["null_failures"] = null_key_failures(real_nulls, check)
+    return out
 
 
 def duplicate_keys(df: DataFrame, key: tuple[str, ...]) -> int:

@@ -39,6 +39,7 @@ _METRIC_NAMES = {
     "contingency": "Contingency TVD",
     "child_count_ks": "Children-per-parent KS",
     "orphans": "Orphan rows",
+    "null_keys": "Null keys (real never null)",
     "duplicate_keys": "Duplicate keys",
     "exact_copy_rate": "Exact-copy rate",
     "dcr_median_ratio": "DCR median ratio",
@@ -153,7 +154,7 @@ def _row_status(r: MetricRow) -> str:
 def _val(v: float | None, metric: str = "") -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "–"
-    if metric in ("orphans", "duplicate_keys", "present"):
+    if metric in ("orphans", "null_keys", "duplicate_keys", "present"):
         return f"{v:,.0f}"
     if metric in ("exact_copy_rate", "dcr_share", "null_share_pct"):
         return pct(v)
@@ -434,7 +435,8 @@ def _relations_section(result: ValidationResult) -> str:
             syn.append(sum(v for k, v in hs.items() if k >= cap) / ts)
         ks = rel.get("ks")
         ks_ok = ks < result.thresholds.child_count_ks if ks is not None and math.isfinite(ks) else None
-        ok = ks_ok is not False and rel["orphans"]["orphan_rows"] <= result.thresholds.orphans
+        ok = ks_ok is not False and rel["orphans"]["orphan_rows"] <= result.thresholds.orphans \
+            and rel["orphans"].get("null_failures", 0) <= result.thresholds.orphans
         mr, ms = rel.get("mean", [None, None])
         zr, zs = rel.get("zero_share", [None, None])
         cards.append(

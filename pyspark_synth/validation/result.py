@@ -30,7 +30,8 @@ class Thresholds:
         contingency: TVD of the joint frequencies of a pair with a categorical column
             (1 - SDMetrics' ContingencySimilarity).
         child_count_ks: KS statistic of the children-per-parent distribution of a foreign key.
-        orphans: Most synthetic child rows allowed without a parent (0: every key resolves).
+        orphans: Most synthetic child rows allowed without a parent (0: every key resolves); also
+            the most allowed with a null key where the real key is never null (`null_keys`).
         duplicate_keys: Most synthetic rows allowed whose primary key repeats.
         exact_copy_rate: Most synthetic rows allowed that copy a real row, above the holdout's own
             rate when a holdout is given.

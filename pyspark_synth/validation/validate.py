@@ -481,7 +481,7 @@ def _validate_relations(
                 continue
             hist_r, hist_s = _rel.child_count_histograms((reals[p], reals[t.name]), (synths[p], synths[t.name]), fk)
             cmp = _rel.compare_child_counts(hist_r, hist_s)
-            check = _rel.check_synthetic_keys(t.name, synths[t.name], synths[p], fk)
+            check = _rel.check_synthetic_keys(t.name, synths[t.name], synths[p], fk, real_child=reals[t.name])
             ks = cmp["ks"]
             rows.append(MetricRow(t.name, "fk", fk.label, "child_count_ks", value=ks, threshold=th.child_count_ks,
                                   passed=_below(ks, th.child_count_ks), score=1 - ks if math.isfinite(ks) else None))
@@ -492,5 +492,11 @@ def _validate_relations(
             rows.append(MetricRow(t.name, "fk", fk.label, "orphans", value=float(check["orphan_rows"]),
                                   threshold=th.orphans, passed=check["orphan_rows"] <= th.orphans,
                                   detail=f"{check['orphan_distinct']} distinct orphan key values"))
+            # a key null in every synthetic row has no orphan: where the real key is never null,
+            # its nulls are failures of the same validity check
+            rows.append(MetricRow(t.name, "fk", fk.label, "null_keys", value=float(check["null_failures"]),
+                                  threshold=th.orphans, passed=check["null_failures"] <= th.orphans,
+                                  real=float(check["real_null_rows"]), synthetic=float(check["null_rows"]),
+                                  detail="synthetic rows with a null key where no real row has one"))
             rels.append({"table": t.name, "parent": p, "fk": fk.label, **cmp, "orphans": check})
     return rows, rels
