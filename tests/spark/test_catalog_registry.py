@@ -9,7 +9,10 @@ import pandas as pd
 import pytest
 
 from pyspark_synth.errors import NotFittedError, SerializationError
-from pyspark_synth.io.catalog_registry import CatalogRegistry, DirectoryRegistryReader, migrate_registry
+from pyspark_synth.io.catalog_registry import (
+    CatalogRegistry,
+    migrate_registry,
+)
 from pyspark_synth.io.registry import ModelRegistry, registry_for
 from pyspark_synth.spark.fit_table import fit_table
 from pyspark_synth.spark.sample_table import sample_table
