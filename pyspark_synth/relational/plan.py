@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pyspark_synth.errors import CycleError, MetadataError
 from pyspark_synth.metadata import ForeignKey, Metadata, Table
 
-__all__ = ["TablePlan", "Plan", "build_plan", "context_columns", "nulled_columns", "unique_pair_key"]
+__all__ = ["TablePlan", "Plan", "build_plan", "context_candidates", "context_columns", "nulled_columns",
+           "unique_pair_key"]
 
 _MAX_AUTO_CONTEXT = 5
 
@@ -93,11 +94,23 @@ def context_columns(child: Table, parent: Table, limit: int = _MAX_AUTO_CONTEXT)
     """
     if child.parent_context_cols is not None:
         return tuple(child.parent_context_cols)
+    return context_candidates(parent)[:limit]
+
+
+_CONTEXT_RANK = {"categorical": 0, "boolean": 1, "numerical": 2, "datetime": 3}
+
+
+def context_candidates(parent: Table) -> tuple[str, ...]:
+    """The parent's columns a child may be conditioned on: modelled categorical, boolean,
+    numerical and datetime columns (not keys, not free text, not PII), categoricals first.
+
+    `fit_database` chooses among them by measured dependence (`relational.context`); without
+    data, `context_columns` takes the first few.
+    """
     keys = parent.key_columns
-    rank = {"categorical": 0, "boolean": 1, "numerical": 2, "datetime": 3}
-    usable = [c for c in parent.columns if c.name not in keys and c.pii is None and c.type in rank]
-    usable.sort(key=lambda c: rank[c.type])
-    return tuple(c.name for c in usable[:limit])
+    usable = [c for c in parent.columns if c.name not in keys and c.pii is None and c.type in _CONTEXT_RANK]
+    usable.sort(key=lambda c: _CONTEXT_RANK[c.type])
+    return tuple(c.name for c in usable)
 
 
 def build_plan(metadata: Metadata) -> Plan:

@@ -243,6 +243,92 @@ def choose_driving(plan: Plan, name: str, frames: Mapping[str, DataFrame], repor
                    context=context_columns(t, plan.metadata.tables[best.parent_table]))
 
 
+_LOOKUP_MAX_ROWS = 100  # as validate's lookup_max_rows
+
+
+def _exempt_lookups(private: Any, frames: Mapping[str, DataFrame], metadata: Metadata, report: FitReport) -> Any:
+    """Lookup tables (code lists: each row its own label, every row referenced by a child, at most
+    100 rows; the rule `validate` uses, `validation.lookups`) are learned without rare-value
+    protection: every label of such a table is held by one row, so the protection would leave
+    the column null, and a code list holds no person whose rare value could be replayed."""
+    from dataclasses import replace as dc_replace
+
+    from pyspark_synth.validation.lookups import find_lookups
+
+    if all(pt.rare_threshold <= 1 for pt in private.tables.values()):
+        return private
+    lookups = find_lookups(dict(frames), metadata, set(), _LOOKUP_MAX_ROWS)
+    if not lookups:
+        return private
+    tables = dict(private.tables)
+    for name, why in lookups.items():
+        note = (f"table '{name}': a lookup table ({why}): learned without rare-value protection (its labels are "
+                "one row each)")
+        tables[name] = dc_replace(tables[name], rare_threshold=1, notes=(*tables[name].notes, note))
+        report.notes.append(note)
+    return dc_replace(private, tables=tables)
+
+
+_CONTEXT_ROWS = 5_000  # child rows (and parents) brought to the driver to measure dependence
+
+
+def choose_context(tp: TablePlan, frames: Mapping[str, DataFrame], report: FitReport, *, seed: int) -> TablePlan:
+    """The table's plan with its parent context chosen by measured dependence.
+
+    When the metadata does not name the context (`parent_context_cols`), every usable column of
+    the driving parent (`relational.plan.context_candidates`: datetimes as well) is scored by its
+    mutual information with the child's modelled columns, on a bounded uniform sample of child
+    rows joined to their parent, and with the number of children, on a bounded sample of parents
+    (`relational.context.rank_context`); the columns that carry information are the context,
+    best first. A fixed cap and a ranking by type would leave out a parent's dates, or keep five
+    columns that tell nothing while the sixth decides the child's values.
+    """
+    from pyspark.sql import functions as F
+
+    from pyspark_synth.relational.context import COUNT_TARGET, PARENT, rank_context
+    from pyspark_synth.relational.plan import context_candidates
+    from pyspark_synth.spark.fit_table import uniform_sample
+
+    t, fk = tp.table, tp.driving
+    if fk is None or t.parent_context_cols is not None:
+        return tp
+    parent_table = report.metadata.tables[fk.parent_table] if report.metadata else None
+    if parent_table is None:
+        return tp
+    cands = list(context_candidates(parent_table))
+    if not cands:
+        return tp
+    unlearned = t.unlearned_key_columns
+    targets = [c.name for c in t.columns if c.name not in unlearned and c.type not in ("id", "text") and c.pii is None]
+    alias = {c: f"__p{i}" for i, c in enumerate(cands)}
+    child, parent = frames[tp.name], frames[fk.parent_table]
+    keyed = child.select(*[F.col(f"`{c}`") for c in targets],
+                         *[F.col(f"`{c}`").alias(f"__k{i}") for i, c in enumerate(fk.columns)])
+    pcols = parent.select(*[F.col(f"`{p}`").alias(f"__k{i}") for i, p in enumerate(fk.parent_columns)],
+                          *[F.col(f"`{c}`").alias(a) for c, a in alias.items()])
+    ks = [f"__k{i}" for i in range(len(fk.columns))]
+    joined = keyed.join(pcols, on=ks, how="inner").withColumn(PARENT, F.xxhash64(*ks)).drop(*ks)
+    n_rows = joined.count()
+    rows = uniform_sample(joined, _CONTEXT_ROWS, n_rows, derive_seed(seed, tp.name, "context")).toPandas()
+    counts = _child_counts(parent, child, fk, tuple(cands)).select(
+        *[F.col(f"`{c}`").alias(a) for c, a in alias.items()], F.col("__count").alias(COUNT_TARGET))
+    n_parents = counts.count()
+    parents = uniform_sample(counts, _CONTEXT_ROWS, n_parents, derive_seed(seed, tp.name, "context-parents")).toPandas()
+    chosen, scores = rank_context(rows, parents, list(alias.values()), targets, seed=seed)
+    back = {a: c for c, a in alias.items()}
+    context = tuple(back[a] for a in chosen)
+    told = ", ".join(f"{back[s.column]} ({s.score:.2f} with {'the children per parent' if s.target == COUNT_TARGET else s.target})"
+                     for s in scores if s.column in chosen) or "none"
+    left = [back[s.column] for s in scores if s.column not in chosen]
+    report.notes.append(f"table '{tp.name}': parent context from '{fk.parent_table}' chosen by measured dependence "
+                        f"(normalised mutual information): {told}"
+                        + (f"; left out: {', '.join(left)}" if left else "")
+                        + "; set parent_context_cols to choose another")
+    _log.info("context chosen", table=tp.name, parent=fk.parent_table, context=list(context),
+              scores={back[s.column]: round(s.score, 4) for s in scores})
+    return replace(tp, context=context)
+
+
 def _null_rate(df: DataFrame, cols: tuple[str, ...]) -> float:
     from pyspark.sql import functions as F
 
@@ -379,6 +465,7 @@ def fit_database(
     reg = registry_for(spark, registry)
     report = FitReport(metadata=metadata)
     report.notes.extend(private.notes)
+    private = _exempt_lookups(private, frames, metadata, report)
     frames = apply_orphan_policies(plan, {n: frames[n] for n in plan.order}, report)
     frames = apply_key_policies(plan, frames, report, on_duplicate_key, seed=derive_seed(seed, "keys"))
     if sample_size is not None:
@@ -398,6 +485,7 @@ def fit_database(
                                               privacy=private.tables[name]))
                 continue
             tp = choose_driving(plan, name, frames, report, sequential=name in seq_tables)
+            tp = choose_context(tp, frames, report, seed=seed)
             if name in seq_tables:
                 from pyspark_synth.spark.fit_sequence import fit_sequential_table
 

@@ -182,6 +182,7 @@ def train_in_spark(spark: SparkSession, prepared: Sequence[PreparedTable], *, pa
     def train(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         import io
         import os
+        import dataclasses
         import socket
 
         import pyarrow as pa
@@ -199,8 +200,7 @@ def train_in_spark(spark: SparkSession, prepared: Sequence[PreparedTable], *, pa
                 info = json.loads(jobs[name])
                 try:
                     job = TrainingJob.from_json(info["job"])
-                    job = TrainingJob(table=job.table, backend=job.backend, arguments=job.arguments, seed=job.seed,
-                                      key_minimums=job.key_minimums, threads=job.threads or per_task)
+                    job = dataclasses.replace(job, threads=job.threads or per_task)  # every other field as sent
                     both = pa.ipc.open_stream(io.BytesIO(blob)).read_pandas()
                     both = order_rows(both, derive_seed(job.seed, name, "sample"))
                     ctx_map = info["context_map"]

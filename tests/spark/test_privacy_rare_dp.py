@@ -69,6 +69,18 @@ def test_dp_fit_table_stores_the_spent_budget(spark, tmp_path):
     assert sample_table(spark, "people", 50, seed=1, registry=str(tmp_path / "r")).count() == 50
 
 
+def test_dp_and_the_rare_threshold_reach_the_tables_trained_in_a_spark_job(spark, tmp_path):
+    """fit_database trains its tables in the tasks of one Spark job (fit_in="spark"): the job each
+    task rebuilds keeps the privacy settings (it dropped them: DP-SGD and k silently lost)."""
+    df = spark.createDataFrame(people())
+    cfg = PrivacyConfig(enable_differential_privacy=True, epsilon=2.0, rare_threshold=7)
+    report = fit_database(spark, metadata(), {"people": df}, backend="autoregressive", epochs=1,
+                          registry=str(tmp_path / "r"), pii="ignore", privacy=cfg, fit_in="spark")
+    spec = report.entries["people"].spec
+    assert 0 < spec.model_report["differential_privacy"]["epsilon"] <= 2.0
+    assert any("rare-value protection (k=7)" in n for n in spec.notes), spec.notes
+
+
 def test_dp_refuses_the_copula_before_any_job(spark, tmp_path):
     df = spark.createDataFrame(people())
     cfg = PrivacyConfig(enable_differential_privacy=True)
