@@ -180,9 +180,9 @@ def train_in_spark(spark: SparkSession, prepared: Sequence[PreparedTable], *, pa
     frames = reduce(lambda a, b: a.unionByName(b), slot_frames)
 
     def train(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        import dataclasses
         import io
         import os
-        import dataclasses
         import socket
 
         import pyarrow as pa
