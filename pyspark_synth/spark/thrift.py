@@ -38,6 +38,7 @@ class ThriftServer:
     host: str
     port: int
     _server: Any
+    _app_id: str = ""
 
     @property
     def jdbc_url(self) -> str:
@@ -45,11 +46,18 @@ class ThriftServer:
         return f"jdbc:hive2://{self.host}:{self.port}/default"
 
     def stop(self) -> None:
-        """Stop the server (the Spark session keeps running)."""
+        """Stop the server (the Spark session keeps running; no other Thrift server can start in
+        this driver afterwards: keep this one running to serve again)."""
         if self._server is not None:
             self._server.stop()
             self._server = None
+            _STOPPED.add(self._app_id)
             _log.info("stopped thrift server", port=self.port)
+
+
+# Spark applications (driver JVMs) in which a Thrift server was stopped: HiveThriftServer2 keeps
+# static state, so a second one started in the same JVM never listens
+_STOPPED: set[str] = set()
 
 
 def _wait_listening(host: str, port: int, timeout: float) -> bool:
@@ -99,6 +107,12 @@ def start_thrift_server(
     """
     if type(spark).__module__.startswith("pyspark.sql.connect"):
         raise SynthError("start_thrift_server needs a classic SparkSession (it runs in this driver's JVM)")
+    app_id = spark.sparkContext.applicationId
+    if app_id in _STOPPED:
+        raise SynthError(
+            "A Spark Thrift Server was already started and stopped in this driver (application "
+            f"{app_id}); the Thrift server cannot start twice in one driver JVM. Keep the first server running "
+            "and connect to it again (ThriftServer.jdbc_url), or start the server from a new driver process.")
     if activate:
         from pyspark_synth.spark.sql import activate as _activate
 
@@ -121,4 +135,4 @@ def start_thrift_server(
         server.stop()
         raise SynthError(f"The Spark Thrift Server did not listen on {host}:{port} within {timeout:.0f}s")
     _log.info("started thrift server", host=host, port=port)
-    return ThriftServer(host, port, server)
+    return ThriftServer(host, port, server, app_id)

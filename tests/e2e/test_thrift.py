@@ -27,7 +27,11 @@ def thrift(spark, tmp_path):
     people = pd.DataFrame({"person_id": np.arange(1, 121), "age": rng.integers(18, 90, 120),
                            "city": rng.choice(["Oslo", "Lima", "Pune"], 120)})
     fit_table(spark.createDataFrame(people), table="thrift_people", backend="copula", seed=1)
-    server = start_thrift_server(spark, host="127.0.0.1")
+    from tests.spark.test_conf_unchanged import ACTIVATE_KEYS, THRIFT_KEYS, conf_unchanged
+
+    # (checked here: a Thrift server starts once per driver JVM, see the last test)
+    with conf_unchanged(spark, "start_thrift_server", allowed=ACTIVATE_KEYS | THRIFT_KEYS):
+        server = start_thrift_server(spark, host="127.0.0.1")
     yield server
     server.stop()
     spark.sql("DROP DATABASE IF EXISTS thrift_sandbox CASCADE")
@@ -68,3 +72,15 @@ def test_beeline_calls_synth_sample(spark, thrift):
     error = next(line for line in proc.stderr.splitlines() if line.startswith("Error:"))
     assert "synth.sample: NotFittedError: Table 'nope' has no fitted model" in error
     assert "Fitted tables: ['thrift_people']" in error and "Call fit() first" in error
+
+
+@pytest.mark.slow  # a Thrift server
+def test_a_second_thrift_server_in_one_driver_is_refused_with_what_to_do(spark):
+    from pyspark_synth.errors import SynthError
+
+    try:
+        start_thrift_server(spark, host="127.0.0.1").stop()
+    except SynthError:
+        pass  # one was started and stopped here before (the test above)
+    with pytest.raises(SynthError, match="cannot start twice in one driver JVM.*Keep the first server running"):
+        start_thrift_server(spark, host="127.0.0.1")

@@ -2,7 +2,8 @@
 
 The only changes allowed are the documented purpose of two functions: `activate()` registers the
 `synth` catalog (`spark.sql.catalog.synth`), and `start_thrift_server()` sets the Thrift server's
-`hive.server2.*` bind address, port and transport.
+`hive.server2.*` bind address, port and transport (checked in tests/e2e/test_thrift.py, where the
+one Thrift server of the test process starts).
 """
 
 from __future__ import annotations
@@ -141,12 +142,3 @@ def test_sql_leaves_the_conf_alone_except_activate_registering_its_catalog(spark
         spark.sql("CALL synth.validate(real => 'default.conf_sql_customers', "
                   "synthetic => 'default.conf_sql_customers')").collect()
         spark.sql("SELECT * FROM synth_sample('conf_sql_customers', 10, 3)").collect()
-
-
-@pytest.mark.slow  # a Thrift server
-def test_the_thrift_server_sets_only_its_own_settings(spark):
-    from pyspark_synth.spark.thrift import start_thrift_server
-
-    with conf_unchanged(spark, "start_thrift_server", allowed=ACTIVATE_KEYS | THRIFT_KEYS):
-        server = start_thrift_server(spark, host="127.0.0.1")
-        server.stop()
