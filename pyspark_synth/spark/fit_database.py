@@ -272,7 +272,23 @@ def _exempt_lookups(private: Any, frames: Mapping[str, DataFrame], metadata: Met
 _CONTEXT_ROWS = 5_000  # child rows (and parents) brought to the driver to measure dependence
 
 
-def choose_context(tp: TablePlan, frames: Mapping[str, DataFrame], report: FitReport, *, seed: int) -> TablePlan:
+def fake_context(private_table: Any, tp: TablePlan) -> tuple[str, ...]:
+    """Driving-parent columns the table's fakes need as context: the locale column of a parent's
+    faked column that this table's column holds (the same fakes in both), and a parent's locale
+    column this table's fakes take their locale from."""
+    fk = tp.driving
+    if fk is None or private_table is None:
+        return ()
+    need = [lk.parent_source.column for lk in private_table.links.values()
+            if lk.parent_table == fk.parent_table and tuple(lk.fk_columns) == tuple(fk.columns)
+            and lk.parent_source.kind == "column" and lk.parent_source.column]
+    need += [src.parent_column for src in private_table.sources.values()
+             if src.kind == "parent" and src.parent_table == fk.parent_table and src.parent_column]
+    return tuple(dict.fromkeys(need))
+
+
+def choose_context(tp: TablePlan, frames: Mapping[str, DataFrame], report: FitReport, *, seed: int,
+                   max_rows: int = _CONTEXT_ROWS, required: tuple[str, ...] = ()) -> TablePlan:
     """The table's plan with its parent context chosen by measured dependence.
 
     When the metadata does not name the context (`parent_context_cols`), every usable column of
@@ -281,7 +297,10 @@ def choose_context(tp: TablePlan, frames: Mapping[str, DataFrame], report: FitRe
     rows joined to their parent, and with the number of children, on a bounded sample of parents
     (`relational.context.rank_context`); the columns that carry information are the context,
     best first. A fixed cap and a ranking by type would leave out a parent's dates, or keep five
-    columns that tell nothing while the sixth decides the child's values.
+    columns that tell nothing while the sixth decides the child's values. Each sample holds at
+    most `max_rows` rows (`fit_database` passes the smaller of 5,000 and its `sample_rows`).
+    `required` columns (those the table's fakes read, `fake_context`) are context whatever their
+    score.
     """
     from pyspark.sql import functions as F
 
@@ -309,20 +328,22 @@ def choose_context(tp: TablePlan, frames: Mapping[str, DataFrame], report: FitRe
     ks = [f"__k{i}" for i in range(len(fk.columns))]
     joined = keyed.join(pcols, on=ks, how="inner").withColumn(PARENT, F.xxhash64(*ks)).drop(*ks)
     n_rows = joined.count()
-    rows = uniform_sample(joined, _CONTEXT_ROWS, n_rows, derive_seed(seed, tp.name, "context")).toPandas()
+    rows = uniform_sample(joined, max_rows, n_rows, derive_seed(seed, tp.name, "context")).toPandas()
     counts = _child_counts(parent, child, fk, tuple(cands)).select(
         *[F.col(f"`{c}`").alias(a) for c, a in alias.items()], F.col("__count").alias(COUNT_TARGET))
     n_parents = counts.count()
-    parents = uniform_sample(counts, _CONTEXT_ROWS, n_parents, derive_seed(seed, tp.name, "context-parents")).toPandas()
+    parents = uniform_sample(counts, max_rows, n_parents, derive_seed(seed, tp.name, "context-parents")).toPandas()
     chosen, scores = rank_context(rows, parents, list(alias.values()), targets, seed=seed)
     back = {a: c for c, a in alias.items()}
-    context = tuple(back[a] for a in chosen)
+    context = tuple(dict.fromkeys([*(back[a] for a in chosen), *required]))
     told = ", ".join(f"{back[s.column]} ({s.score:.2f} with {'the children per parent' if s.target == COUNT_TARGET else s.target})"
                      for s in scores if s.column in chosen) or "none"
     left = [back[s.column] for s in scores if s.column not in chosen]
     report.notes.append(f"table '{tp.name}': parent context from '{fk.parent_table}' chosen by measured dependence "
                         f"(normalised mutual information): {told}"
-                        + (f"; left out: {', '.join(left)}" if left else "")
+                        + (f"; needed by its fakes: {', '.join(required)}" if required else "")
+                        + (f"; left out: {', '.join(c for c in left if c not in required)}"
+                           if [c for c in left if c not in required] else "")
                         + "; set parent_context_cols to choose another")
     _log.info("context chosen", table=tp.name, parent=fk.parent_table, context=list(context),
               scores={back[s.column]: round(s.score, 4) for s in scores})
@@ -485,7 +506,9 @@ def fit_database(
                                               privacy=private.tables[name]))
                 continue
             tp = choose_driving(plan, name, frames, report, sequential=name in seq_tables)
-            tp = choose_context(tp, frames, report, seed=seed)
+            tp = choose_context(tp, frames, report, seed=seed,
+                                max_rows=min(_CONTEXT_ROWS, sample_rows or DEFAULT_SAMPLE_ROWS),
+                                required=fake_context(private.tables.get(name), tp))
             if name in seq_tables:
                 from pyspark_synth.spark.fit_sequence import fit_sequential_table
 
