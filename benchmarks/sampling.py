@@ -66,7 +66,10 @@ def worker_fit_ours(a: argparse.Namespace) -> dict[str, Any]:
     pdf = load_adult()
     df = spark.createDataFrame(pdf)
     t0 = time.perf_counter()
-    entry = fit_table(df, table="adult", epochs=a.epochs, seed=a.seed, registry=a.registry)
+    # CTGAN, the model the reference is: the default backend "auto" may choose another per table;
+    # pii="ignore": adult has no personal data, and both models learn the same columns
+    entry = fit_table(df, table="adult", backend=a.backend, epochs=a.epochs, seed=a.seed, registry=a.registry,
+                      pii="ignore")
     fit_s = time.perf_counter() - t0
     spark.stop()
     return {"fit_seconds": fit_s, "rows": len(pdf), "epochs": a.epochs, "version": entry.version}
@@ -257,7 +260,7 @@ WORKERS = {"fit_ours": worker_fit_ours, "fit_ref": worker_fit_ref, "ref": worker
 
 # ------------------------------------------------------------------------------------------ driver
 def run_worker(kind: str, a: argparse.Namespace, *, pin: bool = False, **over: Any) -> dict[str, Any]:
-    args = [sys.executable, __file__, "--worker", kind, "--seed", str(a.seed), "--epochs", str(a.epochs),
+    args = [sys.executable, __file__, "--worker", kind, "--seed", str(a.seed), "--epochs", str(a.epochs), "--backend", a.backend,
             "--registry", a.registry, "--ref-model", a.ref_model, "--out-dir", a.out_dir,
             "--cost-blocks", str(a.cost_blocks), "--ref-fit-rows", str(a.ref_fit_rows)]
     for k, v in over.items():
@@ -316,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
     ap.add_argument("--scaling-rows", type=int, default=1_000_000, help="rows for local[1] vs local[2]; 0 skips")
     ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--backend", default="ctgan", help="our backend (default ctgan, as the reference)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--profile", action="store_true", help="cProfile one block's generation")
     ap.add_argument("--cost-blocks", type=int, default=20)
