@@ -93,14 +93,7 @@ def assign_secondary(rows: DataFrame, parents: DataFrame, sec: SecondaryRelation
     # stretch every parent by 1 / (1 - null rate) before the nulls thin them out again). When
     # only some columns are nulled (the others belong to another key) every row needs a parent.
     nulled = set(sec.nulled_columns or sec.columns)
-    if sec.null_rate > 0:
-        flag_schema = T.StructType(rows.schema.fields + [T.StructField(_NULL, T.BooleanType(), False)])
-        rows = kept(rows.mapInPandas(null_flags(seed=seed, label=secondary_null_label(table, sec.columns),
-                                                rate=sec.null_rate, column=_NULL), flag_schema))
-    else:
-        rows = rows.withColumn(_NULL, F.lit(False))
-    whole = sec.null_rate > 0 and nulled >= set(sec.columns)
-    live = rows.where(~F.col(_NULL)) if whole else rows
+    rows, whole, live = _flag_nulls(rows, sec, nulled, table=table, seed=seed)
     n_rows = live.agg(F.count(F.lit(1)).alias("__C"))
     # Capacities are drawn several times and the draw whose total is the smallest one that still
     # holds every child is used (else the largest): a few parents with a wide law (18 playlists of
@@ -218,14 +211,7 @@ def assign_within_groups(rows: DataFrame, parents: DataFrame, sec: SecondaryRela
     cap_schema = T.StructType(keyed.schema.fields + [T.StructField("__cap0", T.IntegerType(), False)])
     capped = keyed.mapInPandas(drawn_capacities(sec.law.model_dump(), keys, seed=seed, label=label, tries=1), cap_schema)
     nulled = set(sec.nulled_columns or sec.columns)
-    if sec.null_rate > 0:
-        flag_schema = T.StructType(rows.schema.fields + [T.StructField(_NULL, T.BooleanType(), False)])
-        rows = kept(rows.mapInPandas(null_flags(seed=seed, label=secondary_null_label(table, sec.columns),
-                                                rate=sec.null_rate, column=_NULL), flag_schema))
-    else:
-        rows = rows.withColumn(_NULL, F.lit(False))
-    whole = sec.null_rate > 0 and nulled >= set(sec.columns)
-    live = rows.where(~F.col(_NULL)) if whole else rows
+    rows, whole, live = _flag_nulls(rows, sec, nulled, table=table, seed=seed)
     slots = capped.select(*keys, F.explode(F.sequence(F.lit(0), F.greatest(F.col("__cap0"), F.lit(1)) - 1)).alias("__j"),
                           (F.col("__cap0") == 0).alias("__spare"), F.greatest(F.col("__cap0"), F.lit(1)).alias("__capn"))
     group = Window.partitionBy(*gkeys)
@@ -311,3 +297,20 @@ def _unique_pairs(dealt: DataFrame, drive: list[str], sec: list[str], n_rows: Da
             *[F.col(c) for c in marked.columns if c not in sec and c != "__rn"],
             *[F.coalesce(F.col(f"__new{i}"), F.col(c)).alias(c) for i, c in enumerate(sec)])
     return kept(dealt)
+
+
+def _flag_nulls(rows: DataFrame, sec: SecondaryRelation, nulled: set[str], *, table: str,
+                seed: int) -> tuple[DataFrame, bool, DataFrame]:
+    """The rows with `_NULL` set where the key's null draw makes it null, whether the whole key is
+    nulled (then those rows take no parent), and the rows that are dealt a parent."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    if sec.null_rate > 0:
+        flag_schema = T.StructType(rows.schema.fields + [T.StructField(_NULL, T.BooleanType(), False)])
+        rows = kept(rows.mapInPandas(null_flags(seed=seed, label=secondary_null_label(table, sec.columns),
+                                                rate=sec.null_rate, column=_NULL), flag_schema))
+    else:
+        rows = rows.withColumn(_NULL, F.lit(False))
+    whole = sec.null_rate > 0 and nulled >= set(sec.columns)
+    return rows, whole, (rows.where(~F.col(_NULL)) if whole else rows)
