@@ -413,9 +413,12 @@ def fit_database(
             the driver, then every table's model trains in a task of one Spark job
             (`spark.fit_job`); "driver": the tables train one after another in this process.
             Both give the same models for a seed (with the same torch threads).
-        parallelism: Tables trained at once (tasks of the job); by default the session's cores.
-        threads: Torch threads per training task; by default the cores shared out between the
-            tables that train at once (with `fit_in="driver"`: torch's own setting).
+        parallelism: At most this many tables train at once (the tables are shared over this
+            many tasks up front, biggest first); by default each table is its own task, the
+            biggest expected work first, as many at once as the cluster has cores.
+        threads: Torch threads per training task; by default each table's share of the cores by
+            its share of the work (rows times learned columns), one to half an executor's cores,
+            at most 4 (with `fit_in="driver"`: torch's own setting).
         privacy: PII rules, HMAC key source and detection settings (a `PrivacyConfig`), or tables
             already through the privacy step (a `PrivateDatabase`, as the `Synthesizer` passes).
         pii: Detected PII without a rule: "suggest" (default: apply the suggested action and

@@ -52,13 +52,108 @@ class TableFailure:
 
 def default_parallelism_and_threads(spark: SparkSession, tables: int, parallelism: int | None,
                                     threads: int | None) -> tuple[int, int]:
-    """(tables trained at once, torch threads per task): by default as many tables as cores, and
-    the cores shared out between them."""
+    """(tables trained at once, torch threads per task) when every table's share is the same: as
+    many tables as cores, and the cores shared out between them (kept for callers; the job itself
+    gives each table threads by its share of the work, `threads_by_share`)."""
     from pyspark_synth.spark.sample_table import default_parallelism
 
     cores = max(1, default_parallelism(spark))
     p = max(1, min(tables, parallelism or cores))
     return p, max(1, threads or cores // p)
+
+
+def training_cost(prepared: PreparedTable) -> float:
+    """A table's expected training work, for scheduling: training rows times learned columns.
+
+    Training time of every backend grows with both (rows per epoch, one output per column); the
+    backend `auto` chooses is not known before the task runs, so this is an estimate, only used to
+    order the tasks and share out threads.
+    """
+    table = prepared.job.table
+    skip = table.unlearned_key_columns | {c.name for c in table.columns if c.type in ("id", "text")}
+    learned = sum(1 for c in table.columns if c.name not in skip) + len(prepared.context_map or {})
+    return float(max(1, prepared.training_size)) * max(1, learned)
+
+
+def executor_cores(spark: SparkSession) -> int:
+    """Cores one task can use at most: `spark.executor.cores` where set, else the cores of a local
+    master (one JVM runs every task)."""
+    from pyspark_synth.spark.sample_table import default_parallelism
+
+    try:
+        value = spark.conf.get("spark.executor.cores", None)
+    except Exception:  # noqa: BLE001 - Spark Connect may refuse some conf reads
+        value = None
+    return max(1, int(value)) if value else max(1, default_parallelism(spark))
+
+
+def threads_by_share(costs: dict[str, float], cores: int, per_executor: int, threads: int | None) -> dict[str, int]:
+    """Torch threads for each table's task: `threads` when given, else the table's share of the
+    cores by its share of the work, at least one and at most half an executor's cores (at most 4),
+    the rule the driver's fit uses for one table (`models._ar_nets.default_threads`: more threads on
+    shared cores stall at torch's barriers). One dominant table thus trains with the threads the
+    small tables leave to it, not with one thread because there are many tables."""
+    if threads:
+        return {name: max(1, int(threads)) for name in costs}
+    cap = max(1, min(4, per_executor // 2))
+    total = sum(costs.values()) or 1.0
+    return {name: max(1, min(cap, round(cores * c / total))) for name, c in costs.items()}
+
+
+def _slots(prepared: Sequence[PreparedTable], n: int | None) -> list[list[PreparedTable]]:
+    """The job's tasks, each a list of tables trained one after another.
+
+    By default (`n` None) one task per table, biggest expected work first: Spark starts tasks in
+    partition order as cores free up, so this is longest-first list scheduling, and a table whose
+    training takes longer than estimated does not hold the others back. With `n` (the caller's
+    `parallelism`), the tables are shared over `n` tasks up front, biggest first, each to the task
+    with the least work so far, so that at most `n` tables train at once.
+    """
+    ordered = sorted(prepared, key=lambda p: (-training_cost(p), p.name))
+    if n is None or n >= len(ordered):
+        return [[p] for p in ordered]
+    slots: list[list[PreparedTable]] = [[] for _ in range(max(1, n))]
+    load = [0.0] * len(slots)
+    for p in ordered:
+        i = load.index(min(load))
+        slots[i].append(p)
+        load[i] += training_cost(p)
+    return [s for s in slots if s]
+
+
+def _murmur3_int(value: int, seed: int = 42) -> int:
+    """Spark's `hash()` of an IntegerType value (Murmur3 x86_32, seed 42), as a signed int32: the
+    hash its `repartition(n, col)` partitions by (`pmod(hash, n)`)."""
+    def mix_k1(k: int) -> int:
+        k = (k * 0xCC9E2D51) & 0xFFFFFFFF
+        k = ((k << 15) | (k >> 17)) & 0xFFFFFFFF
+        return (k * 0x1B873593) & 0xFFFFFFFF
+
+    h = seed ^ mix_k1(value & 0xFFFFFFFF)
+    h = ((h << 13) | (h >> 19)) & 0xFFFFFFFF
+    h = (h * 5 + 0xE6546B64) & 0xFFFFFFFF
+    h ^= 4
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & 0xFFFFFFFF
+    h ^= h >> 16
+    return h - (1 << 32) if h & 0x80000000 else h
+
+
+def partition_keys(n: int) -> list[int]:
+    """For each partition 0..n-1 of `repartition(n, key)`, an integer key that lands in it.
+
+    A union of single-partition frames is planned as one partition by Spark 4 (so are their
+    coalesces): the tasks are made by hash-partitioning on a key chosen to land each task's rows
+    in its own partition.
+    """
+    keys: dict[int, int] = {}
+    candidate = 0
+    while len(keys) < n:
+        keys.setdefault(_murmur3_int(candidate) % n, candidate)  # Python's % is pmod for n > 0
+        candidate += 1
+    return [keys[i] for i in range(n)]
 
 
 def _blobs(prepared: PreparedTable) -> DataFrame:
@@ -86,17 +181,6 @@ def _blobs(prepared: PreparedTable) -> DataFrame:
     # positional names, and the blob carries the real ones
     positional = prepared.sample.toDF(*[f"_c{i}" for i in range(len(columns))])
     return positional.repartition(1).mapInArrow(pack, "table string, blob binary")
-
-
-def _slots(prepared: Sequence[PreparedTable], n: int) -> list[list[PreparedTable]]:
-    """Tables shared over `n` slots: biggest first, each to the slot with the fewest rows so far."""
-    slots: list[list[PreparedTable]] = [[] for _ in range(n)]
-    load = [0] * n
-    for p in sorted(prepared, key=lambda p: -p.training_size):
-        i = load.index(min(load))
-        slots[i].append(p)
-        load[i] += p.training_size
-    return [s for s in slots if s]
 
 
 def _collect_with_progress(spark: SparkSession, df: DataFrame, slots: list[list[PreparedTable]]) -> list[Any]:
@@ -135,10 +219,12 @@ def _collect_with_progress(spark: SparkSession, df: DataFrame, slots: list[list[
         worker.join(2.0)
         done = running = 0
         for job in tracker.getJobIdsForGroup(group):
-            for stage in (tracker.getJobInfo(job).stageIds if tracker.getJobInfo(job) else []):
-                info = tracker.getStageInfo(stage)
-                if info is not None and info.numTasks == len(slots):
-                    done, running = info.numCompletedTasks, info.numActiveTasks
+            job_info = tracker.getJobInfo(job)
+            if job_info is None or not job_info.stageIds:
+                continue
+            info = tracker.getStageInfo(max(job_info.stageIds))  # the result stage: one task per training task
+            if info is not None and info.numTasks == len(slots):
+                done, running = info.numCompletedTasks, info.numActiveTasks
         state = (done, running)
         if state != last:
             bar.update(done - bar.n)
@@ -160,24 +246,40 @@ def train_in_spark(spark: SparkSession, prepared: Sequence[PreparedTable], *, pa
     Args:
         spark: The session.
         prepared: Tables from `fit_table.prepare_table` (empty ones are left out).
-        parallelism: Tables trained at once (one task each); by default the session's cores.
-        threads: Torch threads in each task; by default the cores divided by `parallelism`.
+        parallelism: At most this many tables train at once (the tables are then shared over
+            this many tasks up front); by default one task per table, biggest first, as many at
+            once as the cluster has cores.
+        threads: Torch threads in each task; by default each table's share of the cores by its
+            share of the work (`threads_by_share`).
     """
     from functools import reduce
 
+    from pyspark.sql import functions as F
+
     from pyspark_synth.models.base import user_backends
+    from pyspark_synth.spark.sample_table import default_parallelism
     from pyspark_synth.training import TrainedTable
 
     todo = [p for p in prepared if not p.empty]
     if not todo:
         return {}, []
-    n, per_task = default_parallelism_and_threads(spark, len(todo), parallelism, threads)
-    slots = _slots(todo, n)
+    if parallelism is not None and int(parallelism) < 1:
+        from pyspark_synth.errors import SynthError
+
+        raise SynthError(f"parallelism={parallelism!r}: the number of tables trained at once must be at least 1 "
+                         "(or None: one task per table, as many at once as the cluster has cores)")
+    slots = _slots(todo, parallelism)
+    cores = max(1, default_parallelism(spark))
+    per_table = threads_by_share({p.name: training_cost(p) for p in todo}, cores, executor_cores(spark), threads)
     jobs = {p.name: json.dumps({"job": p.job.to_json(), "context_map": p.context_map,
-                                "seed": p.job.seed}) for p in todo}
+                                "seed": p.job.seed, "threads": per_table[p.name]}) for p in todo}
     shipped = user_backends()
-    slot_frames = [reduce(lambda a, b: a.unionByName(b), [_blobs(p) for p in slot]).coalesce(1) for slot in slots]
-    frames = reduce(lambda a, b: a.unionByName(b), slot_frames)
+    keys = partition_keys(len(slots))
+    frames = reduce(lambda a, b: a.unionByName(b),
+                    [_blobs(p).withColumns({"_task": F.lit(keys[i]), "_order": F.lit(j)})
+                     for i, slot in enumerate(slots) for j, p in enumerate(slot)])
+    # one partition per task, its tables in the order planned (a union of single partitions would be one)
+    frames = frames.repartition(len(slots), "_task").sortWithinPartitions("_order").drop("_task", "_order")
 
     def train(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         import dataclasses
@@ -200,7 +302,7 @@ def train_in_spark(spark: SparkSession, prepared: Sequence[PreparedTable], *, pa
                 info = json.loads(jobs[name])
                 try:
                     job = TrainingJob.from_json(info["job"])
-                    job = dataclasses.replace(job, threads=job.threads or per_task)  # every other field as sent
+                    job = dataclasses.replace(job, threads=job.threads or info["threads"])  # every other field as sent
                     both = pa.ipc.open_stream(io.BytesIO(blob)).read_pandas()
                     both = order_rows(both, derive_seed(job.seed, name, "sample"))
                     ctx_map = info["context_map"]
@@ -218,8 +320,7 @@ def train_in_spark(spark: SparkSession, prepared: Sequence[PreparedTable], *, pa
                 yield pd.DataFrame([(*out, host, started, time.time())],
                                    columns=["table", "ok", "model", "trained", "error", "host", "started", "finished"])
 
-    _log.info("training tables as one Spark job", tables=[p.name for p in todo], slots=[[p.name for p in s] for s in slots],
-              threads_per_task=per_task)
+    _log.info("training tables as one Spark job", tasks=[[p.name for p in s] for s in slots], threads=per_table)
     rows = _collect_with_progress(spark, frames.mapInPandas(train, _RESULT), slots)
     from pyspark_synth.relational.primary_keys import KeySpec
 

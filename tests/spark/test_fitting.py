@@ -209,3 +209,78 @@ def test_the_automatic_backend_is_the_default_and_the_choice_is_reported(spark, 
     assert report.entries["ring"].spec.model_report  # the autoregressive model says what it chose
     with pytest.raises(SynthError, match=r"backend='auto' chooses each table's backend.*\['n_quantiles'\]"):
         fit_table(spark.createDataFrame(small), table="small", n_quantiles=3, registry=ModelRegistry(tmp_path))
+
+
+def _task_recording_backend() -> type:
+    from pyspark_synth.models.copula import GaussianCopula
+
+    class Recording(GaussianCopula):
+        def fit(self, data, context=None, **kw):  # noqa: ANN001, ANN201
+            import torch
+            from pyspark import TaskContext
+
+            out = super().fit(data, context=context, **kw)
+            task = TaskContext.get()
+            self.fit_report_ = {"partition": task.partitionId() if task else None, "threads": torch.get_num_threads()}
+            return out
+
+    return Recording
+
+
+def _three_tables(spark):  # noqa: ANN001, ANN202
+    rng = np.random.default_rng(2)
+    shops = pd.DataFrame({"sid": np.arange(10), "kind": rng.choice(["a", "b"], 10)})
+    customers = pd.DataFrame({"cid": np.arange(60), "seg": rng.choice(["a", "b"], 60), "age": rng.integers(18, 90, 60)})
+    orders = pd.DataFrame({"oid": np.arange(400), "cid": rng.integers(0, 60, 400), "amount": rng.gamma(2, 10, 400),
+                           "qty": rng.integers(1, 5, 400)})
+    md = (Metadata().add_table("shops", pk="sid").add_table("customers", pk="cid")
+          .add_table("orders", pk="oid", fk={"cid": "customers.cid"}))
+    return md, {"shops": spark.createDataFrame(shops), "customers": spark.createDataFrame(customers),
+                "orders": spark.createDataFrame(orders)}
+
+
+def test_each_table_trains_in_its_own_task_biggest_first_and_parallelism_bounds_the_tasks(spark, tmp_path):
+    """Spark 4 plans a union of single-partition frames as one partition: every table then trained
+    in one task, one after another. Each table must get its own task (biggest work first, so
+    Spark's in-order start is longest-first scheduling), and `parallelism` groups them."""
+    from pyspark_synth.models.base import _BACKENDS, register_backend
+
+    register_backend("recording", _task_recording_backend())
+    try:
+        md, frames = _three_tables(spark)
+        report = fit_database(spark, md, frames, backend="recording", seed=1, registry=ModelRegistry(tmp_path / "a"),
+                              fit_in="spark", pii="ignore")
+        tasks = {t: e.spec.model_report["partition"] for t, e in report.entries.items()}
+        assert tasks == {"orders": 0, "customers": 1, "shops": 2}, tasks
+        assert all(e.spec.model_report["threads"] == 1 for e in report.entries.values())  # 2 cores: 1 each at most
+        one = fit_database(spark, md, frames, backend="recording", seed=1, registry=ModelRegistry(tmp_path / "b"),
+                           fit_in="spark", pii="ignore", parallelism=1)
+        assert {e.spec.model_report["partition"] for e in one.entries.values()} == {0}
+        with pytest.raises(SynthError, match=r"parallelism=0: the number of tables trained at once must be at least 1"):
+            fit_database(spark, md, frames, backend="recording", seed=1, registry=ModelRegistry(tmp_path / "c"),
+                         fit_in="spark", pii="ignore", parallelism=0)
+    finally:
+        _BACKENDS.pop("recording", None)
+
+
+def test_the_partition_keys_match_sparks_hash_partitioning(spark):
+    from pyspark.sql import functions as F
+
+    from pyspark_synth.spark.fit_job import _murmur3_int, partition_keys
+
+    rows = spark.range(-40, 120).select(F.col("id").cast("int").alias("i"), F.hash(F.col("id").cast("int")).alias("h")).collect()
+    assert [_murmur3_int(r.i) for r in rows] == [r.h for r in rows]
+    for n in (1, 3, 7):
+        keyed = spark.createDataFrame([(k, i) for i, k in enumerate(partition_keys(n))], "k int, want int").repartition(n, "k")
+        placed = keyed.rdd.mapPartitionsWithIndex(lambda idx, it: [(idx, r.want) for r in it]).collect()
+        assert sorted(placed) == [(i, i) for i in range(n)]
+
+
+def test_threads_follow_each_tables_share_of_the_work():
+    from pyspark_synth.spark.fit_job import threads_by_share
+
+    # 16 cores of 8-core executors: a dominant table gets half an executor (at most 4), small ones one thread
+    assert threads_by_share({"big": 900.0, "a": 50.0, "b": 50.0}, 16, 8, None) == {"big": 4, "a": 1, "b": 1}
+    assert threads_by_share({"x": 1.0, "y": 1.0}, 8, 8, None) == {"x": 4, "y": 4}
+    assert threads_by_share({"x": 1.0, "y": 3.0}, 2, 2, None) == {"x": 1, "y": 1}  # two cores: never two threads
+    assert threads_by_share({"x": 1.0, "y": 3.0}, 8, 8, 3) == {"x": 3, "y": 3}  # the caller's threads win
