@@ -1,7 +1,7 @@
 """Data-parallel training of one large table: the setting, its checks, and the function every process runs.
 
 `fit_table(..., distributed=N)` and `fit_database(..., distributed=DistributedTraining(...))`
-train a table's neural model in N processes at once (`spark.distributed` starts them with
+train a table's neural model in N processes at once (`spark.torch_distributor` starts them with
 pyspark's `TorchDistributor`): each process gets the table's whole bounded training sample, fits
 the same encodings, computes the loss of its shard of every batch, and torch's
 `DistributedDataParallel` all-reduces the gradients over gloo (NCCL on GPUs); the losses that

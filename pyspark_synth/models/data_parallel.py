@@ -7,7 +7,7 @@ same seed, and computes the loss of its own shard of each batch; torch's
 `DistributedDataParallel` all-reduces the gradients, so every process takes the same optimiser
 step. What the loop decides (the epoch's losses, early stopping, the time budget) is all-reduced
 here too, so every process decides the same. Pure torch (no Spark): the Spark layer
-(`spark.distributed`) starts the processes with `TorchDistributor`.
+(`spark.torch_distributor`) starts the processes with `TorchDistributor`.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class DataParallel:
         missing = [k for k in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT") if k not in os.environ]
         if missing:
             raise RuntimeError(f"DataParallel.from_environment: {missing} are not set; run under torchrun or "
-                               "TorchDistributor (pyspark_synth.spark.distributed starts it)")
+                               "TorchDistributor (pyspark_synth.spark.torch_distributor starts it)")
         local = int(os.environ.get("LOCAL_RANK", "0"))
         if use_gpu:
             if not torch.cuda.is_available():

@@ -348,7 +348,7 @@ def fit_table(
             (counted by a Spark aggregation before the model sees any row): "drop" (the
             default) drops the rows with a null key and keeps one row per repeated value, and
             says so in the spec's notes; "refuse" raises instead.
-        distributed: Train the model data-parallel (`spark.distributed`, pyspark's
+        distributed: Train the model data-parallel (`spark.torch_distributor`, pyspark's
             `TorchDistributor`): a number of processes on the driver, or a
             `DistributedTraining(num_processes, local_mode=..., use_gpu=...)`. Each process trains
             on its shard of every batch and the gradients are all-reduced; the archive is the same
@@ -372,7 +372,10 @@ def fit_table(
     setting = distributed_setting(distributed, "fit_table")
     parallel_notes: list[str] = []
     if setting is not None:  # everything it cannot do fails here, before any Spark job
-        from pyspark_synth.spark.distributed import asks_differential_privacy, check_distributed
+        from pyspark_synth.spark.torch_distributor import (
+            asks_differential_privacy,
+            check_distributed,
+        )
 
         backend, parallel_notes = distributed_backend(backend, differential_privacy=asks_differential_privacy(privacy),
                                                       where="fit_table")
@@ -383,7 +386,7 @@ def fit_table(
                              pii=pii, on_duplicate_key=on_duplicate_key, **model_kwargs)
     trained = None
     if not prepared.empty and setting is not None:
-        from pyspark_synth.spark.distributed import train_distributed
+        from pyspark_synth.spark.torch_distributor import train_distributed
 
         trained = train_distributed(prepared, setting, where="fit_table")
         trained = replace(trained, notes=(*parallel_notes, *trained.notes))

@@ -131,3 +131,36 @@ def train_distributed(prepared: PreparedTable, setting: DistributedTraining, *, 
     note = (f"table '{prepared.name}': trained data-parallel in {n} processes {place} (TorchDistributor, "
             f"{device}, {job.threads} torch threads each)")
     return replace(trained, notes=(*trained.notes, note))
+
+
+def train_tables_distributed(prepared: list[PreparedTable], setting: DistributedTraining, *, backend: str,
+                             notes: list[str], where: str, threads: int | None = None
+                             ) -> tuple[dict[str, TrainedTable], dict[str, str]]:
+    """Train each table data-parallel, one after another (each takes every process); (trained tables,
+    `{failed table: its traceback}`).
+
+    Args:
+        prepared: The tables to train this way (none empty).
+        setting: The processes.
+        backend: The backend they train (`distributed.distributed_backend`'s choice: a table
+            prepared with "auto" trains it).
+        notes: Notes of that choice, added to each table's.
+        where: The public function, for errors.
+        threads: Torch threads per process (see `train_distributed`).
+    """
+    import traceback
+
+    from pyspark_synth.models.base import get_backend
+
+    trained: dict[str, TrainedTable] = {}
+    failures: dict[str, str] = {}
+    for p in prepared:
+        if p.job.backend != backend:  # "auto": the arguments are epochs / batch_size, which it takes too
+            p = replace(p, job=replace(p.job, backend=backend), model_class=get_backend(backend))
+        try:
+            done = train_distributed(p, setting, where=where, threads=threads)
+        except Exception:  # noqa: BLE001 - reported with the table; the other tables go on
+            failures[p.name] = traceback.format_exc(limit=8)
+            continue
+        trained[p.name] = replace(done, notes=(*notes, *done.notes))
+    return trained, failures
