@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pyspark_synth._log import get_logger, set_log_level
 from pyspark_synth._version import __version__
+from pyspark_synth.distributed import DistributedTraining
 from pyspark_synth.errors import (
     CycleError,
     DataError,
@@ -45,6 +46,7 @@ __all__ = [
     "CycleError",
     "DataError",
     "DatabaseSpec",
+    "DistributedTraining",
     "FitReport",
     "ForeignKey",
     "ForeignKeyError",

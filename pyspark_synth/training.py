@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -20,6 +20,9 @@ from pyspark_synth.metadata import Table
 from pyspark_synth.models.runtime import TorchThreads
 from pyspark_synth.relational.primary_keys import KeySpec, learn_key_spec
 from pyspark_synth.seeds import derive_seed
+
+if TYPE_CHECKING:
+    from pyspark_synth.models.data_parallel import DataParallel
 
 __all__ = ["TrainedTable", "TrainingJob", "train_table"]
 
@@ -94,7 +97,7 @@ class TrainedTable:
 
 
 def train_table(job: TrainingJob, data: pd.DataFrame, context: pd.DataFrame | None = None,
-                backend_class: type | None = None) -> TrainedTable:
+                backend_class: type | None = None, data_parallel: DataParallel | None = None) -> TrainedTable:
     """Fit `job`'s backend on `data` (conditioned on `context`, aligned row-wise) and describe the result.
 
     Args:
@@ -104,6 +107,8 @@ def train_table(job: TrainingJob, data: pd.DataFrame, context: pd.DataFrame | No
         backend_class: The model class to use (a user's backend travels this way to executors);
             by default the one registered under `job.backend`. With `job.backend == "auto"` the
             backend is chosen from the data (`models.auto.choose_backend`).
+        data_parallel: This process's place in a data-parallel group (`distributed.train_process`);
+            the model's `fit` takes it (the autoregressive backend). None trains here alone.
     """
     from pyspark_synth.models.auto import AUTO_BACKEND, choose_backend
     from pyspark_synth.models.base import backend_arguments, get_backend
@@ -122,7 +127,8 @@ def train_table(job: TrainingJob, data: pd.DataFrame, context: pd.DataFrame | No
     arguments, data, rare_notes_ = _privacy_arguments(job, cls, backend, arguments, data)
     with TorchThreads(job.threads):
         model = cls(tbl, seed=derive_seed(job.seed, tbl.name, "model"), **arguments)
-        model.fit(data, context=context) if context is not None else model.fit(data)
+        extra = {"data_parallel": data_parallel} if data_parallel is not None else {}
+        model.fit(data, context=context, **extra) if context is not None else model.fit(data, **extra)
     keys = tuple(learn_key_spec(c, tbl.column(c).sql_type, data[c], salt=tbl.name, minimum=job.key_minimums.get(c))
                  for c in tbl.generated_key_columns)
     report = getattr(model, "fit_report_", None)

@@ -19,6 +19,7 @@ from pyspark_synth.transformers.table import check_unique_columns
 
 if TYPE_CHECKING:
     from pyspark_synth.metadata import Table
+    from pyspark_synth.models.data_parallel import DataParallel
 
 __all__ = ["TableEncoding", "train", "auto_batch_size", "auto_learning_rate"]
 
@@ -150,7 +151,7 @@ def train(module: torch.nn.Module, *, loss: Callable[[Any, bool], tuple[torch.Te
           batches: Callable[[int], Iterable[Any]], validation: Sequence[Any], epochs: int | None,
           max_seconds: float | None, learning_rate: float, weight_decay: float, patience: int,
           name: str, progress_bar: bool = False, max_epochs: int = 100,
-          ema_decay: float | None = None) -> dict[str, Any]:
+          ema_decay: float | None = None, sync: DataParallel | None = None) -> dict[str, Any]:
     """Train `module` with AdamW on `loss`, stopping early on the validation loss; keep the best weights.
 
     Args:
@@ -168,6 +169,10 @@ def train(module: torch.nn.Module, *, loss: Callable[[Any, bool], tuple[torch.Te
         max_epochs: Cap when `epochs` is None.
         ema_decay: Keep an exponential moving average of the weights (about `1 / (1 - ema_decay)`
             recent steps); validation, early stopping and the fitted model use the average.
+        sync: Data-parallel training (`models.data_parallel`): `loss` and `batches` give this
+            process's shard (a training batch's row count as its share of the whole batch,
+            `rows / world`); the epoch's losses are summed over the processes and the time
+            budget is all-reduced, so every process stops at the same step and epoch.
 
     Returns:
         What happened: epochs run, whether and why it stopped early, the best losses, per-epoch history.
@@ -197,20 +202,24 @@ def train(module: torch.nn.Module, *, loss: Callable[[Any, bool], tuple[torch.Te
                 average.update()
             total += float(value.detach())
             count += n
-            if max_seconds is not None and time.perf_counter() - start > max_seconds:
+            if max_seconds is not None and _agree(sync, time.perf_counter() - start > max_seconds):
                 out_of_time = True
                 break
+        if sync is not None:
+            total, count = sync.sum([total, count])
         train_loss = total / max(1, count)
         module.eval()
         if average is not None:
             average.swap()  # validate (and keep) the averaged weights
-        if validation:
+        if _agree(sync, bool(validation)):
             with torch.no_grad():
                 vt, vc = 0.0, 0
                 for batch in validation:
                     value, n = loss(batch, False)
                     vt += float(value)
                     vc += n
+            if sync is not None:
+                vt, vc = sync.sum([vt, vc])
             val_loss = vt / max(1, vc)
         else:
             val_loss = train_loss
@@ -242,3 +251,8 @@ def train(module: torch.nn.Module, *, loss: Callable[[Any, bool], tuple[torch.Te
     return {"epochs": len(history), "stopped_early": reason != "epochs", "stop_reason": reason,
             "best_validation_loss": float(best) if np.isfinite(best) else None,
             "seconds": time.perf_counter() - start, "history": history}
+
+
+def _agree(sync: DataParallel | None, flag: bool) -> bool:
+    """`flag`, or with data-parallel training whether it holds on any process (all decide the same)."""
+    return flag if sync is None else sync.any(flag)

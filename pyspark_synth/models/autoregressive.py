@@ -15,7 +15,7 @@ them); or `column_order="random"` trains every batch in a random order.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,9 @@ from pyspark_synth.models._ar_train import TableEncoding, auto_batch_size, auto_
 from pyspark_synth.models._archive import pack, unpack
 from pyspark_synth.models.base import register_backend
 from pyspark_synth.seeds import derive_seed, resolve_seed
+
+if TYPE_CHECKING:
+    from pyspark_synth.models.data_parallel import DataParallel
 
 __all__ = ["AutoregressiveModel"]
 
@@ -72,6 +75,21 @@ class _RowLoss(nn.Module):
     def forward(self, t: torch.Tensor, c: torch.Tensor | None, vis: torch.Tensor) -> torch.Tensor:
         ctx = self.net.context(c) if self.net.context is not None and c is not None else None
         return self.net.regressors.nll(t, self.net.embeddings(t), ctx, vis).sum()
+
+
+class _BatchLoss(nn.Module):
+    """The summed negative log-likelihood of a batch as a module's forward, so that
+    `DistributedDataParallel` can wrap it (its gradient all-reduce hooks on forward)."""
+
+    def __init__(self, net: nn.Module, g: torch.Generator) -> None:
+        super().__init__()
+        self.net = net
+        self.g = g
+
+    def forward(self, t: torch.Tensor, c: torch.Tensor | None, vis: torch.Tensor, dropout: float) -> torch.Tensor:
+        ctx = self.net.context(c) if self.net.context is not None and c is not None else None
+        return self.net.regressors.nll(t, self.net.embeddings(t), ctx, vis, dropout=dropout,
+                                       g=self.g if dropout > 0 else None).sum()
 
 
 @register_backend("autoregressive")
@@ -121,10 +139,12 @@ class AutoregressiveModel(ARBase):
 
     name = "autoregressive"
     _PARAMS = (*ARBase._PARAMS, "differential_privacy")
+    _data_parallel: DataParallel | None = None  # set only while a data-parallel fit runs
 
     # -------------------------------------------------------------------- fit
     def fit(self, data: pd.DataFrame, context: pd.DataFrame | None = None, *, table_name: str | None = None,
-            seed: int | None = None, progress_bar: bool = False) -> AutoregressiveModel:
+            seed: int | None = None, progress_bar: bool = False,
+            data_parallel: DataParallel | None = None) -> AutoregressiveModel:
         """Learn the table, conditioned on `context` when given; returns self.
 
         Args:
@@ -133,13 +153,24 @@ class AutoregressiveModel(ARBase):
             table_name: Name used in logs and the progress bar.
             seed: Overrides the constructor's seed for this fit.
             progress_bar: Show a tqdm progress bar.
+            data_parallel: This process's place in a torch process group
+                (`models.data_parallel.DataParallel`): every process of the group calls fit with the
+                same rows and seed, computes the loss of its shard of each batch (the batch size is
+                the whole batch's, over all processes), and `DistributedDataParallel` all-reduces
+                the gradients; every process ends with the same model. None trains here alone.
 
         Raises:
-            DataError: `data` is not a non-empty DataFrame, `context` is not aligned with it, or a
-                hyper-parameter is out of range.
+            DataError: `data` is not a non-empty DataFrame, `context` is not aligned with it, a
+                hyper-parameter is out of range, or `data_parallel` is given with differential
+                privacy or with a batch smaller than the processes.
         """
         self._check_params()
         name = table_name or (self.metadata.name if self.metadata is not None else "table")
+        if data_parallel is not None and self.differential_privacy is not None:
+            raise DataError(f"AutoregressiveModel.fit('{name}'): differential privacy (DP-SGD) cannot train "
+                            "data-parallel: its privacy accounting assumes one process drawing every batch. Fit "
+                            "without data_parallel (distributed=), or without differential privacy.")
+        self._data_parallel = data_parallel
         if not isinstance(data, pd.DataFrame) or len(data) == 0:
             raise DataError(f"AutoregressiveModel.fit('{name}'): data must be a non-empty pandas DataFrame, got "
                             f"{type(data).__name__} with {len(data) if hasattr(data, '__len__') else '?'} rows")
@@ -147,8 +178,12 @@ class AutoregressiveModel(ARBase):
             raise DataError(f"AutoregressiveModel.fit('{name}'): context must be a DataFrame with one row per data "
                             f"row ({len(data)}), got {type(context).__name__} with "
                             f"{len(context) if hasattr(context, '__len__') else '?'} rows. Align it with the rows.")
-        with self._threads():
-            return self._fit(data, context, name, resolve_seed(seed if seed is not None else self.seed), progress_bar)
+        try:
+            with self._threads():
+                return self._fit(data, context, name, resolve_seed(seed if seed is not None else self.seed),
+                                 progress_bar)
+        finally:
+            self._data_parallel = None  # the process group is this fit's, never the model's
 
     def _fit(self, data: pd.DataFrame, context: pd.DataFrame | None, name: str, seed_: int,
              progress_bar: bool) -> AutoregressiveModel:
@@ -167,7 +202,8 @@ class AutoregressiveModel(ARBase):
         enc = self.encoding_
         tokens = enc.encode(data)
         self.order_ = self._order(enc)
-        self.device_ = resolve_device(self.device)
+        par = self._data_parallel
+        self.device_ = resolve_device(self.device if par is None else par.device)
         self.seed_, self.n_rows_ = seed_, len(data)
         self._build(derive_seed(seed_, "init"), enc.log_prior(tokens))
         self.fitted_ = True
@@ -176,6 +212,10 @@ class AutoregressiveModel(ARBase):
         train_idx, val_idx = self._split(len(data), rng) if dp is None else (np.arange(len(data)), np.arange(0))
         batch = int(self.batch_size) if self.batch_size else auto_batch_size(len(train_idx))
         lr = float(self.learning_rate) if self.learning_rate else auto_learning_rate(batch)
+        if par is not None and batch < par.world:
+            raise DataError(f"AutoregressiveModel.fit('{name}'): batch_size {batch} is smaller than the {par.world} "
+                            "data-parallel processes (each takes a share of every batch); raise batch_size or "
+                            "use fewer processes")
         report: dict[str, Any] = {"epochs": 0, "stopped_early": False, "stop_reason": "nothing_to_learn",
                                   "best_validation_loss": None, "history": []}
         if dp is not None:
@@ -192,6 +232,8 @@ class AutoregressiveModel(ARBase):
             "columns": enc.report(), "rare_values": enc.rare_report(), "rare_threshold": self.rare_threshold,
             "parameters": int(sum(p.numel() for p in self.net_.parameters())), "device": str(self.device_),
             "threads": torch.get_num_threads(), "seed": seed_}
+        if par is not None:
+            self.fit_report_["data_parallel"] = par.describe()
         _log.info("autoregressive.fit.done", table=name, seconds=round(self.fit_report_["seconds"], 2),
                   epochs=report["epochs"], stop_reason=report["stop_reason"])
         return self
@@ -207,34 +249,41 @@ class AutoregressiveModel(ARBase):
 
     def _train(self, tokens: np.ndarray, ctx_tokens: np.ndarray | None, train_idx: np.ndarray,
                val_idx: np.ndarray, batch: int, lr: float, name: str, progress_bar: bool) -> dict[str, Any]:
-        enc, dev, net = self.encoding_, self.device_, self.net_
+        enc, dev, net, par = self.encoding_, self.device_, self.net_, self._data_parallel
         tok = torch.from_numpy(tokens).to(dev)
         ctx = torch.from_numpy(ctx_tokens).to(dev) if ctx_tokens is not None else None
+        # every process draws the same batches and column orders (one seed); each computes its shard
         rng = np.random.default_rng(derive_seed(self.seed_, "batches"))
-        g = torch_gen(derive_seed(self.seed_, "dropout"), dev)
+        rank = par.rank if par is not None else 0
+        g = torch_gen(derive_seed(self.seed_, "dropout") if rank == 0 else derive_seed(self.seed_, "dropout", rank),
+                      dev)
         fixed_vis = visibility(enc.owner, enc.dims, self._positions(self.order_, None), dev)
+        batch_loss = _BatchLoss(net, g)
+        step = par.wrap(batch_loss) if par is not None else batch_loss
+        world = par.world if par is not None else 1
 
         def batches(epoch: int):  # noqa: ANN202 - generator
             perm = train_idx[rng.permutation(len(train_idx))]
             for a in range(0, max(1, len(perm) - batch // 2), batch):
-                rows = torch.from_numpy(perm[a:a + batch]).to(dev)
+                rows = perm[a:a + batch]
                 vis = visibility(enc.owner, enc.dims, self._positions(self.order_, rng), dev)
-                yield rows, vis
+                mine = par.shard(rows) if par is not None else rows
+                yield torch.from_numpy(mine).to(dev), vis, len(rows)
 
-        def loss(b: tuple[torch.Tensor, torch.Tensor], training: bool) -> tuple[torch.Tensor, int]:
-            rows, vis = b
-            t = tok[rows]
-            c = net.context(ctx[rows]) if net.context is not None else None
-            nll = net.regressors.nll(t, net.embeddings(t), c, vis, dropout=self.dropout if training else 0.0,
-                                     g=g if training else None)
-            return nll.sum(), len(rows)
+        def loss(b: tuple[torch.Tensor, torch.Tensor, int], training: bool) -> tuple[torch.Tensor, float]:
+            rows, vis, whole = b
+            c = ctx[rows] if ctx is not None else None
+            if training:  # through DistributedDataParallel when data-parallel (its backward all-reduces)
+                return step(tok[rows], c, vis, self.dropout), whole / world
+            return batch_loss(tok[rows], c, vis, 0.0), len(rows)
 
-        validation = [(torch.from_numpy(val_idx[a:a + 4096]).to(dev), fixed_vis)
-                      for a in range(0, len(val_idx), 4096)]
+        mine_val = par.shard(val_idx) if par is not None else val_idx
+        validation = [(torch.from_numpy(mine_val[a:a + 4096]).to(dev), fixed_vis, 0)
+                      for a in range(0, len(mine_val), 4096)]
         return train(net, loss=loss, batches=batches, validation=validation, epochs=self.epochs,
                      max_seconds=self.max_training_seconds, learning_rate=lr, weight_decay=self.weight_decay,
                      patience=self.early_stopping_patience, name=name, progress_bar=progress_bar,
-                     ema_decay=self.ema_decay)
+                     ema_decay=self.ema_decay, sync=par)
 
     def _train_dp(self, tokens: np.ndarray, ctx_tokens: np.ndarray | None, batch: int, lr: float, name: str,
                   settings: dict[str, Any]) -> dict[str, Any]:

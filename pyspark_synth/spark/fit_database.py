@@ -41,6 +41,7 @@ from pyspark_synth.validation.integrity import (
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+    from pyspark_synth.distributed import DistributedTraining
     from pyspark_synth.privacy.config import PrivacyConfig
     from pyspark_synth.spark.privacy_step import PrivateDatabase
 
@@ -379,6 +380,7 @@ def fit_database(
     pii: str = "suggest",
     sequential: bool | str | Collection[str] | None = None,
     on_duplicate_key: str = DEFAULT_KEY_POLICY,
+    distributed: int | DistributedTraining | None = None,
     **model_kwargs: Any,
 ) -> FitReport:
     """Fit every table of a database, parents first, and store the models in the registry.
@@ -433,6 +435,11 @@ def fit_database(
             "drop" (the default) drops the null-key rows and keeps one row per repeated value
             (always the same row for a seed), counted in `key_checks` and said in `notes`;
             "refuse" raises, naming every such key, before any model is trained.
+        distributed: Train the tables whose training sample has at least `min_rows` rows
+            data-parallel, one after another (`spark.torch_distributor`, pyspark's `TorchDistributor`):
+            a number of processes on the driver, or a `DistributedTraining(num_processes,
+            local_mode=..., use_gpu=..., min_rows=...)`. The autoregressive backend only ("auto"
+            trains it for those tables); the other tables train as usual. None: no table does.
         **model_kwargs: Passed to the backend.
 
     Returns:
@@ -464,6 +471,7 @@ def fit_database(
     model_arguments(backend, epochs, batch_size, model_kwargs)  # unknown backends and arguments fail here
     dp_backend(backend, privacy, "fit_database")  # a backend without a DP mode under DP fails here
     check_pii_mode(pii, "fit_database")
+    parallel = _distributed(spark, distributed, backend, privacy)  # what it cannot do fails here
     seq_tables, seq_args = _sequential_tables(metadata, sequential, backend, epochs, batch_size, model_kwargs)
     if seq_tables and getattr(privacy, "enable_differential_privacy", False):
         from pyspark_synth.errors import PrivacyError
@@ -538,7 +546,17 @@ def fit_database(
                 context_columns=ctx_map or None, relations=relations, threads=threads,
                 privacy=private.tables[name], **model_kwargs,
             ))
-        trained, failures = _train(spark, prepared, fit_in=fit_in, parallelism=parallelism, threads=threads)
+        big = [p for p in prepared if parallel and not p.empty and parallel[0].applies_to(p.training_size)]
+        trained, failures = _train(spark, [p for p in prepared if p.name not in {b.name for b in big}],
+                                   fit_in=fit_in, parallelism=parallelism, threads=threads)
+        if big:
+            from pyspark_synth.spark.fit_job import TableFailure
+            from pyspark_synth.spark.torch_distributor import train_tables_distributed
+
+            more, more_failures = train_tables_distributed(big, parallel[0], backend=parallel[1], notes=parallel[2],
+                                                           where="fit_database", threads=threads)
+            trained = {**trained, **more}
+            failures = [*failures, *(TableFailure(t, e, "driver") for t, e in more_failures.items())]
         report.training_seconds = {t: tr.seconds for t, tr in trained.items()}
         failed = {f.table for f in failures}
         for p in prepared:
@@ -568,6 +586,22 @@ class FitError(SynthError, RuntimeError):
         super().__init__(message)
         self.report = report
         self.failures = failures
+
+
+def _distributed(spark: SparkSession, distributed: Any, backend: str,
+                 privacy: Any) -> tuple[DistributedTraining, str, list[str]] | None:
+    """`distributed=` checked before any Spark job: (setting, backend its tables train, notes), or None."""
+    from pyspark_synth.distributed import distributed_backend, distributed_setting
+
+    setting = distributed_setting(distributed, "fit_database")
+    if setting is None:
+        return None
+    from pyspark_synth.spark.torch_distributor import asks_differential_privacy, check_distributed
+
+    chosen, notes = distributed_backend(backend, differential_privacy=asks_differential_privacy(privacy),
+                                        where="fit_database")
+    check_distributed(spark, setting, where="fit_database")
+    return setting, chosen, notes
 
 
 def _train(spark: SparkSession, prepared: list[Any], *, fit_in: str, parallelism: int | None,

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from pyspark.sql import DataFrame
 
+    from pyspark_synth.distributed import DistributedTraining
     from pyspark_synth.privacy.config import PrivacyConfig
     from pyspark_synth.spark.privacy_step import PrivateTable
 
@@ -305,6 +306,7 @@ def fit_table(
     privacy: PrivacyConfig | PrivateTable | None = None,
     pii: str = "suggest",
     on_duplicate_key: str = DEFAULT_KEY_POLICY,
+    distributed: int | DistributedTraining | None = None,
     **model_kwargs: Any,
 ) -> ModelEntry:
     """Fit one table's model from a Spark DataFrame and store it (with its spec) in the registry.
@@ -346,6 +348,12 @@ def fit_table(
             (counted by a Spark aggregation before the model sees any row): "drop" (the
             default) drops the rows with a null key and keeps one row per repeated value, and
             says so in the spec's notes; "refuse" raises instead.
+        distributed: Train the model data-parallel (`spark.torch_distributor`, pyspark's
+            `TorchDistributor`): a number of processes on the driver, or a
+            `DistributedTraining(num_processes, local_mode=..., use_gpu=...)`. Each process trains
+            on its shard of every batch and the gradients are all-reduced; the archive is the same
+            kind as any fit's. The autoregressive backend only ("auto" then trains it); None (the
+            default) trains in this process.
         **model_kwargs: The backend's hyper-parameters (a name it does not take is an error).
 
     Returns:
@@ -356,14 +364,33 @@ def fit_table(
         DataError: The table has no rows (unless `empty_ok`), `on_duplicate_key` is unknown
             (before any Spark job), or it is "refuse" and the primary key has null or repeated values.
         PrivacyError: A PII rule is invalid or a hash rule has no key (before any Spark job), or
-            `pii="strict"` and a column without a rule looks like PII (after the detection sample).
+            `pii="strict"` and a column without a rule looks like PII (after the detection sample),
+            or `distributed` is given with differential privacy.
     """
+    from pyspark_synth.distributed import distributed_backend, distributed_setting
+
+    setting = distributed_setting(distributed, "fit_table")
+    parallel_notes: list[str] = []
+    if setting is not None:  # everything it cannot do fails here, before any Spark job
+        from pyspark_synth.spark.torch_distributor import (
+            asks_differential_privacy,
+            check_distributed,
+        )
+
+        backend, parallel_notes = distributed_backend(backend, differential_privacy=asks_differential_privacy(privacy),
+                                                      where="fit_table")
+        check_distributed(df.sparkSession, setting, where="fit_table")
     prepared = prepare_table(df, table=table, metadata=metadata, backend=backend, epochs=epochs, batch_size=batch_size,
                              sample_rows=sample_rows, seed=seed, registry=registry, context_columns=context_columns,
                              relations=relations, extra_manifest=extra_manifest, empty_ok=empty_ok, privacy=privacy,
                              pii=pii, on_duplicate_key=on_duplicate_key, **model_kwargs)
     trained = None
-    if not prepared.empty:
+    if not prepared.empty and setting is not None:
+        from pyspark_synth.spark.torch_distributor import train_distributed
+
+        trained = train_distributed(prepared, setting, where="fit_table")
+        trained = replace(trained, notes=(*parallel_notes, *trained.notes))
+    elif not prepared.empty:
         pdf, ctx = prepared.training_rows()
         _log.info("fitting table", table=prepared.name, backend=backend, rows=prepared.row_count,
                   training_rows=len(pdf), seed=prepared.job.seed)

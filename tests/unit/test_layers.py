@@ -20,7 +20,7 @@ ROOT = "pyspark_synth"
 CORE_PREFIXES = (
     "pyspark_synth.errors", "pyspark_synth.seeds", "pyspark_synth._log", "pyspark_synth._version",
     "pyspark_synth.metadata", "pyspark_synth.spec", "pyspark_synth.kernel", "pyspark_synth.coercion",
-    "pyspark_synth.training",
+    "pyspark_synth.training", "pyspark_synth.distributed",
     "pyspark_synth.transformers", "pyspark_synth.models", "pyspark_synth.relational", "pyspark_synth.privacy",
 )
 # modules kept at an old path so earlier code runs (with a DeprecationWarning); nothing imports them
