@@ -257,6 +257,7 @@ def _profile(column: str, series: pd.Series, max_values: int) -> _Profile | None
     if is_numeric and "us_ssn" in cues:
         text = text.str.zfill(9)  # an SSN stored as a number lost its leading zeros
     counts = text.value_counts(sort=False)
+    extra["distinct"] = float(len(counts))
     shares["credit_card"] = _share(counts, K.is_credit_card)
     shares["iban"] = 0.0 if is_numeric else _share(counts, K.is_iban)
     shares["us_ssn"] = _share(counts, lambda v: K.is_us_ssn(v, allow_plain="us_ssn" in cues))
@@ -365,6 +366,15 @@ def _nameish(v: str) -> bool:
     )
 
 
+def _name_diverse(p: _Profile) -> bool:
+    """Whether a column without a name cue has the spread of values people's names have: at least
+    20 distinct values, or half of them distinct in a small sample. A handful of values repeated
+    over thousands of rows ("Turbo-fan", "Turbo-jet": an engine type) is a category, whatever
+    name lists its words happen to be in."""
+    distinct = p.extra.get("distinct", float(p.n))
+    return distinct >= min(20.0, 0.5 * p.n)
+
+
 def _candidates(p: _Profile) -> dict[str, tuple[float, str]]:
     """Kinds this column passes, each with the share used and a short reason."""
     out: dict[str, tuple[float, str]] = {}
@@ -406,7 +416,7 @@ def _candidates(p: _Profile) -> dict[str, tuple[float, str]]:
         take("city", city, "known cities or city prefixes/suffixes")
     if "person_name" in cues and org < 0.1 and city < 0.25 and (person >= 0.4 or x.get("nameish", 0.0) >= 0.9):
         take("person_name", max(person, x.get("nameish", 0.0) * 0.9), "name-shaped values")
-    elif not blocked and org < 0.05 and city < 0.25 and person >= 0.7:
+    elif not blocked and org < 0.05 and city < 0.25 and person >= 0.7 and _name_diverse(p):
         take("person_name", person, "values are known given or family names")
     ft = s.get("free_text_with_pii", 0.0)
     if x.get("textual", 0.0) and x.get("embedded_rows", 0.0) >= 2 and ft >= 0.02:

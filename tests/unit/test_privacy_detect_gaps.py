@@ -290,3 +290,21 @@ def test_gap_positives_hold_for_other_seeds(seed):
                         "col_c": _pl_addresses(rng, pl), "col_d": [ru.city() for _ in range(N)]})
     assert _kinds(pdf) == {"col_a": "date_of_birth", "col_b": "person_name", "col_c": "street_address",
                            "col_d": "city"}
+
+
+def test_a_few_category_values_whose_words_are_in_name_lists_are_not_person_names():
+    """An engine-type column ("Turbo-fan", "Turbo-jet": 'Fan' and 'Jet' are in the family-name
+    lists) was called a person name; a column of people's names without a name cue has their spread."""
+    import pandas as pd
+
+    from pyspark_synth.privacy.detect import detect_pii_pandas
+
+    rng = np.random.default_rng(3)
+    kinds = rng.choice(["Turbo-fan", "Turbo-jet", "Turbo-prop", "Turbo-shaft"], 3000, p=[0.8, 0.15, 0.03, 0.02])
+    assert detect_pii_pandas(pd.DataFrame({"engine": kinds})) == []
+    people = [f"{g} {f}" for g, f in zip(rng.choice(["Anna", "John", "Maria", "Peter", "Laura", "David", "Sofia",
+                                                       "James", "Emma", "Lucas"], 3000),
+                                          rng.choice(["Smith", "Jones", "Brown", "Garcia", "Miller", "Wilson",
+                                                      "Moore", "Taylor"], 3000), strict=True)]
+    found = detect_pii_pandas(pd.DataFrame({"c7": people}))
+    assert [d.kind for d in found] == ["person_name"]
