@@ -24,7 +24,9 @@ from pyspark_synth.seeds import derive_seed
 if TYPE_CHECKING:
     from pyspark_synth.models.data_parallel import DataParallel
 
-__all__ = ["TrainedTable", "TrainingJob", "train_table"]
+__all__ = ["TrainedTable", "TrainingJob", "train_sequence", "train_table"]
+
+FEW_PARENTS = 50  # fewer parents than this: a sequence table's notes say its counts come from few sequences
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,45 @@ def train_table(job: TrainingJob, data: pd.DataFrame, context: pd.DataFrame | No
                         training_rows=len(data), seconds=time.perf_counter() - start,
                         report=json.loads(json.dumps(report, default=str)) if isinstance(report, dict) else {},
                         backend=backend, notes=notes)
+
+
+def train_sequence(job: TrainingJob, children: pd.DataFrame, group: Any, context: pd.DataFrame | None,
+                   num_parents: int, *, label: str) -> TrainedTable:
+    """Fit a child table's sequence model (`job.backend`, the sequential autoregressive model).
+
+    Args:
+        job: What to train (its arguments are the sequence model's).
+        children: The sampled parents' children, each parent's in sequence order.
+        group: Each child's parent, an index into the parents (`spark.fit_sequence.sequence_arrays`).
+        context: The parents' context columns, one row per parent, or None.
+        num_parents: How many parents were sampled (those without children included).
+        label: The driving foreign key, for the notes.
+    """
+    from pyspark_synth.models.base import get_backend
+    from pyspark_synth.models.text import text_specs
+
+    start = time.perf_counter()
+    tbl = job.table
+    with TorchThreads(job.threads):
+        model = get_backend(job.backend)(tbl, seed=derive_seed(job.seed, tbl.name, "model"), **job.arguments)
+        model.fit(children, group=group, parent_context=context, num_parents=num_parents, table_name=tbl.name)
+    rep = model.fit_report_
+    note = (f"table '{tbl.name}': children generated as one sequence per parent of '{label}' by the "
+            f"{job.backend} model (their number, order and values); trained on {num_parents:,} parents "
+            f"with {len(children):,} children, {rep['epochs']} epochs ({rep['stop_reason']})")
+    longest, window = rep["children_per_parent"]["max"], model.max_sequence_window
+    if num_parents < FEW_PARENTS:
+        note += (f"; only {num_parents} parents, so the children per parent are learned from {num_parents} sequences "
+                 "(the linkage model and a per-row model may do better: leave the table out of sequential=)")
+    if longest > window:
+        note += (f"; sequences longer than {window} children (up to {longest:,}) train the row model on their "
+                 f"first {window} (max_sequence_window)")
+    keys = tuple(learn_key_spec(c, tbl.column(c).sql_type, children[c], salt=tbl.name, minimum=job.key_minimums.get(c))
+                 for c in tbl.generated_key_columns)
+    return TrainedTable(model_bytes=model.to_bytes(), keys=keys, text=tuple(text_specs(tbl, children)),
+                        training_rows=len(children), seconds=time.perf_counter() - start,
+                        report=json.loads(json.dumps(rep, default=str)), backend=job.backend,
+                        notes=(*_report_notes(tbl.name, rep), note))
 
 
 def _accepts(cls: type, name: str) -> bool:

@@ -520,16 +520,14 @@ def fit_database(
             tp = choose_context(tp, frames, report, seed=seed,
                                 max_rows=min(_CONTEXT_ROWS, sample_rows or DEFAULT_SAMPLE_ROWS),
                                 required=fake_context(private.tables.get(name), tp))
-            if name in seq_tables:
-                from pyspark_synth.spark.fit_sequence import fit_sequential_table
+            if name in seq_tables:  # trained with the others (in the job, or here with fit_in="driver")
+                from pyspark_synth.spark.fit_sequence import prepare_sequential_table
 
                 relations, _ = _relations(tp, frames, seed=seed, sequence=True)
-                entry = fit_sequential_table(
+                prepared.append(prepare_sequential_table(
                     df, frames[tp.driving.parent_table], tp, relations=relations, model_args=seq_args,
                     sample_rows=sample_rows or DEFAULT_SAMPLE_ROWS, seed=derive_seed(seed, name), registry=reg,
-                    catalog_table=catalog_table, privacy=private.tables[name])
-                report.entries[name] = entry
-                report.notes.append(entry.spec.notes[-1])
+                    privacy=private.tables[name], threads=threads))
                 continue
             relations, ctx_map = _relations(tp, frames, seed=seed)
             if tp.driving is not None:
@@ -546,7 +544,8 @@ def fit_database(
                 context_columns=ctx_map or None, relations=relations, threads=threads,
                 privacy=private.tables[name], **model_kwargs,
             ))
-        big = [p for p in prepared if parallel and not p.empty and parallel[0].applies_to(p.training_size)]
+        big = [p for p in prepared if parallel and not p.empty and p.sequence is None
+               and parallel[0].applies_to(p.training_size)]
         trained, failures = _train(spark, [p for p in prepared if p.name not in {b.name for b in big}],
                                    fit_in=fit_in, parallelism=parallelism, threads=threads)
         if big:
@@ -562,6 +561,8 @@ def fit_database(
         for p in prepared:
             if p.name not in failed:
                 report.entries[p.name] = finish_table(p, trained.get(p.name), catalog_table=catalog_table)
+                if p.sequence is not None:
+                    report.notes.append(report.entries[p.name].spec.notes[-1])
     finally:
         for df in persisted:
             df.unpersist()
@@ -618,9 +619,14 @@ def _train(spark: SparkSession, prepared: list[Any], *, fit_in: str, parallelism
     for p in prepared:
         if p.empty:
             continue
-        pdf, ctx = p.training_rows()
-        _log.info("fitting table", table=p.name, backend=p.job.backend, rows=p.row_count, training_rows=len(pdf))
         try:
+            if p.sequence is not None:
+                from pyspark_synth.spark.fit_sequence import train_sequential_table
+
+                trained[p.name] = train_sequential_table(p)
+                continue
+            pdf, ctx = p.training_rows()
+            _log.info("fitting table", table=p.name, backend=p.job.backend, rows=p.row_count, training_rows=len(pdf))
             trained[p.name] = train_table(p.job, pdf, ctx, backend_class=p.model_class)
         except Exception:  # noqa: BLE001 - reported with the table; the other tables go on
             failures.append(TableFailure(p.name, traceback.format_exc(limit=8), "driver"))

@@ -156,12 +156,20 @@ def partition_keys(n: int) -> list[int]:
     return [keys[i] for i in range(n)]
 
 
-def _blobs(prepared: PreparedTable) -> DataFrame:
-    """One row `(table, blob)`: the table's training sample as one Arrow IPC stream, made on an executor."""
+def _blobs(prepared: PreparedTable) -> list[DataFrame]:
+    """The table's training sample as rows `(table, part, blob)`: each part one Arrow IPC stream,
+    made on an executor. A flat table has one part (its sample); a sequence table two (0: the
+    children, 1: their parents)."""
+    if prepared.sequence is not None:
+        return [_blob(prepared.name, prepared.sequence.children, 0), _blob(prepared.name, prepared.sequence.parents, 1)]
+    return [_blob(prepared.name, prepared.sample, 0)]
+
+
+def _blob(name: str, frame: DataFrame, part: int) -> DataFrame:
     import pyarrow as pa
 
-    name = prepared.name
-    columns = list(prepared.sample.columns)
+    columns = list(frame.columns)
+    schema = pa.schema([("table", pa.string()), ("part", pa.int32()), ("blob", pa.binary())])
 
     def pack(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         sink = pa.BufferOutputStream()
@@ -174,13 +182,13 @@ def _blobs(prepared: PreparedTable) -> DataFrame:
         if writer is None:
             return
         writer.close()
-        yield pa.RecordBatch.from_pydict({"table": [name], "blob": [sink.getvalue().to_pybytes()]},
-                                         schema=pa.schema([("table", pa.string()), ("blob", pa.binary())]))
+        yield pa.RecordBatch.from_pydict({"table": [name], "part": [part], "blob": [sink.getvalue().to_pybytes()]},
+                                         schema=schema)
 
     # mapInArrow cannot resolve column names with dots (`park.key`): the sample goes in under
     # positional names, and the blob carries the real ones
-    positional = prepared.sample.toDF(*[f"_c{i}" for i in range(len(columns))])
-    return positional.repartition(1).mapInArrow(pack, "table string, blob binary")
+    positional = frame.toDF(*[f"_c{i}" for i in range(len(columns))])
+    return positional.repartition(1).mapInArrow(pack, "table string, part int, blob binary")
 
 
 def _collect_with_progress(spark: SparkSession, df: DataFrame, slots: list[list[PreparedTable]]) -> list[Any]:
@@ -272,14 +280,16 @@ def train_in_spark(spark: SparkSession, prepared: Sequence[PreparedTable], *, pa
     cores = max(1, default_parallelism(spark))
     per_table = threads_by_share({p.name: training_cost(p) for p in todo}, cores, executor_cores(spark), threads)
     jobs = {p.name: json.dumps({"job": p.job.to_json(), "context_map": p.context_map,
-                                "seed": p.job.seed, "threads": per_table[p.name]}) for p in todo}
+                                "seed": p.job.seed, "threads": per_table[p.name],
+                                "sequence": {**p.sequence.info, "label": p.label} if p.sequence is not None else None})
+            for p in todo}
     shipped = user_backends()
     keys = partition_keys(len(slots))
     frames = reduce(lambda a, b: a.unionByName(b),
-                    [_blobs(p).withColumns({"_task": F.lit(keys[i]), "_order": F.lit(j)})
-                     for i, slot in enumerate(slots) for j, p in enumerate(slot)])
+                    [b.withColumns({"_task": F.lit(keys[i]), "_order": F.lit(j)})
+                     for i, slot in enumerate(slots) for j, p in enumerate(slot) for b in _blobs(p)])
     # one partition per task, its tables in the order planned (a union of single partitions would be one)
-    frames = frames.repartition(len(slots), "_task").sortWithinPartitions("_order").drop("_task", "_order")
+    frames = frames.repartition(len(slots), "_task").sortWithinPartitions("_order", "part").drop("_task", "_order")
 
     def train(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         import dataclasses
@@ -291,41 +301,56 @@ def train_in_spark(spark: SparkSession, prepared: Sequence[PreparedTable], *, pa
 
         from pyspark_synth.models.base import get_backend
         from pyspark_synth.seeds import derive_seed
+        from pyspark_synth.spark.fit_sequence import sequence_arrays
         from pyspark_synth.spark.fit_table import order_rows
-        from pyspark_synth.training import TrainingJob, train_table
+        from pyspark_synth.training import TrainingJob, train_sequence, train_table
 
         os.environ["TQDM_DISABLE"] = "1"  # no progress bars in executor logs
         host = socket.gethostname()
-        for batch in batches:
-            for name, blob in zip(batch["table"], batch["blob"], strict=True):
-                started = time.time()
-                info = json.loads(jobs[name])
-                try:
-                    job = TrainingJob.from_json(info["job"])
-                    job = dataclasses.replace(job, threads=job.threads or info["threads"])  # every other field as sent
-                    both = pa.ipc.open_stream(io.BytesIO(blob)).read_pandas()
-                    both = order_rows(both, derive_seed(job.seed, name, "sample"))
+        parts: dict[str, dict[int, bytes]] = {}
+        for batch in batches:  # a task's few blobs, its tables in their planned order
+            for name, part, blob in zip(batch["table"], batch["part"], batch["blob"], strict=True):
+                parts.setdefault(name, {})[int(part)] = blob
+        for name, blobs in parts.items():
+            started = time.time()
+            info = json.loads(jobs[name])
+            try:
+                job = TrainingJob.from_json(info["job"])
+                job = dataclasses.replace(job, threads=job.threads or info["threads"])  # every other field as sent
+
+                def read(part: int, blobs: dict[int, bytes] = blobs, name: str = name) -> pd.DataFrame:
+                    if part not in blobs:
+                        raise ValueError(f"table '{name}': its training sample has no rows (part {part})")
+                    return pa.ipc.open_stream(io.BytesIO(blobs[part])).read_pandas()
+
+                if info["sequence"] is not None:
+                    seq = info["sequence"]
+                    kids, group, ctx, n_parents = sequence_arrays(read(1), read(0), seq)
+                    done = train_sequence(job, kids, group, ctx, n_parents, label=seq["label"])
+                else:
+                    both = order_rows(read(0), derive_seed(job.seed, name, "sample"))
                     ctx_map = info["context_map"]
                     pdf = both[job.table.column_names]
                     ctx = both[list(ctx_map)].rename(columns=ctx_map).reset_index(drop=True) if ctx_map else None
                     cls = shipped.get(job.backend) or (None if job.backend == "auto" else get_backend(job.backend))
                     done = train_table(job, pdf, ctx, backend_class=cls)
-                    trained = json.dumps({"keys": [k.model_dump() for k in done.keys], "text": list(done.text),
-                                          "training_rows": done.training_rows, "seconds": done.seconds,
-                                          "report": done.report, "backend": done.backend,
-                                          "notes": list(done.notes)}, default=str)
-                    out = (name, True, done.model_bytes, trained, None)
-                except Exception:  # noqa: BLE001 - reported per table; the other tables go on
-                    out = (name, False, None, None, traceback.format_exc(limit=8))
-                yield pd.DataFrame([(*out, host, started, time.time())],
-                                   columns=["table", "ok", "model", "trained", "error", "host", "started", "finished"])
+                trained = json.dumps({"keys": [k.model_dump() for k in done.keys], "text": list(done.text),
+                                      "training_rows": done.training_rows, "seconds": done.seconds,
+                                      "report": done.report, "backend": done.backend,
+                                      "notes": list(done.notes)}, default=str)
+                out = (name, True, done.model_bytes, trained, None)
+            except Exception:  # noqa: BLE001 - reported per table; the other tables go on
+                out = (name, False, None, None, traceback.format_exc(limit=8))
+            yield pd.DataFrame([(*out, host, started, time.time())],
+                               columns=["table", "ok", "model", "trained", "error", "host", "started", "finished"])
 
     _log.info("training tables as one Spark job", tasks=[[p.name for p in s] for s in slots], threads=per_table)
     rows = _collect_with_progress(spark, frames.mapInPandas(train, _RESULT), slots)
     from pyspark_synth.relational.primary_keys import KeySpec
 
     trained: dict[str, TrainedTable] = {}
-    failures: list[TableFailure] = []
+    failures: list[TableFailure] = [TableFailure(p.name, "its training sample reached no task (no rows)", "driver")
+                                    for p in todo if p.name not in {r["table"] for r in rows}]
     for r in rows:
         if not r["ok"]:
             failures.append(TableFailure(r["table"], r["error"], r["host"]))

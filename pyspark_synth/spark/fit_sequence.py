@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pyspark_synth._log import get_logger
@@ -19,21 +20,23 @@ from pyspark_synth.errors import DataError
 from pyspark_synth.io.registry import ModelEntry, ModelRegistry
 from pyspark_synth.metadata import ForeignKey
 from pyspark_synth.relational.plan import TablePlan
-from pyspark_synth.relational.primary_keys import learn_key_spec
 from pyspark_synth.seeds import derive_seed
-from pyspark_synth.spec import ColumnStats, TableSpec, TextColumnSpec
+from pyspark_synth.spec import ColumnStats
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
     from pyspark.sql import DataFrame
 
-__all__ = ["SEQUENTIAL_BACKEND", "fit_sequential_table", "sequence_sample"]
+    from pyspark_synth.spark.fit_table import PreparedTable
+    from pyspark_synth.training import TrainedTable
+
+__all__ = ["SEQUENTIAL_BACKEND", "SequencePlan", "fit_sequential_table", "plan_sequence_sample", "prepare_sequential_table",
+           "sequence_arrays", "sequence_sample", "train_sequential_table"]
 
 _log = get_logger("fit_sequence")
 SEQUENTIAL_BACKEND = "autoregressive_sequential"
 _MAX_PARENTS = 200_000  # most parents brought to the driver for training
-_FEW_PARENTS = 50  # fewer parents than this: the fit report says the counts are learned from few sequences
 _U = "__u"
 _COUNT = "__count"
 _GROUP = "__group"
@@ -47,34 +50,53 @@ def _key_uniform(keys: list[str], seed: int) -> Any:
     return F.shiftrightunsigned(h, 11).cast("double") / F.lit(float(2**53))
 
 
-def sequence_sample(parent: DataFrame, child: DataFrame, fk: ForeignKey, context: tuple[str, ...],
-                    columns: list[str], *, order: list[str], max_rows: int, max_parents: int = _MAX_PARENTS,
-                    seed: int) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame | None, int]:
-    """A bounded uniform sample of parents with all their children, on the driver.
+@dataclass(frozen=True)
+class SequencePlan:
+    """A sequence table's bounded training sample, planned on the driver and still lazy.
+
+    Attributes:
+        parents: The chosen parents: key columns `__k*`, context columns `__ctx__*`, `__u`.
+        children: Their children: key columns `__k*`, then the model's columns.
+        keys: The key columns' names (`__k0`, ...).
+        context: The parent's context columns (in `parents` as `__ctx__0`, ...).
+        columns: The child columns the model learns.
+        order: Child columns that order each parent's children.
+        seed: Seed of the parents' hash and of the children's tie order.
+        num_parents: How many parents were chosen.
+        num_children: How many children they have (the training rows).
+    """
+
+    parents: Any
+    children: Any
+    keys: tuple[str, ...]
+    context: tuple[str, ...]
+    columns: tuple[str, ...]
+    order: tuple[str, ...]
+    seed: int
+    num_parents: int
+    num_children: int
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """What a task needs to rebuild the arrays from the collected frames (JSON-able)."""
+        return {"keys": list(self.keys), "context": list(self.context), "columns": list(self.columns),
+                "order": list(self.order), "seed": self.seed}
+
+
+def plan_sequence_sample(parent: DataFrame, child: DataFrame, fk: ForeignKey, context: tuple[str, ...],
+                         columns: list[str], *, order: list[str], max_rows: int, max_parents: int = _MAX_PARENTS,
+                         seed: int) -> SequencePlan:
+    """The bounded uniform sample of parents with all their children, as lazy frames.
 
     Parents are taken in the order of a keyed hash of their key (the same parents however the data
     is partitioned) while their children total at most `max_rows` and they number at most
-    `max_parents`; parents without children are kept like any other. Each parent's children are
-    in the order of `order` (the child's key columns, sequence order), ties broken by a hash of
-    the row.
+    `max_parents`; parents without children are kept like any other. Only each candidate parent's
+    hash and child count reach the driver (to place the cut); the rows stay in Spark until a task
+    (or `sequence_sample`) collects them, and `sequence_arrays` puts them in order.
 
-    Args:
-        parent: The driving parent's rows.
-        child: The child's rows.
-        fk: The driving foreign key.
-        context: The parent's columns the model is conditioned on.
-        columns: The child columns to bring (the model's).
-        order: Child columns that order each parent's children.
-        max_rows: Most child rows.
-        max_parents: Most parents.
-        seed: Seed of the parents' hash.
-
-    Returns:
-        (children, group, parent context or None, number of parents): `group` is each child row's
-        parent (an index into the parents; the context has one row per parent).
+    Args: see `sequence_sample`.
     """
     import numpy as np
-    import pandas as pd
     from pyspark.sql import functions as F
 
     from pyspark_synth.spark.checkpoints import kept
@@ -107,23 +129,71 @@ def sequence_sample(parent: DataFrame, child: DataFrame, fk: ForeignKey, context
     fits = (total <= max_rows) & (np.arange(len(cand)) < max_parents)
     fits[:1] = True  # at least one parent, even with more children than max_rows
     cut = float(cand[_U].to_numpy()[np.flatnonzero(fits)[-1]])
+    chosen_mask = cand[_U].to_numpy() <= cut
     chosen = per_parent.where(F.col(_U) <= F.lit(cut))
-    ppdf = chosen.select(*keys, *ctx_cols, _U).toPandas().sort_values([_U, *keys], kind="mergesort")
-    ppdf = ppdf.reset_index(drop=True)
+    return SequencePlan(parents=chosen.select(*keys, *ctx_cols, _U),
+                        children=child_keyed.join(chosen.select(*keys), on=keys, how="left_semi"),
+                        keys=tuple(keys), context=tuple(context), columns=tuple(columns), order=tuple(order),
+                        seed=int(seed), num_parents=int(chosen_mask.sum()),
+                        num_children=int(cand[_COUNT].to_numpy()[chosen_mask].sum()))
+
+
+def sequence_arrays(parents: pd.DataFrame, children: pd.DataFrame, info: Mapping[str, Any]
+                    ) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame | None, int]:
+    """The collected frames of a `SequencePlan` (its `info`) as the sequence model's inputs, in an
+    order that does not depend on how Spark delivered the rows: see `sequence_sample`. Pure pandas."""
+    import numpy as np
+    import pandas as pd
+
+    keys, context, columns = list(info["keys"]), list(info["context"]), list(info["columns"])
+    ctx_cols = [f"__ctx__{i}" for i in range(len(context))]
+    ppdf = parents.sort_values([_U, *keys], kind="mergesort").reset_index(drop=True)
     ppdf[_GROUP] = np.arange(len(ppdf), dtype=np.int64)
-    kids = child_keyed.join(chosen.select(*keys), on=keys, how="left_semi").toPandas()
-    kids = kids.merge(ppdf[[*keys, _GROUP]], on=keys, how="inner", validate="many_to_one")
+    kids = children.merge(ppdf[[*keys, _GROUP]], on=keys, how="inner", validate="many_to_one")
     kids["__h"] = pd.util.hash_pandas_object(kids[columns].astype(str), index=False,
-                                            hash_key=f"{derive_seed(seed, 'order'):016x}"[:16]).to_numpy()
-    kids = kids.sort_values([_GROUP, *order, "__h"], kind="mergesort").reset_index(drop=True)
-    ctx = ppdf[ctx_cols].set_axis(list(context), axis=1) if context else None
+                                            hash_key=f"{derive_seed(info['seed'], 'order'):016x}"[:16]).to_numpy()
+    kids = kids.sort_values([_GROUP, *info["order"], "__h"], kind="mergesort").reset_index(drop=True)
+    ctx = ppdf[ctx_cols].set_axis(context, axis=1) if context else None
     return kids[columns], kids[_GROUP].to_numpy(dtype=np.int64), ctx, len(ppdf)
 
 
-def fit_sequential_table(df: DataFrame, parent: DataFrame, tp: TablePlan, *, relations: Mapping[str, Any],
-                         model_args: dict[str, Any], sample_rows: int, seed: int, registry: ModelRegistry,
-                         catalog_table: str | None = None, privacy: Any = None) -> ModelEntry:
-    """Fit a child table's sequence model and store it (with its spec) in the registry.
+def sequence_sample(parent: DataFrame, child: DataFrame, fk: ForeignKey, context: tuple[str, ...],
+                    columns: list[str], *, order: list[str], max_rows: int, max_parents: int = _MAX_PARENTS,
+                    seed: int) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame | None, int]:
+    """A bounded uniform sample of parents with all their children, on the driver.
+
+    Parents are taken in the order of a keyed hash of their key (the same parents however the data
+    is partitioned) while their children total at most `max_rows` and they number at most
+    `max_parents`; parents without children are kept like any other. Each parent's children are
+    in the order of `order` (the child's key columns, sequence order), ties broken by a hash of
+    the row.
+
+    Args:
+        parent: The driving parent's rows.
+        child: The child's rows.
+        fk: The driving foreign key.
+        context: The parent's columns the model is conditioned on.
+        columns: The child columns to bring (the model's).
+        order: Child columns that order each parent's children.
+        max_rows: Most child rows.
+        max_parents: Most parents.
+        seed: Seed of the parents' hash.
+
+    Returns:
+        (children, group, parent context or None, number of parents): `group` is each child row's
+        parent (an index into the parents; the context has one row per parent).
+    """
+    plan = plan_sequence_sample(parent, child, fk, context, columns, order=order, max_rows=max_rows,
+                                max_parents=max_parents, seed=seed)
+    return sequence_arrays(plan.parents.toPandas(), plan.children.toPandas(), plan.info)
+
+
+def prepare_sequential_table(df: DataFrame, parent: DataFrame, tp: TablePlan, *, relations: Mapping[str, Any],
+                             model_args: dict[str, Any], sample_rows: int, seed: int, registry: ModelRegistry,
+                             privacy: Any = None, threads: int | None = None) -> PreparedTable:
+    """Everything before training a child table's sequence model: statistics, the sample's plan
+    (lazy: see `plan_sequence_sample`), the spec's fields. It trains in a task of the fit job, or
+    here (`train_sequential_table`); `fit_table.finish_table` stores it.
 
     Args:
         df: The child table's rows (its own columns only).
@@ -131,26 +201,20 @@ def fit_sequential_table(df: DataFrame, parent: DataFrame, tp: TablePlan, *, rel
         tp: The table's plan (its driving key and context columns).
         relations: The `TableSpec` relation fields (`driving` with counts "sequence", ...).
         model_args: The sequence model's constructor arguments (see `models.base.backend_arguments`).
-        sample_rows: Most child rows brought to the driver for training.
+        sample_rows: Most child rows in the training sample.
         seed: The table's seed.
         registry: Where the model goes.
-        catalog_table: Catalog metadata table that lists the model versions.
         privacy: The table after the privacy step (a `PrivateTable`; `df` is its scrubbed frame):
             its fakes, column actions and notes go in the spec. None: the table had no step.
-
-    Returns:
-        The registry entry of the new model version.
+        threads: Torch threads while training (None: torch's setting).
     """
-    from pyspark_synth.models.base import get_backend
-    from pyspark_synth.models.text import text_specs
     from pyspark_synth.spark.fit_table import (
-        _pending_model,
-        _store,
+        PreparedTable,
         private_stats,
         resolve_table,
         table_stats,
     )
-    from pyspark_synth.training import _report_notes
+    from pyspark_synth.training import TrainingJob
 
     fk = tp.driving
     tbl = resolve_table(df, tp.name, tp.table)
@@ -158,31 +222,14 @@ def fit_sequential_table(df: DataFrame, parent: DataFrame, tp: TablePlan, *, rel
     stats = table_stats(data_df, tbl)
     minimums = {c: stats["columns"][c].get("min") for c in tbl.generated_key_columns}
     order = [c for c in tbl.primary_key if c in tbl.column_names and c not in fk.columns]
-    kids, group, ctx, n_parents = sequence_sample(
-        parent, data_df, fk, tp.context, tbl.column_names, order=order, max_rows=sample_rows,
-        seed=derive_seed(seed, tbl.name, "sample"))
-    _log.info("fitting table as sequences", table=tbl.name, parents=n_parents, training_rows=len(kids),
+    plan = plan_sequence_sample(parent, data_df, fk, tp.context, tbl.column_names, order=order, max_rows=sample_rows,
+                                seed=derive_seed(seed, tbl.name, "sample"))
+    _log.info("fitting table as sequences", table=tbl.name, parents=plan.num_parents, training_rows=plan.num_children,
               rows=stats["row_count"], seed=seed)
     k = privacy.rare_threshold if privacy is not None else None
     if k is not None:
         model_args = {"rare_threshold": k, **model_args}
-    model = get_backend(SEQUENTIAL_BACKEND)(tbl, seed=derive_seed(seed, tbl.name, "model"), **model_args)
-    model.fit(kids, group=group, parent_context=ctx, num_parents=n_parents, table_name=tbl.name)
-    rep = model.fit_report_
-    note = (f"table '{tbl.name}': children generated as one sequence per parent of '{fk.label}' by the "
-            f"{SEQUENTIAL_BACKEND} model (their number, order and values); trained on {n_parents:,} parents "
-            f"with {len(kids):,} children, {rep['epochs']} epochs ({rep['stop_reason']})")
-    longest, window = rep["children_per_parent"]["max"], model.max_sequence_window
-    if n_parents < _FEW_PARENTS:
-        note += (f"; only {n_parents} parents, so the children per parent are learned from {n_parents} sequences "
-                 "(the linkage model and a per-row model may do better: leave the table out of sequential=)")
-    if longest > window:
-        note += (f"; sequences longer than {window} children (up to {longest:,}) train the row model on their "
-                 f"first {window} (max_sequence_window)")
-    keys = tuple(learn_key_spec(c, tbl.column(c).sql_type, kids[c], salt=tbl.name,
-                                minimum=minimums[c]) for c in tbl.generated_key_columns)
-    texts = tuple(TextColumnSpec.model_validate(t) for t in text_specs(tbl, kids))
-    schema, private_fields = data_df.schema, {}
+    schema, private_fields, extra_notes = data_df.schema, {}, ()
     if privacy is not None:
         from pyspark_synth.spark.privacy_step import fake_specs, output_schema
 
@@ -191,13 +238,38 @@ def fit_sequential_table(df: DataFrame, parent: DataFrame, tp: TablePlan, *, rel
         schema = output_schema(privacy, data_df.schema)
         private_fields = {"privacy": privacy.columns, "fakes": fakes}
         extra_notes = (*privacy.notes, *fake_notes)
-    else:
-        extra_notes = ()
     stats, stat_notes = private_stats(stats, tbl, k if k is not None else 1)
-    extra_notes = (*extra_notes, *stat_notes, *_report_notes(tbl.name, rep))
-    spec = TableSpec(
-        name=tbl.name, backend=SEQUENTIAL_BACKEND, seed=seed, table=tbl, spark_schema=schema.json(),
-        row_count=stats["row_count"], training_rows=len(kids), keys=keys, text=texts, model=_pending_model(),
-        stats={c: ColumnStats(**json.loads(json.dumps(v, default=str))) for c, v in stats["columns"].items()},
-        **private_fields, **{**relations, "notes": (*relations.get("notes", ()), *extra_notes, note)})
-    return _store(registry, spec, model.to_bytes(), data_df.sparkSession, catalog_table)
+    base = {"name": tbl.name, "seed": seed, "table": tbl, "spark_schema": schema.json(), "row_count": stats["row_count"],
+            "stats": {c: ColumnStats(**json.loads(json.dumps(v, default=str))) for c, v in stats["columns"].items()},
+            **private_fields, **relations,
+            "notes": (*relations.get("notes", ()), *extra_notes, *stat_notes)}
+    job = TrainingJob(table=tbl, backend=SEQUENTIAL_BACKEND, arguments=dict(model_args), seed=seed,
+                      key_minimums=minimums, threads=threads)
+    return PreparedTable(job=job, model_class=None, base=base, sample=plan.children, context_map={}, registry=registry,
+                         spark=df.sparkSession, training_size=plan.num_children, sequence=plan, label=fk.label)
+
+
+def train_sequential_table(prepared: PreparedTable) -> TrainedTable:
+    """Train a prepared sequence table here (its sample collected to this process)."""
+    from pyspark_synth.training import train_sequence
+
+    plan = prepared.sequence
+    kids, group, ctx, n_parents = sequence_arrays(plan.parents.toPandas(), plan.children.toPandas(), plan.info)
+    return train_sequence(prepared.job, kids, group, ctx, n_parents, label=prepared.label)
+
+
+def fit_sequential_table(df: DataFrame, parent: DataFrame, tp: TablePlan, *, relations: Mapping[str, Any],
+                         model_args: dict[str, Any], sample_rows: int, seed: int, registry: ModelRegistry,
+                         catalog_table: str | None = None, privacy: Any = None) -> ModelEntry:
+    """Fit a child table's sequence model here and store it (with its spec) in the registry.
+
+    See `prepare_sequential_table` for the arguments; `catalog_table` lists the model versions.
+
+    Returns:
+        The registry entry of the new model version.
+    """
+    from pyspark_synth.spark.fit_table import finish_table
+
+    prepared = prepare_sequential_table(df, parent, tp, relations=relations, model_args=model_args,
+                                        sample_rows=sample_rows, seed=seed, registry=registry, privacy=privacy)
+    return finish_table(prepared, train_sequential_table(prepared), catalog_table=catalog_table)

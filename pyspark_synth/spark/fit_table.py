@@ -412,6 +412,10 @@ class PreparedTable:
         training_size: Rows the sample holds (at most `sample_rows`).
         registry: Where the model goes.
         spark: The session.
+        key_counters: Composite-key columns generated as counters within their group.
+        sequence: For a table fitted in sequential mode, its sample's plan (`fit_sequence.SequencePlan`:
+            `sample` is then its children); None for every other table.
+        label: The driving foreign key of a sequence table (for its notes).
     """
 
     job: TrainingJob
@@ -423,6 +427,8 @@ class PreparedTable:
     spark: Any
     training_size: int = 0
     key_counters: dict[str, tuple[tuple[str, ...], int]] = field(default_factory=dict)
+    sequence: Any = None
+    label: str = ""
 
     @property
     def name(self) -> str:

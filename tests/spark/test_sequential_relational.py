@@ -244,3 +244,20 @@ def test_a_pii_column_of_a_sequential_table_is_faked_never_learned(spark, tmp_pa
     assert not set(emails) & set(real_emails)  # hashed before the model learned them
     phones = out.select("phone").toPandas()["phone"].dropna()
     assert len(phones) > 0 and not set(phones) & set(real_phones)
+
+
+def test_a_sequence_table_trains_in_the_fit_job_and_gives_the_model_of_the_driver_fit(spark, real, fitted, tmp_path):
+    """Sequence tables were trained in the driver even with fit_in="spark"; they are now a task of
+    the fit job (their parents and children shipped as two blobs), with the same model for a seed."""
+    from tests.spark.test_fitting import _archive
+
+    report, _ = fitted
+    assert "orders" in report.training_seconds  # trained with the other tables, in the job
+    here = fit_database(spark, shop_metadata(), real, backend="autoregressive", seed=1,
+                        registry=ModelRegistry(tmp_path), sequential={"orders"}, fit_in="driver", **SMALL)
+    a, b = report.entries["orders"], here.entries["orders"]
+    assert a.spec.backend == b.spec.backend == "autoregressive_sequential"
+    assert _archive(a) == _archive(b)
+    same = {"model": None, "model_report": None}
+    assert a.spec.model_copy(update=same) == b.spec.model_copy(update=same)
+    assert [n for n in report.notes if "one sequence per parent" in n] == [n for n in here.notes if "one sequence per parent" in n]
