@@ -143,6 +143,12 @@ def _accepts(cls: type, name: str) -> bool:
     return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
+def has_dp_mode(cls: type) -> bool:
+    """Whether a backend class trains with differential privacy: it takes `differential_privacy`
+    and does not declare `differential_privacy_mode = False` (CTGAN keeps the parameter to refuse it)."""
+    return _accepts(cls, "differential_privacy") and bool(getattr(cls, "differential_privacy_mode", True))
+
+
 def _privacy_arguments(job: TrainingJob, cls: type, backend: str, arguments: dict[str, Any],
                        data: pd.DataFrame) -> tuple[dict[str, Any], pd.DataFrame, tuple[str, ...]]:
     """The backend's arguments with the job's rare-value threshold and DP settings, and the training rows.
@@ -163,10 +169,10 @@ def _privacy_arguments(job: TrainingJob, cls: type, backend: str, arguments: dic
                                               seed=derive_seed(job.seed, job.table.name, "rare"))
             notes = rare_notes(job.table.name, found, int(job.rare_threshold))
     if job.differential_privacy is not None:
-        if not _accepts(cls, "differential_privacy"):
+        if not has_dp_mode(cls):
             raise PrivacyError(f"Table '{job.table.name}': backend '{backend}' has no differential-privacy mode; use "
-                               "backend='ctgan' or 'autoregressive' with PrivacyConfig(enable_differential_privacy="
-                               "True), or fit without differential privacy.")
+                               "backend='autoregressive' with PrivacyConfig(enable_differential_privacy=True), or "
+                               "fit without differential privacy.")
         out["differential_privacy"] = dict(job.differential_privacy)
     return out, data, notes
 

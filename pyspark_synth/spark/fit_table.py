@@ -193,8 +193,8 @@ def dp_backend(backend: str, privacy: Any, where: str) -> tuple[str, list[str]]:
 
     Without DP (`privacy` is None, or its `differential_privacy` settings are off) the backend is
     returned as it is. With DP, backend "auto" becomes "autoregressive" (a note says so) and a
-    backend without a DP mode (one whose constructor takes no `differential_privacy`: the copula,
-    the sequence model) is refused.
+    backend without a DP mode (`training.has_dp_mode`: the copula, CTGAN, the sequence model) is
+    refused.
 
     Raises:
         PrivacyError: The backend has no differential-privacy mode.
@@ -202,7 +202,7 @@ def dp_backend(backend: str, privacy: Any, where: str) -> tuple[str, list[str]]:
     from pyspark_synth.errors import PrivacyError
     from pyspark_synth.models.auto import AUTO_BACKEND
     from pyspark_synth.models.base import get_backend
-    from pyspark_synth.training import _accepts
+    from pyspark_synth.training import has_dp_mode
 
     dp = getattr(privacy, "differential_privacy", None)
     if dp is None and hasattr(privacy, "dp_settings"):
@@ -210,13 +210,15 @@ def dp_backend(backend: str, privacy: Any, where: str) -> tuple[str, list[str]]:
     if dp is None:
         return backend, []
     if backend == AUTO_BACKEND:
-        return "autoregressive", ["backend 'auto' trains 'autoregressive' under differential privacy (the copula has "
-                                  "no DP mode)"]
-    if not _accepts(get_backend(backend), "differential_privacy"):
-        raise PrivacyError(f"{where}: backend '{backend}' has no differential-privacy mode, and "
-                           "PrivacyConfig(enable_differential_privacy=True) was given. Its fitted statistics (the "
-                           "copula's quantiles and correlations) would bypass DP. Use backend='ctgan' or "
-                           "'autoregressive' (DP-SGD), or fit without differential privacy. Nothing was fitted.")
+        return "autoregressive", ["backend 'auto' trains 'autoregressive' under differential privacy (the copula and "
+                                  "CTGAN have no DP mode)"]
+    if not has_dp_mode(get_backend(backend)):
+        why = {"copula": "the copula's quantiles and correlations would bypass DP",
+               "ctgan": "CTGAN's conditions, mode normaliser and batch normalisation read real rows outside any "
+                        "per-record bound"}.get(backend, "it takes no differential_privacy settings")
+        raise PrivacyError(f"{where}: backend '{backend}' has no differential-privacy mode ({why}), and "
+                           "PrivacyConfig(enable_differential_privacy=True) was given. Use backend='autoregressive' "
+                           "(DP-SGD) or backend='auto', or fit without differential privacy. Nothing was fitted.")
     return backend, []
 
 

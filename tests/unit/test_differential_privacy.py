@@ -15,8 +15,8 @@ from pyspark_synth.spark.fit_table import dp_backend
 from pyspark_synth.training import TrainingJob, train_table
 
 TABLE = Table(name="t", columns=(Column(name="c", type="categorical"), Column(name="x", type="numerical")))
-ARGS = {"ctgan": {"epochs": 1, "batch_size": 100, "generator_dim": (32,), "critic_dim": (32,)},
-        "autoregressive": {"epochs": 1}}
+ARGS = {"autoregressive": {"epochs": 1}}
+CTGAN_ARGS = {"epochs": 1, "batch_size": 100, "generator_dim": (32,), "critic_dim": (32,)}
 
 
 def rows(n: int = 300) -> pd.DataFrame:
@@ -67,8 +67,20 @@ def test_refusals():
         train_table(job, rows())
     with pytest.raises(PrivacyError, match="epsilon must be a number above 0"):
         PrivacyConfig(enable_differential_privacy=True, epsilon=0)
+
+
+def test_ctgan_is_refused_under_dp_and_auto_trains_autoregressive():
+    """CTGAN's conditions, normaliser and batch norm read real rows outside a per-record bound: refused."""
     from pyspark_synth.models.ctgan import CTGAN
 
-    ctx = pd.DataFrame({"p": ["u", "v"] * 150})
-    with pytest.raises(PrivacyError, match="context columns is not supported"):
-        CTGAN(**ARGS["ctgan"], differential_privacy=cfg.dp_settings()).fit(rows(), context=ctx, progress_bar=False)
+    cfg = PrivacyConfig(enable_differential_privacy=True)
+    with pytest.raises(PrivacyError, match="backend 'ctgan' has no differential-privacy mode.*backend='autoregressive'"):
+        dp_backend("ctgan", cfg, "fit_table")
+    backend, notes = dp_backend("auto", cfg, "fit_table")
+    assert backend == "autoregressive" and any("CTGAN have no DP mode" in n for n in notes)
+    job = TrainingJob(table=TABLE, backend="ctgan", arguments=CTGAN_ARGS, seed=1, differential_privacy=cfg.dp_settings())
+    with pytest.raises(PrivacyError, match="use backend='autoregressive'"):
+        train_table(job, rows())
+    with pytest.raises(PrivacyError, match="CTGAN has no differential-privacy mode"):
+        CTGAN(**CTGAN_ARGS, differential_privacy=cfg.dp_settings()).fit(rows(), progress_bar=False)
+    assert len(CTGAN(**CTGAN_ARGS).fit(rows(), progress_bar=False).sample(10, seed=1)) == 10  # without DP it fits
