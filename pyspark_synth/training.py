@@ -127,7 +127,14 @@ def train_table(job: TrainingJob, data: pd.DataFrame, context: pd.DataFrame | No
                  for c in tbl.generated_key_columns)
     report = getattr(model, "fit_report_", None)
     notes = (*notes, *rare_notes_, *_report_notes(tbl.name, report))
-    return TrainedTable(model_bytes=model.to_bytes(), keys=keys, text=tuple(text_specs(tbl, data)),
+    text = tuple(text_specs(tbl, data))
+    if job.differential_privacy is not None and text:
+        # a word model keeps the words of at least 5 rows, exactly: no DP counterpart, so not learned
+        dropped = [t.get("column") for t in text]
+        text = ()
+        notes = (*notes, f"table '{tbl.name}': differential privacy: the free-text column(s) {dropped} are not "
+                 "learned (their word and format models have no DP counterpart) and come back null")
+    return TrainedTable(model_bytes=model.to_bytes(), keys=keys, text=text,
                         training_rows=len(data), seconds=time.perf_counter() - start,
                         report=json.loads(json.dumps(report, default=str)) if isinstance(report, dict) else {},
                         backend=backend, notes=notes)
@@ -202,6 +209,13 @@ def _report_notes(table: str, report: Any) -> tuple[str, ...]:
         if text:
             out.append(f"table '{table}': rare-value protection (k={k}) on '{col}': {text}")
     dp = report.get("differential_privacy")
+    st = dp.get("statistics") if isinstance(dp, dict) else None
+    if isinstance(st, dict):
+        out.append(f"table '{table}': rare-value protection (k={k}) under differential privacy: category values, "
+                   f"exact numbers, nulls and numeric bounds are learned from noisy counts (Gaussian noise of "
+                   f"standard deviation {st['noise_std']:.3g}); a value is kept only when its noisy count exceeds "
+                   f"{st['threshold']:.3g} rows (at least k), and numbers are bounded by a fixed grid's buckets "
+                   "that pass the noise; how many values were left out is not counted (that count is not private)")
     if isinstance(dp, dict) and dp.get("epsilon") is not None:
         out.append(f"table '{table}': trained with differential privacy (DP-SGD): epsilon={dp['epsilon']:.3g} "
                    f"spent at delta={dp['delta']:.3g} (noise multiplier {dp['noise_multiplier']:.3g}, clipping "
