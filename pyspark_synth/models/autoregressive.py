@@ -112,11 +112,16 @@ class AutoregressiveModel(ARBase):
         device: "cpu", "cuda", ... or None: a GPU when one is present, else the CPU.
         num_threads: Torch threads inside fit() and sample() (restored afterwards); None uses half
             the cores available, at most 4 (see `_ar_nets.default_threads`).
-        differential_privacy: Train with DP-SGD (`models.dp_sgd`): a mapping of `epsilon`,
-            `delta`, `noise_multiplier` and `max_grad_norm` (see `PrivacyConfig`). Every row trains
+        differential_privacy: Fit with differential privacy: a mapping of `epsilon`, `delta`,
+            `noise_multiplier`, `max_grad_norm` and `statistics_share` (see `PrivacyConfig`). The
+            encoders learn only from DP statistics (`privacy.dp_stats`: noisy selection of
+            category values, exact numbers and nulls; noisy bounds on a fixed grid and evenly spaced
+            bins instead of quantiles; the network's start from noisy counts), and the network
+            trains with DP-SGD (`models.dp_sgd`); one RDP account covers both. Every row trains
             (no validation split, no early stopping: both would read rows outside the budget),
             `epochs` defaults to 10, dropout is off; the spent (epsilon, delta) is in
-            `fit_report_["differential_privacy"]`. None trains without DP.
+            `fit_report_["differential_privacy"]` (its "statistics" part says what the encoders
+            spent). None trains without DP.
     """
 
     name = "autoregressive"

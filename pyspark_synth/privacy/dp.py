@@ -32,14 +32,18 @@ __all__ = ["DEFAULT_ORDERS", "NOT_COVERED", "check_dp_settings", "default_delta"
            "noise_for_epsilon", "rdp_gaussian", "rdp_sampled_gaussian", "rdp_to_epsilon"]
 
 DEFAULT_ORDERS: tuple[int, ...] = (*range(2, 64), 64, 80, 96, 128, 160, 192, 256, 384, 512)
-# What the DP-SGD budget of a table's network does not cover: statistics the fit learns from the
-# data outside the network (each backend's encoders, the relational laws, the spec's statistics).
+# What a DP fit's budget does not cover (the autoregressive backend: its network is trained with
+# DP-SGD and its encoders from the DP statistics of `privacy.dp_stats`, both in one account).
 NOT_COVERED: tuple[str, ...] = (
-    "the encoders' category lists and frequencies and numeric bins or modes (rare values of fewer than "
-    "k rows are never kept: rare_threshold)",
-    "row counts and null rates",
-    "child-count laws and linkage models of foreign keys",
-    "key shapes and free-text word models",
+    "row counts (a table's size sets the sampling rate, the batch size and the default delta)",
+    "column types inferred from the values where the metadata does not declare them, and value formats "
+    "(decimal places, a datetime column's text format and step)",
+    "child-count laws, linkage models and null rates of foreign keys, and the choice of a child's driving "
+    "parent and context columns (learned exactly by the relational fit)",
+    "the privacy step's choices: which columns PII detection marks (declare rules to avoid it) and the null "
+    "rate of faked columns",
+    "the shapes of generated keys (prefix, width, the minimum of number keys)",
+    "a child's parent-context values: the guarantee is per row of the fitted table, not per parent row",
 )
 
 

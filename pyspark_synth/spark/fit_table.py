@@ -239,9 +239,9 @@ def dp_uncovered(tbl: Table, relations: Mapping[str, Any]) -> list[str]:
                                              *relations.get("self_refs", ())] if r is not None]
     if labels:
         out.append(f"table '{tbl.name}': differential privacy does not cover its foreign keys' child-count laws, "
-                   f"linkage model and null rates ({'; '.join(labels)}): they are learned exactly from the rows "
-                   "(a parent's number of children is kept as it is). Fit the table without its relations to "
-                   "keep only DP statistics")
+                   f"linkage model and null rates ({'; '.join(labels)}), nor the choice of its driving parent and "
+                   "context columns: they are learned exactly from the rows (a parent's number of children is kept "
+                   "as it is). Fit the table without its relations to keep only DP statistics")
     if tbl.generated_key_columns:
         out.append(f"table '{tbl.name}': differential privacy does not cover the shapes of its generated keys "
                    f"{list(tbl.generated_key_columns)} (prefix, width, the minimum of number keys): learned from "
