@@ -38,8 +38,8 @@ training part and a holdout part (`--holdout`, default 20%) that no model sees. 
 
 and then each DP run's ratios to the same backend's non-DP run. Epochs: without `--epochs` each
 run takes its backend's default (the DP-SGD fits train 10 epochs over every row with no early
-stopping, the non-DP fits their usual schedule: early stopping for autoregressive, CTGAN's automatic
-epochs); `--epochs N` gives every run N epochs. Each backend first makes two small untimed fits
+stopping, the non-DP fit its usual schedule with early stopping); `--epochs N` gives every run N
+epochs. Each backend first makes two small untimed fits
 (200 rows, one epoch, without and with DP) so that the first timed run does not pay the start of
 Spark's Python workers and their imports.
 
