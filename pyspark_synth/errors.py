@@ -11,6 +11,7 @@ __all__ = [
     "SerializationError",
     "ModelVersionError",
     "PrivacyError",
+    "PrivacyWarning",
     "ConstraintError",
     "WriteError",
     "MissingDependencyError",
@@ -56,6 +57,10 @@ class ModelVersionError(SerializationError):
 
 class PrivacyError(SynthError, ValueError):
     """A PII rule is invalid (missing column, unknown action, missing key)."""
+
+
+class PrivacyWarning(UserWarning):
+    """Part of a fit is not covered by the privacy guarantee asked for (differential privacy)."""
 
 
 class ConstraintError(SynthError, ValueError):

@@ -135,7 +135,14 @@ def train_table(job: TrainingJob, data: pd.DataFrame, context: pd.DataFrame | No
                  for c in tbl.generated_key_columns)
     report = getattr(model, "fit_report_", None)
     notes = (*notes, *rare_notes_, *_report_notes(tbl.name, report))
-    return TrainedTable(model_bytes=model.to_bytes(), keys=keys, text=tuple(text_specs(tbl, data)),
+    text = tuple(text_specs(tbl, data))
+    if job.differential_privacy is not None and text:
+        # a word model keeps the words of at least 5 rows, exactly: no DP counterpart, so not learned
+        dropped = [t.get("column") for t in text]
+        text = ()
+        notes = (*notes, f"table '{tbl.name}': differential privacy: the free-text column(s) {dropped} are not "
+                 "learned (their word and format models have no DP counterpart) and come back null")
+    return TrainedTable(model_bytes=model.to_bytes(), keys=keys, text=text,
                         training_rows=len(data), seconds=time.perf_counter() - start,
                         report=json.loads(json.dumps(report, default=str)) if isinstance(report, dict) else {},
                         backend=backend, notes=notes)
@@ -190,6 +197,12 @@ def _accepts(cls: type, name: str) -> bool:
     return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
+def has_dp_mode(cls: type) -> bool:
+    """Whether a backend class trains with differential privacy: it takes `differential_privacy`
+    and does not declare `differential_privacy_mode = False` (CTGAN keeps the parameter to refuse it)."""
+    return _accepts(cls, "differential_privacy") and bool(getattr(cls, "differential_privacy_mode", True))
+
+
 def _privacy_arguments(job: TrainingJob, cls: type, backend: str, arguments: dict[str, Any],
                        data: pd.DataFrame) -> tuple[dict[str, Any], pd.DataFrame, tuple[str, ...]]:
     """The backend's arguments with the job's rare-value threshold and DP settings, and the training rows.
@@ -210,10 +223,10 @@ def _privacy_arguments(job: TrainingJob, cls: type, backend: str, arguments: dic
                                               seed=derive_seed(job.seed, job.table.name, "rare"))
             notes = rare_notes(job.table.name, found, int(job.rare_threshold))
     if job.differential_privacy is not None:
-        if not _accepts(cls, "differential_privacy"):
+        if not has_dp_mode(cls):
             raise PrivacyError(f"Table '{job.table.name}': backend '{backend}' has no differential-privacy mode; use "
-                               "backend='ctgan' or 'autoregressive' with PrivacyConfig(enable_differential_privacy="
-                               "True), or fit without differential privacy.")
+                               "backend='autoregressive' with PrivacyConfig(enable_differential_privacy=True), or "
+                               "fit without differential privacy.")
         out["differential_privacy"] = dict(job.differential_privacy)
     return out, data, notes
 
@@ -243,6 +256,13 @@ def _report_notes(table: str, report: Any) -> tuple[str, ...]:
         if text:
             out.append(f"table '{table}': rare-value protection (k={k}) on '{col}': {text}")
     dp = report.get("differential_privacy")
+    st = dp.get("statistics") if isinstance(dp, dict) else None
+    if isinstance(st, dict):
+        out.append(f"table '{table}': rare-value protection (k={k}) under differential privacy: category values, "
+                   f"exact numbers, nulls and numeric bounds are learned from noisy counts (Gaussian noise of "
+                   f"standard deviation {st['noise_std']:.3g}); a value is kept only when its noisy count exceeds "
+                   f"{st['threshold']:.3g} rows (at least k), and numbers are bounded by a fixed grid's buckets "
+                   "that pass the noise; how many values were left out is not counted (that count is not private)")
     if isinstance(dp, dict) and dp.get("epsilon") is not None:
         out.append(f"table '{table}': trained with differential privacy (DP-SGD): epsilon={dp['epsilon']:.3g} "
                    f"spent at delta={dp['delta']:.3g} (noise multiplier {dp['noise_multiplier']:.3g}, clipping "

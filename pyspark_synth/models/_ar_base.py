@@ -102,16 +102,17 @@ class ARBase(SynthModel):
             raise DataError(f"{w}: column_order must be 'data', 'random' or a list of column names, "
                             f"got {self.column_order!r}")
 
-    def _fit_context(self, context: pd.DataFrame | None, seed_: int) -> np.ndarray | None:
+    def _fit_context(self, context: pd.DataFrame | None, seed_: int, dp: Any = None) -> np.ndarray | None:
         """Fit the context encoding; its tokens, or None. Context is never emitted, but its codecs
-        are protected like the table's, so no rare parent value is stored in the model either."""
+        are protected like the table's, so no rare parent value is stored in the model either
+        (with `dp`, a `privacy.dp_stats.DPStatistics`, they are fitted from its noisy statistics)."""
         self.context_encoding_: TableEncoding | None = None
         self.context_columns_: list[str] = []
         if context is None or not len(context.columns):
             return None
         ctx = context.reset_index(drop=True)
         enc = TableEncoding.fit(ctx, None, rare_threshold=self.rare_threshold, max_bins=self.max_bins,
-                                fine_bins=self.fine_bins, exact_limit=self.exact_limit, protect=True)
+                                fine_bins=self.fine_bins, exact_limit=self.exact_limit, protect=True, dp=dp)
         if not enc.sizes:
             return None
         self.context_encoding_ = enc

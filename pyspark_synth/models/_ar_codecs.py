@@ -27,6 +27,13 @@ from pyspark_synth.models._ar_values import (
     restore_datetime,
     restore_number,
 )
+from pyspark_synth.privacy.dp_stats import (
+    DPStatistics,
+    noisy_bounds,
+    select_keys,
+    spaced_edges,
+    value_grid,
+)
 from pyspark_synth.transformers.base import ColumnTransformer, to_jsonable, transformer_from_state
 from pyspark_synth.transformers.categorical import restore_values
 from pyspark_synth.transformers.constant import ConstantTransformer
@@ -34,7 +41,7 @@ from pyspark_synth.transformers.dtypes import integer_offsets, read_values
 from pyspark_synth.transformers.excluded import ExcludedTransformer
 from pyspark_synth.transformers.table import infer_semantic_type
 
-__all__ = ["Codec", "CategoricalCodec", "NumericCodec", "FixedCodec", "make_codec", "codec_from_state"]
+__all__ = ["Codec", "CategoricalCodec", "NumericCodec", "FixedCodec", "codec_kind", "make_codec", "codec_from_state"]
 
 class Codec:
     """One column as `len(sizes)` integer tokens (sub-columns); `sizes[i]` is sub-column i's vocabulary."""
@@ -54,6 +61,10 @@ class Codec:
     def banned(self) -> list[list[int]]:
         """Per sub-column, the tokens that sampling must never pick (the pooled rare values)."""
         return [[] for _ in self.sizes]
+
+    def prior_counts(self) -> list[np.ndarray] | None:
+        """Per sub-column, noisy token counts to start the network's outputs from (DP fits), or None."""
+        return None
 
     def condition_tokens(self, value: Any) -> list[int]:
         """The tokens that stand for `value` in a condition (raises DataError when it cannot)."""
@@ -96,13 +107,18 @@ class CategoricalCodec(Codec):
     def __init__(self, rare_threshold: int = 5) -> None:
         self.rare_threshold = int(rare_threshold)
 
-    def fit(self, data: pd.Series) -> CategoricalCodec:
+    def fit(self, data: pd.Series, *, dp: DPStatistics | None = None) -> CategoricalCodec:
+        """Learn the values; with `dp`, only values whose noisy count passes its threshold (and
+        the null only when its noisy count does), and only noisy counts are stored."""
         self.column = str(data.name)
         self.dtype_ = str(data.dtype)
+        self.dp_ = dp is not None
         vals = data.astype(object) if isinstance(data.dtype, pd.CategoricalDtype) else data
         isna = vals.isna().to_numpy()
         counts = vals[~isna].value_counts(sort=True)
         counts = counts[counts > 0]  # an unused category of a categorical dtype is schema, not a value
+        if dp is not None:
+            return self._fit_dp(data, counts, int(isna.sum()), dp)
         keep = counts[counts >= self.rare_threshold]
         self.categories_ = [to_jsonable(v) for v in keep.index]
         self.frequencies_ = keep.to_numpy(dtype=np.float64)
@@ -117,6 +133,31 @@ class CategoricalCodec(Codec):
         self.dtype_ordered_ = bool(isinstance(data.dtype, pd.CategoricalDtype) and data.dtype.ordered)
         self._build()
         return self
+
+    def _fit_dp(self, data: pd.Series, counts: pd.Series, nulls: int, dp: DPStatistics) -> CategoricalCodec:
+        kept, noisy = select_keys(counts.to_numpy(dtype=np.float64), dp, dp.rng(self.column, "keys"))
+        null_kept, _ = select_keys(np.array([nulls]), dp, dp.rng(self.column, "null"))
+        order = np.argsort(-np.where(kept, noisy, -np.inf), kind="stable")[: int(kept.sum())]
+        self.categories_ = [to_jsonable(counts.index[i]) for i in order]
+        self.frequencies_ = noisy[order].astype(np.float64)
+        # the pooled token always exists under DP: whether any value was left out is not said
+        self.rare_values_, self.rare_rows_ = 1, 0
+        self.has_null_ = bool(null_kept[0])
+        chosen = {str(v) for v in self.categories_}
+        self.dtype_categories_ = (
+            [to_jsonable(v) for v in data.dtype.categories if str(to_jsonable(v)) in chosen]
+            if isinstance(data.dtype, pd.CategoricalDtype) else None)
+        self.dtype_ordered_ = bool(isinstance(data.dtype, pd.CategoricalDtype) and data.dtype.ordered)
+        self._build()
+        return self
+
+    def prior_counts(self) -> list[np.ndarray] | None:
+        """Noisy counts of the tokens (DP fits): the network's output starts there. None otherwise."""
+        if not getattr(self, "dp_", False):
+            return None
+        out = np.zeros(self.sizes[0])
+        out[: self.n_frequent] = np.maximum(self.frequencies_, 0.0)
+        return [out]
 
     def _build(self) -> None:
         self.n_frequent = len(self.categories_)
@@ -170,6 +211,9 @@ class CategoricalCodec(Codec):
                         f"Known values (first 20): {shown}")
 
     def report(self) -> dict[str, Any]:
+        if getattr(self, "dp_", False):  # what DP left out is not counted (that count is not private)
+            return {"kind": self.kind, "values": self.n_frequent, "rare_values_pooled": None, "rare_rows": None,
+                    "null": self.has_null_, "differential_privacy": True}
         return {"kind": self.kind, "values": self.n_frequent, "rare_values_pooled": self.rare_values_,
                 "rare_rows": self.rare_rows_, "null": self.has_null_}
 
@@ -177,7 +221,7 @@ class CategoricalCodec(Codec):
         cfg = {"kind": self.kind, "column": self.column, "dtype": self.dtype_, "rare_threshold": self.rare_threshold,
                "categories": self.categories_, "rare_values": self.rare_values_, "rare_rows": self.rare_rows_,
                "has_null": self.has_null_, "dtype_categories": self.dtype_categories_,
-               "dtype_ordered": self.dtype_ordered_}
+               "dtype_ordered": self.dtype_ordered_, "dp": bool(getattr(self, "dp_", False))}
         return cfg, {"frequencies": self.frequencies_}
 
     @classmethod
@@ -189,6 +233,7 @@ class CategoricalCodec(Codec):
         obj.has_null_ = bool(cfg["has_null"])
         obj.dtype_categories_ = cfg["dtype_categories"]
         obj.dtype_ordered_ = bool(cfg.get("dtype_ordered", False))
+        obj.dp_ = bool(cfg.get("dp", False))
         obj.frequencies_ = np.asarray(arrays["frequencies"], dtype=np.float64)
         obj._build()
         return obj
@@ -235,13 +280,17 @@ class NumericCodec(Codec):
         x[isna] = np.nan
         return x
 
-    def fit(self, data: pd.Series, *, datetime: bool = False) -> NumericCodec:
+    def fit(self, data: pd.Series, *, datetime: bool = False, dp: DPStatistics | None = None) -> NumericCodec:
+        """Learn the column; with `dp`, from noisy statistics only (see `_fit_dp`)."""
         self.column = str(data.name)
         self.dtype_ = str(data.dtype)
         self.datetime_: dict[str, Any] | None = None
         self.offset_: int | None = None
         self.span_: int | None = None
         self.value_type_ = None
+        self.dp_ = dp is not None
+        if dp is not None:
+            return self._fit_dp(data, datetime, dp)
         if datetime:
             self.datetime_ = datetime_spec(data)
         else:
@@ -283,6 +332,69 @@ class NumericCodec(Codec):
                 self._fit_bins(rest, k)
         self._build()
         return self
+
+    def _fit_dp(self, data: pd.Series, datetime: bool, dp: DPStatistics) -> NumericCodec:
+        """The DP fit: exact values (point masses), null and infinities by noisy key selection; the
+        range from noisy bounds on a fixed grid (`privacy.dp_stats`); bins of equal width (or
+        log-spaced) over that range, so no quantile, minimum or maximum of the data is stored.
+        Integers are not stored as differences from their minimum; datetimes count from 1970."""
+        if datetime:
+            self.datetime_ = {**datetime_spec(data), "origin": 0}
+        else:
+            self.value_type_ = read_values(data, "numerical")[2]
+        x = self._to_float(data)
+        isna, posinf, neginf = np.isnan(x), np.isposinf(x), np.isneginf(x)
+        present = x[np.isfinite(x)]
+        specials, _ = select_keys(np.array([isna.sum(), posinf.sum(), neginf.sum()]), dp, dp.rng(self.column, "null"))
+        self.has_null_, self.has_posinf_, self.has_neginf_ = (bool(v) for v in specials)
+        self.is_integer_ = bool(pd.api.types.is_integer_dtype(data.dtype)) or datetime
+        self.decimals_ = 0 if self.is_integer_ else decimals(np.sort(present))
+        self.clipped_ = [0, 0]
+        values, counts = np.unique(present, return_counts=True)
+        kept, noisy = select_keys(counts.astype(np.float64), dp, dp.rng(self.column, "keys"))
+        spikes, heavy = values[kept], noisy[kept]
+        if len(spikes) > self.exact_limit:  # many values: only those holding spike_share of the rows
+            big = heavy >= self.spike_share * max(1.0, float(heavy.sum()))
+            top = np.argsort(-np.where(big, heavy, -np.inf), kind="stable")[: min(self.max_bins, int(big.sum()))]
+            spikes = np.sort(spikes[top])
+        per_day = None
+        if datetime:
+            from pyspark_synth.models._ar_values import _TICKS_PER_SECOND
+
+            per_day = 86_400.0 * _TICKS_PER_SECOND.get(self.datetime_["unit"], 1)
+        bounds = noisy_bounds(present, value_grid(per_day), dp, dp.rng(self.column, "bounds"))
+        self.spikes_ = spikes.astype(np.float64)
+        self.edges_, self.fine_ = np.zeros(0), np.zeros((0, 0))
+        if bounds is not None:
+            lo, hi = bounds
+            if self.is_integer_:
+                lo, hi = float(np.ceil(lo)), float(np.floor(hi))
+            self.lo_, self.hi_ = lo, max(lo, hi)
+            n_bins = max(1, self.max_bins)
+            self.edges_ = spaced_edges(self.lo_, self.hi_, n_bins)
+            self.fine_ = np.stack([np.linspace(a, b, self.fine_bins + 1)
+                                   for a, b in zip(self.edges_[:-1], self.edges_[1:], strict=True)])
+        elif len(self.spikes_):
+            self.lo_, self.hi_ = float(self.spikes_.min()), float(self.spikes_.max())
+        else:
+            self.lo_ = self.hi_ = 0.0
+        if len(self.spikes_):
+            self.lo_, self.hi_ = min(self.lo_, float(self.spikes_.min())), max(self.hi_, float(self.spikes_.max()))
+        self._spike_counts = heavy[np.isin(values[kept], self.spikes_)]
+        self.suppressed_ = not len(self.spikes_) and bounds is None  # nothing passed the noise: null
+        self._build()
+        return self
+
+    def prior_counts(self) -> list[np.ndarray] | None:
+        """Noisy counts of the first token (DP fits: point masses; the bins share the rest evenly)."""
+        if not getattr(self, "dp_", False) or self.suppressed_ or not hasattr(self, "_spike_counts"):
+            return None
+        first = np.zeros(self.sizes[0])
+        first[: self.n_spikes] = np.maximum(self._spike_counts, 0.0)
+        if self.n_bins:  # the bins together start as heavy as an average point mass (a start only)
+            first[self.n_spikes: self.n_spikes + self.n_bins] = max(1.0, first.sum() / max(1, self.n_spikes)) / \
+                self.n_bins
+        return [first] + [np.ones(v) for v in self.sizes[1:]]
 
     def _fit_bins(self, rest: np.ndarray, k: int) -> None:
         total = max(1, min(self.max_bins * self.fine_bins, len(rest) // k))
@@ -409,10 +521,11 @@ class NumericCodec(Codec):
         return [int(t) for t in self._tokens(x)[0]]
 
     def report(self) -> dict[str, Any]:
+        dp = bool(getattr(self, "dp_", False))
         return {"kind": "datetime" if self.datetime_ is not None else self.kind, "exact_values": self.n_spikes,
                 "bins": self.n_bins, "fine_bins": self.n_fine, "null": self.has_null_,
-                "clipped_rows": {"low": self.clipped_[0], "high": self.clipped_[1]},
-                "suppressed": self.suppressed_}
+                "clipped_rows": None if dp else {"low": self.clipped_[0], "high": self.clipped_[1]},
+                "suppressed": self.suppressed_, **({"differential_privacy": True} if dp else {})}
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         cfg = {"kind": self.kind, "column": self.column, "dtype": self.dtype_, "rare_threshold": self.rare_threshold,
@@ -420,7 +533,8 @@ class NumericCodec(Codec):
                "spike_share": self.spike_share, "datetime": self.datetime_, "has_null": self.has_null_,
                "is_integer": self.is_integer_, "decimals": self.decimals_, "suppressed": self.suppressed_,
                "lo": self.lo_, "hi": self.hi_, "clipped": self.clipped_, "offset": self.offset_, "span": self.span_,
-               "value_type": self.value_type_, "has_posinf": self.has_posinf_, "has_neginf": self.has_neginf_}
+               "value_type": self.value_type_, "has_posinf": self.has_posinf_, "has_neginf": self.has_neginf_,
+               "dp": bool(getattr(self, "dp_", False))}
         return cfg, {"spikes": self.spikes_, "edges": self.edges_, "fine": self.fine_}
 
     @classmethod
@@ -432,6 +546,7 @@ class NumericCodec(Codec):
         obj.lo_, obj.hi_, obj.clipped_ = float(cfg["lo"]), float(cfg["hi"]), list(cfg["clipped"])
         obj.offset_, obj.span_, obj.value_type_ = cfg.get("offset"), cfg.get("span"), cfg.get("value_type")
         obj.has_posinf_, obj.has_neginf_ = bool(cfg.get("has_posinf")), bool(cfg.get("has_neginf"))
+        obj.dp_ = bool(cfg.get("dp", False))
         obj.spikes_ = np.asarray(arrays["spikes"], dtype=np.float64)
         obj.edges_ = np.asarray(arrays["edges"], dtype=np.float64)
         obj.fine_ = np.asarray(arrays["fine"], dtype=np.float64)
@@ -468,8 +583,17 @@ class FixedCodec(Codec):
 
 
 # ----------------------------------------------------------------------------- factory
+def codec_kind(data: pd.Series, declared: str | None) -> str:
+    """"fixed", "categorical" or "numeric": the codec a DP fit gives the column (its type only: the
+    declared one, else inferred from the values, `transformers.table.infer_semantic_type`)."""
+    stype = infer_semantic_type(data.reset_index(drop=True), declared)
+    if stype in ("id", "text"):
+        return "fixed"
+    return "numeric" if stype in ("numerical", "datetime") else "categorical"
+
+
 def make_codec(data: pd.Series, declared: str | None, *, rare_threshold: int, max_bins: int, fine_bins: int,
-               exact_limit: int, protect: bool = True) -> Codec:
+               exact_limit: int, protect: bool = True, dp: DPStatistics | None = None) -> Codec:
     """Choose and fit the codec of one column.
 
     Args:
@@ -480,12 +604,19 @@ def make_codec(data: pd.Series, declared: str | None, *, rare_threshold: int, ma
         fine_bins: Most fine bins inside each bin.
         exact_limit: Distinct values up to which every value of a numerical column is exact.
         protect: False turns rare-value protection off (as rare_threshold=1 does).
+        dp: The fit's DP statistics (`privacy.dp_stats`): every learned column is then fitted from
+            noisy counts only (no constant-column shortcut: whether a column has one value is a
+            fact about the rows). None: the exact fit.
     """
     data = data.reset_index(drop=True)
     stype = infer_semantic_type(data, declared)
     k = max(1, int(rare_threshold)) if protect else 1
     if stype in ("id", "text"):
         return FixedCodec(ExcludedTransformer().fit(data))
+    if dp is not None:
+        if stype in ("numerical", "datetime"):
+            return NumericCodec(k, max_bins, fine_bins, exact_limit).fit(data, datetime=stype == "datetime", dp=dp)
+        return CategoricalCodec(k).fit(data, dp=dp)
     if data.nunique(dropna=False) <= 1:
         non_null = int(data.notna().sum())
         if 0 < non_null < k:  # one value held by fewer than k rows: rare, not emitted

@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 
 from pyspark_synth._log import get_logger
-from pyspark_synth.models._ar_codecs import Codec, codec_from_state, make_codec
+from pyspark_synth.models._ar_codecs import Codec, codec_from_state, codec_kind, make_codec
 from pyspark_synth.models._ar_nets import embedding_dim
 from pyspark_synth.models.averaging import WeightAverage
 from pyspark_synth.transformers.table import check_unique_columns
@@ -20,6 +20,7 @@ from pyspark_synth.transformers.table import check_unique_columns
 if TYPE_CHECKING:
     from pyspark_synth.metadata import Table
     from pyspark_synth.models.data_parallel import DataParallel
+    from pyspark_synth.privacy.dp_stats import DPStatistics
 
 __all__ = ["TableEncoding", "train", "auto_batch_size", "auto_learning_rate"]
 
@@ -37,8 +38,9 @@ class TableEncoding:
         dims: Embedding width of each sub-column.
     """
 
-    def __init__(self, codecs: list[Codec]) -> None:
+    def __init__(self, codecs: list[Codec], *, dp: bool = False) -> None:
         self.codecs = codecs
+        self.dp = bool(dp)  # fitted from DP statistics: nothing below may read the rows' tokens
         self.columns = [c.column for c in codecs]
         self.learned = [i for i, c in enumerate(codecs) if c.sizes]
         self.sizes: list[int] = []
@@ -55,23 +57,40 @@ class TableEncoding:
     def learned_columns(self) -> list[str]:
         return [self.columns[i] for i in self.learned]
 
+    @staticmethod
+    def _declared(metadata: Table | None) -> dict[str, str]:
+        declared: dict[str, str] = {}
+        if metadata is not None:
+            declared = {c.name: c.type for c in metadata.columns}
+            declared.update({k: "id" for k in metadata.unlearned_key_columns})
+        return declared
+
     @classmethod
     def fit(cls, data: pd.DataFrame, metadata: Table | None, *, rare_threshold: int, max_bins: int, fine_bins: int,
-            exact_limit: int, protect: bool) -> TableEncoding:
+            exact_limit: int, protect: bool, dp: DPStatistics | None = None) -> TableEncoding:
         """Fit a codec per column (key columns of `metadata` are not learned, like id columns).
+
+        `dp`: fit every codec from the DP statistics of `privacy.dp_stats` (see `make_codec`).
 
         Raises:
             DataError: A column name appears twice.
         """
         check_unique_columns(data, "Autoregressive model")
-        declared: dict[str, str] = {}
-        if metadata is not None:
-            declared = {c.name: c.type for c in metadata.columns}
-            declared.update({k: "id" for k in metadata.unlearned_key_columns})
+        declared = cls._declared(metadata)
         codecs = [make_codec(data[col].rename(str(col)), declared.get(str(col)), rare_threshold=rare_threshold,
-                             max_bins=max_bins, fine_bins=fine_bins, exact_limit=exact_limit, protect=protect)
+                             max_bins=max_bins, fine_bins=fine_bins, exact_limit=exact_limit, protect=protect, dp=dp)
                   for col in data.columns]
-        return cls(codecs)
+        return cls(codecs, dp=dp is not None)
+
+    @classmethod
+    def dp_releases(cls, data: pd.DataFrame, metadata: Table | None) -> tuple[int, int]:
+        """(counts one row adds to, key selections) of a DP fit of these columns: one count and one
+        selection per categorical column, two counts (exact values, bounds) and one selection per
+        numerical or datetime column (`privacy.dp_stats`)."""
+        declared = cls._declared(metadata)
+        kinds = [codec_kind(data[col].rename(str(col)), declared.get(str(col))) for col in data.columns]
+        return (sum({"categorical": 1, "numeric": 2}.get(k, 0) for k in kinds),
+                sum(k != "fixed" for k in kinds))
 
     def encode(self, data: pd.DataFrame) -> np.ndarray:
         """Tokens of every row, an int64 matrix of `len(sizes)` columns."""
@@ -98,7 +117,17 @@ class TableEncoding:
         return out
 
     def log_prior(self, tokens: np.ndarray) -> list[np.ndarray]:
-        """Smoothed log frequency of each token of each sub-column (heads start there)."""
+        """Smoothed log frequency of each token of each sub-column (heads start there).
+
+        A DP encoding never counts `tokens`: its codecs' noisy counts are used (uniform where a
+        codec has none)."""
+        if self.dp:
+            counts: list[np.ndarray] = []
+            for i in self.learned:
+                prior = self.codecs[i].prior_counts()
+                counts.extend(prior if prior is not None else [np.zeros(v) for v in self.codecs[i].sizes])
+            return [np.log((np.asarray(c, dtype=np.float64) + 0.5) / (float(np.sum(c)) + 0.5 * v))
+                    for c, v in zip(counts, self.sizes, strict=True)]
         return [np.log((np.bincount(tokens[:, s], minlength=v) + 0.5) / (len(tokens) + 0.5 * v))
                 for s, v in enumerate(self.sizes)]
 
@@ -114,7 +143,7 @@ class TableEncoding:
                 out[c.column] = {"values_pooled": r["rare_values_pooled"], "rows": r["rare_rows"]}
             elif r.get("suppressed"):
                 out[c.column] = {"suppressed": True}
-            elif "clipped_rows" in r and (r["clipped_rows"]["low"] or r["clipped_rows"]["high"]):
+            elif r.get("clipped_rows") and (r["clipped_rows"]["low"] or r["clipped_rows"]["high"]):
                 out[c.column] = {"tail_rows_clipped": r["clipped_rows"]}
         return out
 
@@ -132,7 +161,7 @@ class TableEncoding:
         for i, cfg in enumerate(cfgs):
             prefix = f"c{i}."
             codecs.append(codec_from_state(cfg, {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}))
-        return cls(codecs)
+        return cls(codecs, dp=any(getattr(c, "dp_", False) for c in codecs))
 
 
 def auto_batch_size(n_train: int) -> int:

@@ -130,11 +130,16 @@ class AutoregressiveModel(ARBase):
         device: "cpu", "cuda", ... or None: a GPU when one is present, else the CPU.
         num_threads: Torch threads inside fit() and sample() (restored afterwards); None uses half
             the cores available, at most 4 (see `_ar_nets.default_threads`).
-        differential_privacy: Train with DP-SGD (`models.dp_sgd`): a mapping of `epsilon`,
-            `delta`, `noise_multiplier` and `max_grad_norm` (see `PrivacyConfig`). Every row trains
+        differential_privacy: Fit with differential privacy: a mapping of `epsilon`, `delta`,
+            `noise_multiplier`, `max_grad_norm` and `statistics_share` (see `PrivacyConfig`). The
+            encoders learn only from DP statistics (`privacy.dp_stats`: noisy selection of
+            category values, exact numbers and nulls; noisy bounds on a fixed grid and evenly spaced
+            bins instead of quantiles; the network's start from noisy counts), and the network
+            trains with DP-SGD (`models.dp_sgd`); one RDP account covers both. Every row trains
             (no validation split, no early stopping: both would read rows outside the budget),
             `epochs` defaults to 10, dropout is off; the spent (epsilon, delta) is in
-            `fit_report_["differential_privacy"]`. None trains without DP.
+            `fit_report_["differential_privacy"]` (its "statistics" part says what the encoders
+            spent). None trains without DP.
     """
 
     name = "autoregressive"
@@ -195,10 +200,12 @@ class AutoregressiveModel(ARBase):
                 len(data), self.max_training_rows, replace=False))
             data = data.iloc[keep].reset_index(drop=True)
             context = context.iloc[keep].reset_index(drop=True) if context is not None else None
+        dp = self.differential_privacy
+        stats = self._dp_statistics(data, context, seed_, dp, name) if dp is not None else None
         self.encoding_ = TableEncoding.fit(data, self.metadata, rare_threshold=self.rare_threshold,
                                            max_bins=self.max_bins, fine_bins=self.fine_bins,
-                                           exact_limit=self.exact_limit, protect=True)
-        ctx_tokens = self._fit_context(context, seed_)
+                                           exact_limit=self.exact_limit, protect=True, dp=stats)
+        ctx_tokens = self._fit_context(context, seed_, stats)
         enc = self.encoding_
         tokens = enc.encode(data)
         self.order_ = self._order(enc)
@@ -208,7 +215,6 @@ class AutoregressiveModel(ARBase):
         self._build(derive_seed(seed_, "init"), enc.log_prior(tokens))
         self.fitted_ = True
         rng = np.random.default_rng(derive_seed(seed_, "split"))
-        dp = self.differential_privacy
         train_idx, val_idx = self._split(len(data), rng) if dp is None else (np.arange(len(data)), np.arange(0))
         batch = int(self.batch_size) if self.batch_size else auto_batch_size(len(train_idx))
         lr = float(self.learning_rate) if self.learning_rate else auto_learning_rate(batch)
@@ -219,7 +225,7 @@ class AutoregressiveModel(ARBase):
         report: dict[str, Any] = {"epochs": 0, "stopped_early": False, "stop_reason": "nothing_to_learn",
                                   "best_validation_loss": None, "history": []}
         if dp is not None:
-            report = self._train_dp(tokens, ctx_tokens, batch, lr, name, dp)
+            report = self._train_dp(tokens, ctx_tokens, batch, lr, name, dp, stats)
         elif enc.sizes:
             report = self._train(tokens, ctx_tokens, train_idx, val_idx, batch, lr, name, progress_bar)
         history = report.pop("history")
@@ -285,9 +291,28 @@ class AutoregressiveModel(ARBase):
                      patience=self.early_stopping_patience, name=name, progress_bar=progress_bar,
                      ema_decay=self.ema_decay, sync=par)
 
+    def _dp_statistics(self, data: pd.DataFrame, context: pd.DataFrame | None, seed_: int, settings: dict[str, Any],
+                       name: str) -> Any:
+        """The noise of the encoders' DP statistics (`privacy.dp_stats`): their share of epsilon, half
+        of delta for the key selections, one count per categorical and two per numerical column
+        of the table and of its context."""
+        from pyspark_synth.privacy.dp import check_dp_settings, default_delta
+        from pyspark_synth.privacy.dp_stats import DEFAULT_SHARE, plan
+
+        s = check_dp_settings(settings, f"AutoregressiveModel('{name}')")
+        releases, selections = TableEncoding.dp_releases(data, self.metadata)
+        if context is not None and len(context.columns):
+            r, k = TableEncoding.dp_releases(context.reset_index(drop=True), None)
+            releases, selections = releases + r, selections + k
+        share = s["statistics_share"] if s["statistics_share"] is not None else DEFAULT_SHARE
+        delta = s["delta"] if s["delta"] is not None else default_delta(len(data))
+        return plan(share * s["epsilon"], delta, releases=releases, selections=selections,
+                    rare_threshold=self.rare_threshold, seed=derive_seed(seed_, "dp-stats"))
+
     def _train_dp(self, tokens: np.ndarray, ctx_tokens: np.ndarray | None, batch: int, lr: float, name: str,
-                  settings: dict[str, Any]) -> dict[str, Any]:
-        """DP-SGD training (`models.dp_sgd`): Poisson batches, per-row clipped gradients, noise."""
+                  settings: dict[str, Any], statistics: Any = None) -> dict[str, Any]:
+        """DP-SGD training (`models.dp_sgd`): Poisson batches, per-row clipped gradients, noise; the
+        encoders' DP `statistics` are accounted with the steps."""
         from pyspark_synth.models.averaging import WeightAverage
         from pyspark_synth.models.dp_sgd import DPSGD, planned_steps
 
@@ -295,7 +320,7 @@ class AutoregressiveModel(ARBase):
         epochs = int(self.epochs) if self.epochs else 10
         n = len(tokens)
         dp = DPSGD(settings, rows=n, batch_size=batch, steps=planned_steps(epochs, n, batch),
-                   where=f"AutoregressiveModel('{name}')")
+                   where=f"AutoregressiveModel('{name}')", statistics=statistics)
         tok = torch.from_numpy(tokens).to(dev)
         ctx = torch.from_numpy(ctx_tokens).to(dev) if ctx_tokens is not None else None
         rng = np.random.default_rng(derive_seed(self.seed_, "batches"))

@@ -106,17 +106,18 @@ class CTGAN(SynthModel):
             datetime values are clipped to [k-th smallest, k-th largest] before the transformers are
             fitted, so no rare category and no single record's extreme is stored or generated.
             1 (or 0) turns it off.
-        differential_privacy: Train the critic (the only network that sees real rows) with DP-SGD
-            (`models.dp_sgd`): a mapping of `epsilon`, `delta`, `noise_multiplier` and
-            `max_grad_norm` (see `PrivacyConfig`). Each real row is scored alone (pac 1, no critic
-            dropout) with its own conditional vector and gradient penalty, so its clipped gradient
-            is all it contributes; the fakes' conditions come from the encoders' category
-            frequencies (not covered by the budget, like the encoders themselves). The generator
-            only sees the critic. Without `epochs`, 10 epochs; no early stopping. Refused with
-            context columns. The spent (epsilon, delta) is in `fit_report_["differential_privacy"]`.
+        differential_privacy: Refused (PrivacyError at `fit`): CTGAN has no sound DP mode. Its
+            training-by-sampling draws conditions from the real rows' category frequencies, its
+            mode-specific normaliser fits Gaussian mixtures to the real values, and its generator's
+            batch normalisation mixes the conditions of a whole batch, so clipping each row's
+            critic gradient would not bound what one record changes. Use
+            backend="autoregressive" with differential privacy. Kept as a parameter (None) so
+            saved configurations still load.
     """
 
     name = "ctgan"
+    # No differential-privacy mode (see `differential_privacy` above); `training.has_dp_mode` reads it.
+    differential_privacy_mode = False
 
     def __init__(self, metadata: Table | None = None, *, batch_size: int = 500, epochs: int | None = None,
                  seed: int | None = None, embedding_threshold: int = 50, noise_dim: int = 128,
@@ -268,16 +269,13 @@ class CTGAN(SynthModel):
                 self.context_columns_ = [str(c) for c in context.columns]
                 ctx_encoded = ctt.transform(context.reset_index(drop=True))
         self.sampler_ = ConditionalSampler(self.layout_, self.layout_.codes(encoded))
-        dp_settings = self.differential_privacy
-        if dp_settings is not None:
-            if self.context_layout_ is not None:
-                from pyspark_synth.errors import PrivacyError
+        if self.differential_privacy is not None:
+            from pyspark_synth.errors import PrivacyError
 
-                raise PrivacyError(f"CTGAN.fit('{name}'): differential privacy with context columns is not supported "
-                                   "(the generator would read the real rows' context outside the budget). Use "
-                                   "backend='autoregressive', or fit the table without parent context columns.")
-            self.pac = 1  # one real row per critic score: its gradient is clipped alone
-            epochs = epochs if epochs is not None else 10
+            raise PrivacyError(f"CTGAN.fit('{name}'): CTGAN has no differential-privacy mode (its conditions, "
+                               "normaliser and batch normalisation read real rows outside any per-record bound). "
+                               "Use backend='autoregressive' with PrivacyConfig(enable_differential_privacy=True), "
+                               "or fit CTGAN without differential privacy.")
         self._build_networks(derive_seed(seed_, "init"), bool(self.conditional_embedding))
         self.seed_ = seed_
         self.n_rows_ = len(data)
@@ -301,13 +299,6 @@ class CTGAN(SynthModel):
             _log.info("ctgan.fit.auto_epochs", epochs=epochs, steps_per_epoch=steps)
         epochs = int(epochs)
         drop = self.context_cond_dropout if self.context_layout_ is not None else 0.0
-        dp = None
-        if dp_settings is not None:
-            from pyspark_synth.models.dp_sgd import DPSGD, planned_steps
-
-            dp = DPSGD(dp_settings, rows=len(data), batch_size=batch,
-                       steps=planned_steps(epochs, len(data), batch) * self.critic_steps, where=f"CTGAN.fit('{name}')")
-            steps = dp.steps_per_epoch
         rng = np.random.default_rng(derive_seed(seed_, "batches"))
         g = _torch_gen(derive_seed(seed_, "noise"))
         gen, critic = self.generator_, self.critic_
@@ -326,9 +317,7 @@ class CTGAN(SynthModel):
             t0 = time.perf_counter()
             sums = np.zeros(4)
             for _ in range(steps):
-                for _ in range(self.critic_steps if dp is not None else 0):
-                    loss_d, pen = self._dp_critic_step(dp, encoded, rng, g, opt_d)
-                for _ in range(self.critic_steps if dp is None else 0):
+                for _ in range(self.critic_steps):
                     cond_np, _col, _cat, rows = self.sampler_.sample_train(batch, rng, drop)
                     cond = torch.from_numpy(cond_np)
                     ctx = torch.from_numpy(ctx_act_all[rows]) if ctx_act_all is not None else None
@@ -390,57 +379,8 @@ class CTGAN(SynthModel):
         if isinstance(log_metrics, (str, Path)):
             self._write_metrics(Path(log_metrics))
         self.fit_seconds_ = time.perf_counter() - start
-        if dp is not None:
-            self.fit_report_["differential_privacy"] = {**dp.report(), "pac": 1}
         _log.info("ctgan.fit.done", table=name, seconds=round(self.fit_seconds_, 2), epochs=len(self.history_))
         return self
-
-    def _dp_critic_step(self, dp: Any, encoded: np.ndarray, rng: np.random.Generator, g: torch.Generator,
-                        opt_d: torch.optim.Optimizer) -> tuple[torch.Tensor, torch.Tensor]:
-        """One DP-SGD critic step: a Poisson batch of real rows, each scored with its own condition and
-        gradient penalty and clipped alone; the fakes' term (no real row in it) is added as it is."""
-        critic, gen, spans, sampler = self.critic_, self.generator_, self.layout_.spans, self.sampler_
-        rows = dp.batch(rng)
-        m = len(rows)
-        if sampler.n_discrete:
-            col = rng.integers(sampler.n_discrete, size=m)
-            cond_real = torch.from_numpy(sampler.cond_vector(col, sampler._codes[rows, col]))
-        else:
-            cond_real = torch.zeros((m, 0))
-        real = torch.from_numpy(self.layout_.to_activation(encoded[rows]))
-        n_fake = max(1, int(round(dp.q * dp.rows)))  # the expected batch: its size reads no real row
-        cond_np, _c, _k, _r = sampler.sample_train(n_fake, rng, 0.0)
-        cond_fake = torch.from_numpy(cond_np)
-        with torch.no_grad():
-            fake_f = activate(gen(torch.randn(n_fake, self.noise_dim, generator=g), cond_fake, None), spans,
-                              tau=self.tau, generator=g)
-            fake_r = activate(gen(torch.randn(m, self.noise_dim, generator=g), cond_real, None), spans,
-                              tau=self.tau, generator=g) if m else real
-        alpha = torch.rand(m, 1, generator=g)
-        lam = float(self.gp_lambda)
-        critic.eval()  # no dropout: a row's score depends on that row only
-
-        def row_loss(params: dict[str, torch.Tensor], x: torch.Tensor, c: torch.Tensor, f: torch.Tensor,
-                     a: torch.Tensor) -> torch.Tensor:
-            def score(v: torch.Tensor) -> torch.Tensor:
-                return torch.func.functional_call(critic, params, (v[None], c[None])).sum()
-
-            mixed = a * x + (1 - a) * f
-            grad_x = torch.func.grad(score)(mixed)
-            return -score(x) + lam * (torch.sqrt((grad_x ** 2).sum() + 1e-12) - 1) ** 2
-
-        opt_d.zero_grad(set_to_none=True)
-        dp.private_step(critic, row_loss, (real, cond_real, fake_r, alpha), (0, 0, 0, 0), g)
-        private = {n: p.grad for n, p in critic.named_parameters()}
-        y_fake = critic(fake_f, cond_fake, None)
-        public = torch.autograd.grad(y_fake.mean(), [p for _, p in critic.named_parameters()], allow_unused=True)
-        for (n, p), extra in zip(critic.named_parameters(), public, strict=True):
-            p.grad = private[n] + (extra if extra is not None else 0.0)
-        opt_d.step()
-        critic.train()
-        with torch.no_grad():
-            loss_d = y_fake.mean() - (critic(real, cond_real, None).mean() if m else 0.0)
-        return loss_d.detach(), torch.zeros(())
 
     def _finish(self) -> None:
         self.generator_.eval()

@@ -26,6 +26,7 @@ from pyspark_synth.privacy.dp import (
     epsilon_spent,
     noise_for_epsilon,
 )
+from pyspark_synth.privacy.dp_stats import DPStatistics
 
 __all__ = ["DPSGD", "planned_steps"]
 
@@ -40,18 +41,26 @@ class DPSGD:
         batch_size: Expected rows per step.
         steps: Steps the fit plans (the noise is calibrated for them).
         where: The caller, for messages.
+        statistics: The DP statistics the encoders were fitted from (`privacy.dp_stats`), or None:
+            their RDP is added to the steps' and their selection delta taken from `delta`, so the
+            noise is calibrated, and the epsilon reported, for the whole fit.
     """
 
-    def __init__(self, settings: Mapping[str, Any], *, rows: int, batch_size: int, steps: int, where: str) -> None:
+    def __init__(self, settings: Mapping[str, Any], *, rows: int, batch_size: int, steps: int, where: str,
+                 statistics: DPStatistics | None = None) -> None:
         s = check_dp_settings(settings, where)
         self.rows = int(rows)
         self.q = min(1.0, max(1, int(batch_size)) / max(1, self.rows))
         self.planned = max(1, int(steps))
         self.delta = s["delta"] if s["delta"] is not None else default_delta(self.rows)
+        self.statistics = statistics
+        self._extra = statistics.rdp() if statistics is not None else None
+        self._delta_rdp = self.delta - (statistics.delta_selection if statistics is not None else 0.0)
         self.max_grad_norm = s["max_grad_norm"]
         self.target = s["epsilon"]
         self.noise_multiplier = (s["noise_multiplier"] if s["noise_multiplier"] is not None
-                                 else noise_for_epsilon(self.target, self.q, self.planned, self.delta))
+                                 else noise_for_epsilon(self.target, self.q, self.planned, self._delta_rdp,
+                                                        extra_rdp=self._extra))
         self.steps = 0
 
     @property
@@ -94,8 +103,10 @@ class DPSGD:
 
     def report(self) -> dict[str, Any]:
         """The spent budget and the settings (stored in the spec's `model_report`)."""
-        eps, order = epsilon_spent(self.q, self.noise_multiplier, self.steps, self.delta)
-        return {"epsilon": eps, "delta": self.delta, "target_epsilon": self.target,
+        eps, order = epsilon_spent(self.q, self.noise_multiplier, self.steps, self._delta_rdp, extra_rdp=self._extra)
+        sgd = epsilon_spent(self.q, self.noise_multiplier, self.steps, self._delta_rdp)[0]
+        return {"epsilon": eps, "delta": self.delta, "target_epsilon": self.target, "epsilon_dp_sgd_alone": sgd,
+                "statistics": self.statistics.report() if self.statistics is not None else None,
                 "noise_multiplier": self.noise_multiplier, "max_grad_norm": self.max_grad_norm,
                 "sample_rate": self.q, "steps": self.steps, "rdp_order": order, "accountant": "rdp",
                 "mechanism": "DP-SGD (Poisson sampling, per-sample clipping, Gaussian noise)",

@@ -101,18 +101,24 @@ class PrivacyConfig:
             largest] so no single record's extreme is stored or generated; the full-data min/max
             of non-key columns are not stored in the spec either. Default 5 (the free-text model's
             `min_rows`); 0 or None turns it off. Key columns are not affected.
-        enable_differential_privacy: Train the neural backends (ctgan, autoregressive) with DP-SGD
-            (per-sample gradient clipping, Gaussian noise, an RDP accountant: `privacy.dp`); the
-            spent (epsilon, delta) is stored in each table's spec (`model_report`) and notes.
-            Backends without a DP mode (the copula, the sequence model) are refused before any job.
-            What DP does not cover (the encoders' category lists and bins, row counts, null rates,
-            child-count laws, key shapes, free-text word models) is said in the notes.
+        enable_differential_privacy: Fit with differential privacy: the autoregressive backend
+            trains its network with DP-SGD (per-sample gradient clipping, Gaussian noise) and fits
+            its encoders from DP statistics (`privacy.dp_stats`: noisy category and exact-value
+            selection, noisy numeric bounds), both in one RDP account (`privacy.dp`); the spent
+            (epsilon, delta) is stored in each table's spec (`model_report`) and notes. Backends
+            without a sound DP mode (the copula, CTGAN, the sequence model) are refused before any
+            job; "auto" trains autoregressive. Free-text columns are not learned (null). What DP
+            does not cover (`privacy.dp.NOT_COVERED`: row counts, inferred types and value formats,
+            foreign keys' child-count laws, key shapes) is said in the notes and warned
+            (`PrivacyWarning`).
         epsilon: The privacy budget each table's training may spend (the noise is calibrated to it
             unless `noise_multiplier` is given).
         delta: The DP delta; None: 1 / (10 * training rows).
         noise_multiplier: Fixed Gaussian noise (its standard deviation over the clipping norm);
             the accountant then reports the epsilon it spends instead of aiming at `epsilon`.
         max_grad_norm: Per-sample gradient clipping norm.
+        dp_statistics_share: The part of `epsilon` the encoders' DP statistics get on their own
+            (None: `privacy.dp_stats.DEFAULT_SHARE`, 0.1); the rest goes to DP-SGD.
 
     Where a fake's locale comes from (`locale_sources`), in order: `locale_from`, the rule's fixed
     `locale`, its `locale_column`, a country/locale column of the same table, else none. Whatever the
@@ -141,6 +147,7 @@ class PrivacyConfig:
     delta: float | None = None
     noise_multiplier: float | None = None
     max_grad_norm: float = 1.0
+    dp_statistics_share: float | None = None
 
     def __post_init__(self) -> None:
         rules, from_rules = self._split_locale_from(self.rules)
@@ -161,7 +168,8 @@ class PrivacyConfig:
             return None
         return {"epsilon": float(self.epsilon), "delta": None if self.delta is None else float(self.delta),
                 "noise_multiplier": None if self.noise_multiplier is None else float(self.noise_multiplier),
-                "max_grad_norm": float(self.max_grad_norm)}
+                "max_grad_norm": float(self.max_grad_norm),
+                "statistics_share": None if self.dp_statistics_share is None else float(self.dp_statistics_share)}
 
     def _check_dp(self) -> None:
         from pyspark_synth.privacy.dp import check_dp_settings
@@ -173,6 +181,10 @@ class PrivacyConfig:
         if not isinstance(self.enable_differential_privacy, bool):
             raise PrivacyError(f"PrivacyConfig: enable_differential_privacy must be True or False, got "
                                f"{self.enable_differential_privacy!r}")
+        share = self.dp_statistics_share
+        if share is not None and (isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share < 1):
+            raise PrivacyError(f"PrivacyConfig: dp_statistics_share must be a number between 0 and 1 (the part of "
+                               f"epsilon the encoders' DP statistics get; None: 0.1), got {share!r}")
         if self.enable_differential_privacy:
             check_dp_settings(self.dp_settings() or {}, "PrivacyConfig")
 

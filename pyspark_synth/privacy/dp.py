@@ -29,17 +29,21 @@ from scipy.special import gammaln, logsumexp
 from pyspark_synth.errors import PrivacyError
 
 __all__ = ["DEFAULT_ORDERS", "NOT_COVERED", "check_dp_settings", "default_delta", "epsilon_spent",
-           "noise_for_epsilon", "rdp_sampled_gaussian"]
+           "noise_for_epsilon", "rdp_gaussian", "rdp_sampled_gaussian", "rdp_to_epsilon"]
 
 DEFAULT_ORDERS: tuple[int, ...] = (*range(2, 64), 64, 80, 96, 128, 160, 192, 256, 384, 512)
-# What the DP-SGD budget of a table's network does not cover: statistics the fit learns from the
-# data outside the network (each backend's encoders, the relational laws, the spec's statistics).
+# What a DP fit's budget does not cover (the autoregressive backend: its network is trained with
+# DP-SGD and its encoders from the DP statistics of `privacy.dp_stats`, both in one account).
 NOT_COVERED: tuple[str, ...] = (
-    "the encoders' category lists and frequencies and numeric bins or modes (rare values of fewer than "
-    "k rows are never kept: rare_threshold)",
-    "row counts and null rates",
-    "child-count laws and linkage models of foreign keys",
-    "key shapes and free-text word models",
+    "row counts (a table's size sets the sampling rate, the batch size and the default delta)",
+    "column types inferred from the values where the metadata does not declare them, and value formats "
+    "(decimal places, a datetime column's text format and step)",
+    "child-count laws, linkage models and null rates of foreign keys, and the choice of a child's driving "
+    "parent and context columns (learned exactly by the relational fit)",
+    "the privacy step's choices: which columns PII detection marks (declare rules to avoid it) and the null "
+    "rate of faked columns",
+    "the shapes of generated keys (prefix, width, the minimum of number keys)",
+    "a child's parent-context values: the guarantee is per row of the fitted table, not per parent row",
 )
 
 
@@ -65,36 +69,54 @@ def rdp_sampled_gaussian(q: float, noise_multiplier: float, orders: Sequence[int
     return out
 
 
-def epsilon_spent(q: float, noise_multiplier: float, steps: int, delta: float,
-                  orders: Sequence[int] = DEFAULT_ORDERS) -> tuple[float, int]:
-    """(epsilon, best order) of `steps` DP-SGD steps at sampling rate `q` for `delta`.
-
-    Zero steps spend nothing (epsilon 0).
-    """
-    if steps <= 0:
-        return 0.0, int(orders[0])
-    rdp = rdp_sampled_gaussian(q, noise_multiplier, orders) * int(steps)
+def rdp_to_epsilon(rdp: np.ndarray, delta: float, orders: Sequence[int] = DEFAULT_ORDERS) -> tuple[float, int]:
+    """(epsilon, best order) of a mechanism whose RDP at each order is `rdp`, for `delta` (Balle et al.)."""
     a = np.asarray(orders, dtype=np.float64)
-    eps = rdp + np.log1p(-1.0 / a) - (math.log(delta) + np.log(a)) / (a - 1)
+    eps = np.asarray(rdp, dtype=np.float64) + np.log1p(-1.0 / a) - (math.log(delta) + np.log(a)) / (a - 1)
     best = int(np.nanargmin(eps))
     return float(max(0.0, eps[best])), int(orders[best])
 
 
-def noise_for_epsilon(epsilon: float, q: float, steps: int, delta: float, *, tolerance: float = 0.01) -> float:
+def rdp_gaussian(noise_multiplier: float, releases: int = 1, orders: Sequence[int] = DEFAULT_ORDERS) -> np.ndarray:
+    """The RDP of the Gaussian mechanism: counts of L2 sensitivity sqrt(`releases`) (one row changes
+    `releases` counts by one each), each with noise of standard deviation `noise_multiplier`."""
+    return np.asarray(orders, dtype=np.float64) * float(releases) / (2.0 * float(noise_multiplier) ** 2)
+
+
+def epsilon_spent(q: float, noise_multiplier: float, steps: int, delta: float,
+                  orders: Sequence[int] = DEFAULT_ORDERS, extra_rdp: np.ndarray | None = None) -> tuple[float, int]:
+    """(epsilon, best order) of `steps` DP-SGD steps at sampling rate `q` for `delta`.
+
+    `extra_rdp` (one value per order) is the RDP of what else the fit released from the same rows
+    (the encoders' DP statistics, `privacy.dp_stats`); RDP composes by addition. Zero steps and no
+    extra spend nothing (epsilon 0).
+    """
+    if steps <= 0 and extra_rdp is None:
+        return 0.0, int(orders[0])
+    rdp = rdp_sampled_gaussian(q, noise_multiplier, orders) * int(steps) if steps > 0 else np.zeros(len(orders))
+    if extra_rdp is not None:
+        rdp = rdp + np.asarray(extra_rdp, dtype=np.float64)
+    return rdp_to_epsilon(rdp, delta, orders)
+
+
+def noise_for_epsilon(epsilon: float, q: float, steps: int, delta: float, *, tolerance: float = 0.01,
+                      extra_rdp: np.ndarray | None = None) -> float:
     """The smallest noise multiplier whose epsilon after `steps` steps is at most `epsilon` (bisection).
+
+    `extra_rdp`: the RDP already spent on the same rows (see `epsilon_spent`).
 
     Raises:
         PrivacyError: No noise multiplier below 10,000 reaches it (an epsilon that small is useless).
     """
     lo, hi = 0.0, 1.0
-    while epsilon_spent(q, hi, steps, delta)[0] > epsilon:
+    while epsilon_spent(q, hi, steps, delta, extra_rdp=extra_rdp)[0] > epsilon:
         lo, hi = hi, hi * 2
         if hi > 1e4:
             raise PrivacyError(f"epsilon={epsilon} cannot be reached with {steps} steps at sampling rate {q:.3g} "
                                f"and delta={delta:.3g}: raise epsilon, or train fewer epochs.")
     while hi - lo > tolerance * max(hi, 1e-3):
         mid = (lo + hi) / 2
-        if mid > 0 and epsilon_spent(q, mid, steps, delta)[0] <= epsilon:
+        if mid > 0 and epsilon_spent(q, mid, steps, delta, extra_rdp=extra_rdp)[0] <= epsilon:
             hi = mid
         else:
             lo = mid
@@ -107,12 +129,15 @@ def default_delta(rows: int) -> float:
 
 
 def check_dp_settings(settings: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """The DP-SGD settings (`epsilon`, `delta`, `noise_multiplier`, `max_grad_norm`) checked.
+    """The DP settings (`epsilon`, `delta`, `noise_multiplier`, `max_grad_norm`, `statistics_share`) checked.
+
+    `statistics_share` (None: `privacy.dp_stats.DEFAULT_SHARE`) is the part of `epsilon` the
+    encoders' DP statistics (category and exact-value selection, numeric bounds) get on their own.
 
     Raises:
         PrivacyError: An unknown key or a value out of range (says which and what is allowed).
     """
-    known = {"epsilon", "delta", "noise_multiplier", "max_grad_norm"}
+    known = {"epsilon", "delta", "noise_multiplier", "max_grad_norm", "statistics_share"}
     if not isinstance(settings, Mapping):
         raise PrivacyError(f"{where}: differential_privacy must be a mapping with keys {sorted(known)}, got "
                            f"{type(settings).__name__}")
@@ -132,4 +157,5 @@ def check_dp_settings(settings: Mapping[str, Any], where: str) -> dict[str, Any]
 
     return {"epsilon": number("epsilon", optional=False), "delta": number("delta", optional=True, upper=1.0),
             "noise_multiplier": number("noise_multiplier", optional=True),
-            "max_grad_norm": number("max_grad_norm", optional=False)}
+            "max_grad_norm": number("max_grad_norm", optional=False),
+            "statistics_share": number("statistics_share", optional=True, upper=1.0)}

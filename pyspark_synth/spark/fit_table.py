@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from pyspark_synth._log import get_logger
-from pyspark_synth.errors import DataError, MetadataError
+from pyspark_synth.errors import DataError, MetadataError, PrivacyWarning
 from pyspark_synth.io.names import model_name
 from pyspark_synth.io.registry import ModelEntry, ModelRegistry, registry_for
 from pyspark_synth.metadata import Metadata, Table, format_validation_error, type_family
@@ -131,13 +131,22 @@ def table_stats(df: DataFrame, tbl: Table) -> dict[str, Any]:
     return out
 
 
-def private_stats(stats: dict[str, Any], tbl: Table, rare_threshold: int) -> tuple[dict[str, Any], list[str]]:
+def private_stats(stats: dict[str, Any], tbl: Table, rare_threshold: int,
+                  dp: bool = False) -> tuple[dict[str, Any], list[str]]:
     """The statistics the spec may store: with rare-value protection on, no full-data min/max of a
     column that is not a key (each is one record's exact value; only generated keys need theirs).
+    Under differential privacy (`dp`) no min/max and no null rate of a non-key column either (the
+    model learns nulls under its budget; the spec's exact rates would bypass it).
     """
+    keys = set(tbl.key_columns)
+    if dp:
+        cols = {c: st for c, st in stats["columns"].items() if c in keys}
+        dropped = sorted(c for c in stats["columns"] if c not in keys)
+        return {**stats, "columns": cols}, ([
+            f"table '{tbl.name}': differential privacy: the spec stores no statistics (null rate, min/max) of "
+            f"{len(dropped)} non-key column(s) (they would bypass the budget)"] if dropped else [])
     if rare_threshold <= 1:
         return stats, []
-    keys = set(tbl.key_columns)
     dropped = [c for c, st in stats["columns"].items() if c not in keys and ("min" in st or "max" in st)]
     if not dropped:
         return stats, []
@@ -194,8 +203,8 @@ def dp_backend(backend: str, privacy: Any, where: str) -> tuple[str, list[str]]:
 
     Without DP (`privacy` is None, or its `differential_privacy` settings are off) the backend is
     returned as it is. With DP, backend "auto" becomes "autoregressive" (a note says so) and a
-    backend without a DP mode (one whose constructor takes no `differential_privacy`: the copula,
-    the sequence model) is refused.
+    backend without a DP mode (`training.has_dp_mode`: the copula, CTGAN, the sequence model) is
+    refused.
 
     Raises:
         PrivacyError: The backend has no differential-privacy mode.
@@ -203,7 +212,7 @@ def dp_backend(backend: str, privacy: Any, where: str) -> tuple[str, list[str]]:
     from pyspark_synth.errors import PrivacyError
     from pyspark_synth.models.auto import AUTO_BACKEND
     from pyspark_synth.models.base import get_backend
-    from pyspark_synth.training import _accepts
+    from pyspark_synth.training import has_dp_mode
 
     dp = getattr(privacy, "differential_privacy", None)
     if dp is None and hasattr(privacy, "dp_settings"):
@@ -211,14 +220,34 @@ def dp_backend(backend: str, privacy: Any, where: str) -> tuple[str, list[str]]:
     if dp is None:
         return backend, []
     if backend == AUTO_BACKEND:
-        return "autoregressive", ["backend 'auto' trains 'autoregressive' under differential privacy (the copula has "
-                                  "no DP mode)"]
-    if not _accepts(get_backend(backend), "differential_privacy"):
-        raise PrivacyError(f"{where}: backend '{backend}' has no differential-privacy mode, and "
-                           "PrivacyConfig(enable_differential_privacy=True) was given. Its fitted statistics (the "
-                           "copula's quantiles and correlations) would bypass DP. Use backend='ctgan' or "
-                           "'autoregressive' (DP-SGD), or fit without differential privacy. Nothing was fitted.")
+        return "autoregressive", ["backend 'auto' trains 'autoregressive' under differential privacy (the copula and "
+                                  "CTGAN have no DP mode)"]
+    if not has_dp_mode(get_backend(backend)):
+        why = {"copula": "the copula's quantiles and correlations would bypass DP",
+               "ctgan": "CTGAN's conditions, mode normaliser and batch normalisation read real rows outside any "
+                        "per-record bound"}.get(backend, "it takes no differential_privacy settings")
+        raise PrivacyError(f"{where}: backend '{backend}' has no differential-privacy mode ({why}), and "
+                           "PrivacyConfig(enable_differential_privacy=True) was given. Use backend='autoregressive' "
+                           "(DP-SGD) or backend='auto', or fit without differential privacy. Nothing was fitted.")
     return backend, []
+
+
+def dp_uncovered(tbl: Table, relations: Mapping[str, Any]) -> list[str]:
+    """What differential privacy does not cover in this table's fit: its foreign keys' laws (learned
+    exactly by the relational fit) and its generated keys' shapes (said in the notes and warned)."""
+    out = []
+    labels = [", ".join(r.columns) for r in [relations.get("driving"), *relations.get("secondary", ()),
+                                             *relations.get("self_refs", ())] if r is not None]
+    if labels:
+        out.append(f"table '{tbl.name}': differential privacy does not cover its foreign keys' child-count laws, "
+                   f"linkage model and null rates ({'; '.join(labels)}), nor the choice of its driving parent and "
+                   "context columns: they are learned exactly from the rows (a parent's number of children is kept "
+                   "as it is). Fit the table without its relations to keep only DP statistics")
+    if tbl.generated_key_columns:
+        out.append(f"table '{tbl.name}': differential privacy does not cover the shapes of its generated keys "
+                   f"{list(tbl.generated_key_columns)} (prefix, width, the minimum of number keys): learned from "
+                   "the rows")
+    return out
 
 
 def model_arguments(backend: str, epochs: int | None, batch_size: int | None,
@@ -521,8 +550,13 @@ def prepare_table(
         data_df = df.drop(*ctx_map) if ctx_map else df
     data_df = data_df.select(*[f"`{c}`" for c in tbl.column_names])
     stats = table_stats(data_df, tbl)
-    stats, stat_notes = private_stats(stats, tbl, private.rare_threshold)
+    stats, stat_notes = private_stats(stats, tbl, private.rare_threshold, dp=private.differential_privacy is not None)
     notes = [*notes, *stat_notes]
+    if private.differential_privacy is not None:
+        uncovered = dp_uncovered(tbl, relations)
+        notes = [*notes, *uncovered]
+        if uncovered:
+            warnings.warn("; ".join(uncovered), PrivacyWarning, stacklevel=3)
     fakes, fake_notes = fake_specs(private, context=tuple(relations.get("context", ())), driving=relations.get("driving"))
     base = {"name": tbl.name, "seed": seed, "table": tbl, "spark_schema": output_schema(private, data_df.schema).json(),
             "row_count": stats["row_count"],

@@ -93,3 +93,32 @@ def test_dp_refuses_the_copula_before_any_job(spark, tmp_path):
     tracker = spark.sparkContext.statusTracker()
     assert not tracker.getJobIdsForGroup("dp-copula-table") and not tracker.getJobIdsForGroup("dp-copula-db")
     assert not (tmp_path / "r").exists()
+
+
+def test_dp_spec_keeps_no_exact_column_statistics_and_warns_what_dp_does_not_cover(spark, tmp_path):
+    """Under DP the spec has no exact null rates or min/max of non-key columns, the encoders' DP
+    statistics are accounted and described, and what DP does not cover is warned and noted."""
+    from pyspark_synth.errors import PrivacyWarning
+
+    df = spark.createDataFrame(people())
+    cfg = PrivacyConfig(enable_differential_privacy=True, epsilon=2.0)
+    with pytest.warns(PrivacyWarning, match="shapes of its generated keys"):
+        entry = fit_table(df, table="people", metadata=metadata(), backend="auto", epochs=1,
+                          registry=str(tmp_path / "r"), pii="ignore", privacy=cfg)
+    spec = entry.spec
+    assert spec.backend == "autoregressive" and set(spec.stats) == {"person_id"}
+    assert spec.model_report["differential_privacy"]["statistics"]["releases_per_row"] == 3  # city 1, salary 2
+    assert any("under differential privacy: category values" in n for n in spec.notes), spec.notes
+    assert any("stores no statistics (null rate, min/max) of 2 non-key" in n for n in spec.notes)
+    assert "Tiny Village" not in spec.to_json()
+
+    child = pd.DataFrame({"order_id": np.arange(3 * N), "person_id": np.repeat(np.arange(N), 3),
+                          "amount": np.random.default_rng(2).gamma(2.0, 30.0, 3 * N).round(2)})
+    meta = metadata().add_table("orders", pk="order_id", fk={"person_id": "people.person_id"}, columns={
+        "order_id": {"type": "id"}, "person_id": {"type": "id"}, "amount": {"type": "numerical"}})
+    with pytest.warns(PrivacyWarning, match="child-count laws"):
+        report = fit_database(spark, meta, {"people": df, "orders": spark.createDataFrame(child)}, epochs=1,
+                              registry=str(tmp_path / "db"), pii="ignore", privacy=cfg, fit_in="driver")
+    orders = report.entries["orders"].spec
+    assert orders.backend == "autoregressive"
+    assert any("does not cover its foreign keys' child-count laws" in n for n in orders.notes)
