@@ -156,8 +156,9 @@ def worker_ours(a: argparse.Namespace) -> dict[str, Any]:
     java_pid = int(jvm.java.lang.ProcessHandle.current().pid())
     rt = jvm.java.lang.Runtime.getRuntime()
     out = Path(a.out_dir) / f"adult_{a.rows}_{a.cores}c_{time.time_ns()}"
-    # warm the JVM/Python workers with a tiny job so both core counts pay the same fixed costs outside the timing
-    sample_table(spark, "adult", 4096, seed=a.seed + 1, registry=a.registry).count()
+    # warm the JVM and one Python worker per core with a tiny job (one block per partition), so both core
+    # counts pay the same fixed costs outside the timing: a fresh worker's first block imports torch (seconds)
+    sample_table(spark, "adult", 4096 * a.cores, seed=a.seed + 1, registry=a.registry, num_partitions=a.cores).count()
     probes = {"py": lambda: rss_bytes(), "jvm_rss": lambda: rss_bytes(java_pid),
               "jvm_heap": lambda: rt.totalMemory() - rt.freeMemory(),
               "workers_rss": lambda: sum(rss_bytes(p) for p in _descendant_pids(java_pid))}

@@ -7,8 +7,9 @@ each regressor, one row per token already drawn (`F.embedding_bag`) instead of m
 whole (mostly zero) embedding vector by `w_in[i]`; the hidden layer and the head stay matrix
 products. Temperature and banned tokens are folded into the heads once per draw.
 
-Every row is computed on its own (look-ups, sums in a fixed order, products of its own row), so a
-row's tokens depend only on its uniforms, not on which rows share its batch.
+A row's tokens are computed from its own uniforms and context only (look-ups, sums in a fixed
+order, row-wise matrix products); the Spark kernel still draws each block in one call of its own, so
+its rows never depend on how blocks are laid out over partitions.
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ class TokenDrawer:
 
 def _pick(logits: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     """One token per row by inverting the CDF of softmax(logits) at `u` (-inf logits are never drawn)."""
-    e = logits.sub_(logits.max(dim=1, keepdim=True).values).exp_()
+    e = logits.sub_(logits.amax(dim=1, keepdim=True)).exp_()
     cum = torch.cumsum(e, dim=1, dtype=torch.float64)
     v = (u * cum[:, -1])[:, None]
     return torch.searchsorted(cum, v, right=True).squeeze_(1).clamp_max_(logits.shape[1] - 1)
