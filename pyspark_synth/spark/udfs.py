@@ -55,7 +55,8 @@ def table_blocks(spec_json: str, model_bytes: bytes | None, *, seed: int, num_ro
     global row ids, so the output does not depend on partitioning or batch sizes. Consecutive
     blocks of a partition are handed to Spark together, as frames of at least `batch_rows` rows
     (but the last): fewer, larger Arrow batches cost the Python worker and the JVM less per row
-    (about 1 µs of 13 per adult row), and the rows and their order are the same for any `batch_rows`.
+    (measured: about 1 µs less per adult row), and the rows and their order are the same for any
+    `batch_rows`.
     """
 
     def generate(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
