@@ -156,8 +156,9 @@ def worker_ours(a: argparse.Namespace) -> dict[str, Any]:
     java_pid = int(jvm.java.lang.ProcessHandle.current().pid())
     rt = jvm.java.lang.Runtime.getRuntime()
     out = Path(a.out_dir) / f"adult_{a.rows}_{a.cores}c_{time.time_ns()}"
-    # warm the JVM/Python workers with a tiny job so both core counts pay the same fixed costs outside the timing
-    sample_table(spark, "adult", 4096, seed=a.seed + 1, registry=a.registry).count()
+    # warm the JVM and one Python worker per core with a tiny job (one block per partition), so both core
+    # counts pay the same fixed costs outside the timing: a fresh worker's first block imports torch (seconds)
+    sample_table(spark, "adult", 4096 * a.cores, seed=a.seed + 1, registry=a.registry, num_partitions=a.cores).count()
     probes = {"py": lambda: rss_bytes(), "jvm_rss": lambda: rss_bytes(java_pid),
               "jvm_heap": lambda: rt.totalMemory() - rt.freeMemory(),
               "workers_rss": lambda: sum(rss_bytes(p) for p in _descendant_pids(java_pid))}
@@ -201,44 +202,50 @@ def worker_cost(a: argparse.Namespace) -> dict[str, Any]:
     from pyspark_synth.spark.udfs import set_executor_threads
 
     set_executor_threads(1)
+    pa.set_cpu_count(1)  # one core: the CPU times below are this process's, all threads included
     entry = ModelRegistry(a.registry).get("adult")
     schema = schema_from_json(entry.spark_schema)
     model = load_model_bytes(entry.model_bytes())
     bs = DEFAULT_BLOCK_SIZE
     reps = a.cost_blocks
     model.sample(bs, seed=0)
-    t = {"model": 0.0, "coerce": 0.0, "arrow": 0.0, "parquet": 0.0}
+    stages = ("model", "coerce", "arrow", "parquet")
+    t = dict.fromkeys(stages, 0.0)
+    cpu = dict.fromkeys(stages, 0.0)
     for r in range(reps):
-        t0 = time.perf_counter()
+        marks = [(time.perf_counter(), time.process_time())]
         rows = model.sample(bs, seed=r)
-        t1 = time.perf_counter()
+        marks.append((time.perf_counter(), time.process_time()))
         pdf = coerce_to_schema(rows, schema)
-        t2 = time.perf_counter()
+        marks.append((time.perf_counter(), time.process_time()))
         tbl = pa.Table.from_pandas(pdf, preserve_index=False)
-        t3 = time.perf_counter()
+        marks.append((time.perf_counter(), time.process_time()))
         pq.write_table(tbl, io.BytesIO(), compression="snappy")
-        t4 = time.perf_counter()
-        t["model"] += t1 - t0
-        t["coerce"] += t2 - t1
-        t["arrow"] += t3 - t2
-        t["parquet"] += t4 - t3
+        marks.append((time.perf_counter(), time.process_time()))
+        for k, (m0, m1) in zip(stages, zip(marks[:-1], marks[1:], strict=True), strict=True):
+            t[k] += m1[0] - m0[0]
+            cpu[k] += m1[1] - m0[1]
     us = {k: v / (reps * bs) * 1e6 for k, v in t.items()}
-    res: dict[str, Any] = {"block_size": bs, "blocks": reps, "us_per_row": us,
+    cpu_us = {k: v / (reps * bs) * 1e6 for k, v in cpu.items()}
+    res: dict[str, Any] = {"block_size": bs, "blocks": reps, "us_per_row": us, "cpu_us_per_row": cpu_us,
                            "per_core_rows_per_s": 1e6 / sum(us.values())}
-    # reference: the same stages it has (model inference + inverse transform), one thread, block-sized calls
+    # reference: the same stages it has (model inference + inverse transform), one thread, block-sized calls;
+    # CPU time as well as wall time: on a shared machine the wall time counts the waits for a core
     if a.ref_model and Path(a.ref_model).exists():
         from ctgan import CTGAN as RefCTGAN
 
         torch.set_num_threads(1)
         ref = RefCTGAN.load(a.ref_model)
         ref.sample(bs)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(reps):
             ref.sample(bs)
         res["ref_us_per_row_1thread_block"] = (time.perf_counter() - t0) / (reps * bs) * 1e6
-        t0 = time.perf_counter()
+        res["ref_cpu_us_per_row_1thread_block"] = (time.process_time() - c0) / (reps * bs) * 1e6
+        t0, c0 = time.perf_counter(), time.process_time()
         ref.sample(REF_CHUNK // 4)
         res["ref_us_per_row_1thread_250k"] = (time.perf_counter() - t0) / (REF_CHUNK // 4) * 1e6
+        res["ref_cpu_us_per_row_1thread_250k"] = (time.process_time() - c0) / (REF_CHUNK // 4) * 1e6
     if a.profile:
         import cProfile
         import pstats
@@ -311,6 +318,15 @@ def render(res: dict[str, Any]) -> str:
         if "ref_us_per_row_1thread_block" in c:
             lines.append(f"reference sample(), one thread: {c['ref_us_per_row_1thread_block']:.2f} µs/row in "
                          f"{c['block_size']}-row calls, {c['ref_us_per_row_1thread_250k']:.2f} µs/row in 250k-row calls")
+        if "cpu_us_per_row" in c and "ref_cpu_us_per_row_1thread_250k" in c:
+            cu = c["cpu_us_per_row"]
+            ours = sum(cu.values())
+            best_ref = min(c["ref_cpu_us_per_row_1thread_block"], c["ref_cpu_us_per_row_1thread_250k"])
+            lines.append(f"CPU time per row, one core (µs): model.sample {cu['model']:.2f}, coerce {cu['coerce']:.2f}, "
+                         f"Arrow {cu['arrow']:.2f}, Parquet {cu['parquet']:.2f} = {ours:.2f}; reference sample() "
+                         f"{c['ref_cpu_us_per_row_1thread_block']:.2f} ({c['block_size']}-row calls) / "
+                         f"{c['ref_cpu_us_per_row_1thread_250k']:.2f} (250k-row calls) -> ratio per core "
+                         f"(reference's faster / ours) **{best_ref / ours:.2f}**")
     return "\n".join(lines)
 
 

@@ -13,11 +13,11 @@ import torch
 from pyspark_synth._log import get_logger
 from pyspark_synth.errors import DataError
 from pyspark_synth.metadata import Table
+from pyspark_synth.models._ar_draw import TokenDrawer
 from pyspark_synth.models._ar_nets import (
     Regressors,
     TokenEmbeddings,
     default_threads,
-    pick_tokens,
 )
 from pyspark_synth.models._ar_train import TableEncoding
 from pyspark_synth.models.base import SynthModel
@@ -167,6 +167,26 @@ class ARBase(SynthModel):
             return rng.permutation(c).astype(np.float64)
         return pos
 
+    def _drawer(self, order: Sequence[int], temperature: float,
+                fixed: dict[int, list[int]] | None = None) -> TokenDrawer:
+        """The `TokenDrawer` of the fitted network for this order, temperature and conditions.
+
+        The last one is kept: a Spark partition calls `sample()` once per block with the same
+        arguments, and the drawer's tables are rebuilt only when they or the weights change (a
+        refit or a weight load moves the parameters' version counters or storage).
+        """
+        net = self.net_
+        weights = tuple((p.data_ptr(), p._version) for p in net.parameters())
+        key = (tuple(int(j) for j in order), float(temperature),
+               tuple(sorted((int(j), tuple(int(t) for t in v)) for j, v in (fixed or {}).items())), id(net), weights)
+        cached = getattr(self, "_drawer_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        drawer = TokenDrawer(net.embeddings, net.regressors, self.encoding_, order, temperature=temperature,
+                             banned=self.encoding_.banned(), fixed=fixed)
+        self._drawer_cache = (key, drawer)
+        return drawer
+
     def _metadata_json(self) -> Any:
         return self.metadata.model_dump(mode="json") if self.metadata is not None else None
 
@@ -201,6 +221,8 @@ def draw_tokens(embeddings: TokenEmbeddings, regressors: Regressors, enc: TableE
                 fixed: dict[int, list[int]] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw `n` rows of tokens column by column in `order`; returns (tokens, their embeddings).
 
+    A one-off `TokenDrawer` (`_ar_draw`); a model that draws several chunks keeps one instead.
+
     Args:
         embeddings: The token embeddings.
         regressors: The per-token regressors.
@@ -213,18 +235,6 @@ def draw_tokens(embeddings: TokenEmbeddings, regressors: Regressors, enc: TableE
         banned: Tokens never drawn, per sub-column.
         fixed: {learned column: its tokens} set instead of drawn (conditions).
     """
-    fixed = fixed or {}
-    dev = regressors.w_in.device
-    offsets = np.concatenate([[0], np.cumsum(enc.dims)]).astype(int)
-    emb = torch.zeros((n, embeddings.width), device=dev)
-    tok = torch.zeros((n, len(enc.sizes)), dtype=torch.long, device=dev)
-    for j in order:
-        for k, s in enumerate(enc.subs[j]):
-            if j in fixed:
-                t = torch.full((n,), fixed[j][k], dtype=torch.long, device=dev)
-            else:
-                logits = regressors.logits(s, regressors.hidden_one(s, emb, ctx))
-                t = pick_tokens(logits, u[:, s], temperature=temperature, banned=banned[s])
-            tok[:, s] = t
-            emb[:, offsets[s]:offsets[s + 1]] = embeddings.one(s, t)
+    drawer = TokenDrawer(embeddings, regressors, enc, order, temperature=temperature, banned=banned, fixed=fixed)
+    tok, emb = drawer.draw(ctx, u, n, embeddings=True)
     return tok, emb

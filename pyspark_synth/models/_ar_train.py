@@ -102,13 +102,15 @@ class TableEncoding:
         n = len(tokens)
         out: dict[str, pd.Series] = {}
         where = {i: j for j, i in enumerate(self.learned)}
+        index = pd.RangeIndex(n)
         for i, codec in enumerate(self.codecs):
             if i in where:
                 j = where[i]
-                out[codec.column] = codec.decode(tokens[:, self.subs[j]], u[:, j]).reset_index(drop=True)
+                values = codec.decode(tokens[:, self.subs[j]], u[:, j])
             else:
-                out[codec.column] = codec.decode(np.zeros((n, 0), dtype=np.int64), np.zeros(n))
-        return pd.DataFrame(out, columns=self.columns)
+                values = codec.decode(np.zeros((n, 0), dtype=np.int64), np.zeros(n))
+            out[codec.column] = values if values.index.equals(index) else values.reset_index(drop=True)
+        return pd.DataFrame(out, columns=self.columns, copy=False)  # the decoded columns are new: no copy
 
     def banned(self) -> list[list[int]]:
         out: list[list[int]] = []

@@ -25,7 +25,7 @@ from torch import nn
 from pyspark_synth._log import get_logger
 from pyspark_synth.errors import DataError, SerializationError
 from pyspark_synth.metadata import Table
-from pyspark_synth.models._ar_base import ARBase, draw_tokens, torch_gen
+from pyspark_synth.models._ar_base import ARBase, torch_gen
 from pyspark_synth.models._ar_nets import (
     ContextEncoder,
     Regressors,
@@ -421,20 +421,19 @@ class AutoregressiveModel(ARBase):
         enc, net, dev = self.encoding_, self.net_, self.device_
         n_sub, n_col = len(enc.sizes), len(enc.learned)
         order = [j for j in self.order_ if j in by_col] + [j for j in self.order_ if j not in by_col]
-        banned = enc.banned()
         tokens = np.zeros((n, n_sub), dtype=np.int64)
         u_bins = np.zeros((n, n_col))
         useed = derive_seed(seed_, "sample")
+        drawer = self._drawer(order, temperature, by_col) if n_sub and n else None
         for a in range(0, n, _CHUNK):
             b = min(n, a + _CHUNK)
             rows = np.arange(a, b, dtype=np.int64)[:, None]
             u = hash_uniforms(useed, rows, np.arange(n_sub + n_col, dtype=np.int64)[None, :])
             u_bins[a:b] = u[:, n_sub:]
-            if not n_sub:
+            if drawer is None:
                 continue
             c = net.context(torch.from_numpy(ctx_tokens[a:b]).to(dev)) if net.context is not None else None
-            tok, _ = draw_tokens(net.embeddings, net.regressors, enc, order, c, u, b - a, temperature=temperature,
-                                 banned=banned, fixed=by_col)
+            tok, _ = drawer.draw(c, u, b - a)
             tokens[a:b] = tok.cpu().numpy()
         return tokens, u_bins
 

@@ -26,7 +26,7 @@ from torch import nn
 from pyspark_synth._log import get_logger
 from pyspark_synth.errors import DataError, SerializationError
 from pyspark_synth.metadata import Table
-from pyspark_synth.models._ar_base import ARBase, draw_tokens, torch_gen
+from pyspark_synth.models._ar_base import ARBase, torch_gen
 from pyspark_synth.models._ar_codecs import NumericCodec, codec_from_state
 from pyspark_synth.models._ar_nets import (
     ContextEncoder,
@@ -380,8 +380,8 @@ class SequentialAutoregressiveModel(ARBase):
               given: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         enc, net, dev = self.encoding_, self.net_, self.device_
         n_sub, n_col = len(enc.sizes), len(enc.learned)
-        banned = enc.banned()
         useed = derive_seed(seed_, "sample")
+        drawer = self._drawer(self.order_, temperature) if n_sub else None
         all_tokens, all_parent, all_step = [], [], []
         for a in range(0, n, _PARENT_CHUNK):
             b = min(n, a + _PARENT_CHUNK)
@@ -405,8 +405,7 @@ class SequentialAutoregressiveModel(ARBase):
                 state[:, at] = h
                 z = net.history.step_context(c[at] if c is not None else None, out[:, 0], feats)
                 u = hash_uniforms(useed, pid[act][:, None], t, np.arange(n_sub)[None, :])
-                tok, emb = draw_tokens(net.embeddings, net.regressors, enc, self.order_, z, u, len(act),
-                                       temperature=temperature, banned=banned)
+                tok, emb = drawer.draw(z, u, len(act), embeddings=True)
                 prev[at] = emb
                 all_tokens.append(tok.cpu().numpy())
                 all_parent.append(pid[act])
