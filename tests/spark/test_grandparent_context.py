@@ -64,3 +64,15 @@ def test_a_grandparent_column_that_decides_the_grandchild_is_its_context_and_the
     alone = sample_children(spark, "sales", out["stores"], seed=3, registry=reg, grandparents=out["regions"])
     pd.testing.assert_frame_equal(alone.toPandas().sort_values("sale_id").reset_index(drop=True),
                                   syn["sales"].sort_values("sale_id").reset_index(drop=True))
+    # a pipeline's child step takes the grandparent's rows from its parent's step
+    from pyspark_synth.errors import MetadataError
+    from pyspark_synth.spark.pipelines import Step, prepare_children, prepare_table
+
+    regions = prepare_table(spark, "regions", seed=3, registry=reg)
+    stores = prepare_children(spark, "stores", regions, registry=reg)
+    sales = prepare_children(spark, "sales", stores, registry=reg)
+    pd.testing.assert_frame_equal(sales.rows().toPandas().sort_values("sale_id").reset_index(drop=True),
+                                  syn["sales"].sort_values("sale_id").reset_index(drop=True))
+    orphan_step = Step("stores", "stores", 3, stores.rows, stores.rows)
+    with pytest.raises(MetadataError, match="child step of the step of 'regions'"):
+        prepare_children(spark, "sales", orphan_step, registry=reg)
