@@ -304,6 +304,9 @@ def detection_accuracy(real: pd.DataFrame, synth: pd.DataFrame, *, seed: int = 0
             codes = pd.Categorical(both[c].astype("string")).codes.astype(float)
             x[c] = np.where(codes < 0, np.nan, codes)
     x = x[cols]
+    x = x.loc[:, x.notna().any() & (x.nunique(dropna=False) > 1)]  # all-null or constant: no information
+    if x.shape[1] == 0:
+        return 0.5  # the two sides cannot differ in any feature
     clf = HistGradientBoostingClassifier(random_state=seed)
     folds = StratifiedKFold(DETECTION_FOLDS, shuffle=True, random_state=seed)
     return float(cross_val_score(clf, x.to_numpy(dtype=float), y, cv=folds, scoring="accuracy").mean())
@@ -335,10 +338,14 @@ def relational_scores(real: dict[str, pd.DataFrame], synth: dict[str, pd.DataFra
     synth = {t: synth[t][list(real[t].columns)] for t in real}
     tables = {}
     for t in real:
-        det = detection_accuracy(detection_frame(real, t, pks, fks, md), detection_frame(synth, t, pks, fks, md),
-                                 seed=seed)
         tables[t] = {"real_rows": len(real[t]), "synth_rows": len(synth[t]),
-                     "row_error": len(synth[t]) / len(real[t]) - 1 if len(real[t]) else None, "detection": det}
+                     "row_error": len(synth[t]) / len(real[t]) - 1 if len(real[t]) else None, "detection": None}
+        try:
+            tables[t]["detection"] = detection_accuracy(detection_frame(real, t, pks, fks, md),
+                                                        detection_frame(synth, t, pks, fks, md), seed=seed)
+        except Exception as exc:  # noqa: BLE001 - one table's score failing leaves the others
+            tables[t]["detection_error"] = f"{type(exc).__name__}: {exc}"[:500]
+            print(f"      detection of {t} failed: {tables[t]['detection_error']}", flush=True)
     return {"tables": tables, "keys": key_checks(real, synth, fks)}
 
 

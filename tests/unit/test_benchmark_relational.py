@@ -62,6 +62,10 @@ def test_detection_accuracy_tells_shifted_rows_and_not_alike_ones(bench):
     assert bench.detection_accuracy(real, alike) < 0.6
     assert bench.detection_accuracy(real, shifted) > 0.9
     assert bench.detection_accuracy(real.iloc[:3], alike) is None
+    # an all-null or constant feature (sakila's staff.picture) is no feature: it broke the binning
+    null = real.assign(x=np.nan, k="a")
+    assert bench.detection_accuracy(null, null.copy()) == 0.5
+    assert bench.detection_accuracy(real.assign(p=np.nan), shifted.assign(p=np.nan)) > 0.9
 
 
 def test_targets_are_marked_met_or_not(bench):
