@@ -565,7 +565,8 @@ def render(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     for r in rows:
         head = f"| {r['dataset']} [{r['scope']}: {len(r['tables'])}] | {r['engine']} |"
         if "error" in r:
-            lines.append(f"{head} FAILED: {r['error'][:200].replace('|', '/')} |" + " |" * 12)
+            error = " ".join(r["error"][:200].replace("|", "/").split())  # one table row: no newlines
+            lines.append(f"{head} FAILED: {error} |" + " |" * 12)
             continue
         d, al, dg = r["scores"]["default"], r["scores"]["all_pairs"], r["scores"]["diagnostic"]
         lines.append(f"{head} {r['fit_seconds']:.1f} | {r['sample_seconds']:.1f} | **{fmt(d['score'])}** | "
