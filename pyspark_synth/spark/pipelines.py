@@ -65,6 +65,7 @@ class Step:
     seed: int
     _rows: Callable[[], DataFrame] = field(repr=False)
     _output: Callable[[], DataFrame] = field(repr=False)
+    _parent: Step | None = field(default=None, repr=False)  # the driving parent's step, for a child
 
     def __call__(self) -> DataFrame:
         """The DataFrame the dataset's query function returns."""
@@ -160,6 +161,11 @@ def prepare_children(
     missing = [t for t in needed if t not in (secondary or {})]
     if missing:
         raise MetadataError(f"Table '{table}' also references {missing}: pass their steps in secondary={{...}}")
+    grand = parent._parent if spec.inherited_context else None
+    if spec.inherited_context and (grand is None or grand.table != spec.inherited_context[0].table):
+        gp = spec.inherited_context[0].table
+        raise MetadataError(f"Table '{table}' is conditioned on columns of '{gp}', the parent's parent: make the "
+                            f"step of '{parent.table}' a child step of the step of '{gp}'")
     fk_cols, parent_cols = list(driving.columns), list(driving.parent_columns)
     columns = spec.columns
 
@@ -167,7 +173,8 @@ def prepare_children(
         others = {t: (secondary or {})[t].rows() for t in needed}
         with plans_only():  # a pipeline's definitions may not run jobs
             return sample_children(spark, table, parent.rows(), seed=parent.seed, registry=reg,
-                                   secondary_parents=others or None)
+                                   secondary_parents=others or None,
+                                   grandparents=grand.rows() if grand is not None else None)
 
     def output() -> DataFrame:
         keys = spark.read.table(parent.dataset).select(
@@ -185,4 +192,4 @@ def prepare_children(
     out = _once(output)
     if _is_connect(spark):
         out()  # built now, at module level
-    return Step(table, dataset or table, parent.seed, cached_rows, out)
+    return Step(table, dataset or table, parent.seed, cached_rows, out, parent)

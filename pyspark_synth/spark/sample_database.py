@@ -62,6 +62,7 @@ def sample_children(
     secondary_parents: Mapping[str, DataFrame] | None = None,
     expected_parents: int | None = None,
     block_size: int = 4096,
+    grandparents: DataFrame | None = None,
 ) -> DataFrame:
     """Generate a child table from its (already generated) driving parent rows.
 
@@ -80,6 +81,9 @@ def sample_children(
         expected_parents: Rough number of parent rows, used only to size the buckets; defaults to
             the original parent table's size.
         block_size: Target child rows per bucket.
+        grandparents: The generated rows of the driving parent's own parent, for a table whose
+            context holds some of their columns (`TableSpec.inherited_context`; `sample_database`
+            passes them). Not needed when `parents` already carry those columns.
 
     Raises:
         MetadataError: The table was fitted without a driving parent.
@@ -109,6 +113,16 @@ def sample_children(
         raise DataError(f"Table '{table}' also references {missing_sec}: pass their generated rows in "
                         f"secondary_parents={{'{missing_sec[0]}': df, ...}}. Given: {sorted(given)}")
     ctx_names = list(spec.context)
+    inherit = [i for i in spec.inherited_context if i.name not in parents.columns]
+    if inherit and grandparents is None:
+        gp = inherit[0].table
+        raise DataError(f"Table '{table}' is conditioned on columns of '{gp}' (the parent's parent: "
+                        f"{[f'{i.table}.{i.column}' for i in inherit]}): pass its generated rows in "
+                        f"grandparents=<the '{gp}' DataFrame>, or use sample_database().")
+    if inherit:
+        from pyspark_synth.spark.grandparent_context import with_inherited
+
+        parents = with_inherited(parents, grandparents, inherit, table=table)
     missing_ctx = [c for c in ctx_names if c not in parents.columns]
     if missing_ctx:
         raise DataError(f"Parent rows for '{table}' lack the context column(s) {missing_ctx} its model is conditioned on.")
@@ -320,9 +334,10 @@ def sample_database(
             df = sample_table(spark, name, int(expected[name]), seed=seed, entry=entry, block_size=block_size)
         else:
             secondary = {s.parent_table: out[s.parent_table] for s in spec.secondary}
+            grand = spec.inherited_context[0].table if spec.inherited_context else None
             df = sample_children(spark, name, out[spec.driving.parent_table], seed=seed, entry=entry,
                                  secondary_parents=secondary, expected_parents=int(expected[spec.driving.parent_table]),
-                                 block_size=block_size)
+                                 block_size=block_size, grandparents=out[grand] if grand else None)
         # a parent's rows feed its children several times (counts, keys, dealing): generated once
         out[name] = kept(df) if name in parents else df
     _log.info("sampling database", tables=list(db.order), seed=seed, expected_rows={k: int(v) for k, v in expected.items()})

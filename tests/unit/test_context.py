@@ -48,3 +48,20 @@ def test_a_column_that_decides_the_number_of_children_is_chosen():
                          "x": rng.normal(size=n)})
     chosen, scores = rank_context(rows, parents, ["segment", "region"], ["x"])
     assert chosen == ("segment",) and scores[0].target == COUNT_TARGET
+
+
+def test_a_grandparent_column_the_parent_already_carries_is_left_out_and_one_it_does_not_enters():
+    from pyspark_synth.relational.context import PARENT
+
+    rng = np.random.default_rng(2)
+    n = 3000
+    grade = rng.integers(0, 5, n)
+    rows = pd.DataFrame({"grade": grade, "gp__grade": grade * 10, "gp__lat": rng.uniform(0, 60, n),
+                         PARENT: np.arange(n)})
+    rows["y"] = rows.grade + rng.normal(0, 0.3, n)
+    rows["z"] = 2 * rows.gp__lat + rng.normal(0, 1, n)
+    chosen, _ = rank_context(rows, None, ["grade", "gp__grade", "gp__lat"], ["y", "z"],
+                             inherited=["gp__grade", "gp__lat"])
+    assert set(chosen) == {"grade", "gp__lat"}  # gp__grade is a copy of grade
+    chosen, _ = rank_context(rows, None, ["grade", "gp__grade", "gp__lat"], ["y", "z"])
+    assert set(chosen) == {"grade", "gp__grade", "gp__lat"}  # not named as inherited: scored alone

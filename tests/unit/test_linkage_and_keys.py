@@ -83,3 +83,18 @@ def test_uuid_keys_differ_between_tables_and_the_minimum_starts_int_keys():
     assert make_keys(learn_key_spec("k", "int", pd.Series([50, 60]), minimum=7), np.arange(2)).tolist() == [7, 8]
     with pytest.raises(ValueError):
         KeySpec(column="k", kind="roman")  # type: ignore[arg-type]
+
+
+def test_grandparent_candidates_come_through_the_parents_key_under_names_the_parent_does_not_have():
+    from pyspark_synth.metadata import Metadata
+    from pyspark_synth.relational.plan import grandparent_candidates
+
+    md = Metadata().add_table("regions", pk="region_id", columns={"region_id": "id", "latitude": "numerical",
+                                                                  "zone": "categorical"})
+    md.add_table("stores", pk="store_id", fk={"region_id": "regions.region_id"},
+                 columns={"store_id": "id", "region_id": "id", "regions__zone": "categorical"})
+    st, rg = md.tables["stores"], md.tables["regions"]
+    got = grandparent_candidates(st, st.driving_fk, rg)
+    assert [(g.column, g.name) for g in got] == [("zone", "_regions__zone"), ("latitude", "regions__latitude")]
+    assert all(g.table == "regions" and g.columns == g.parent_columns == ("region_id",) for g in got)
+    assert grandparent_candidates(rg, None, None) == ()
