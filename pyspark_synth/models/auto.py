@@ -12,6 +12,7 @@ used. The choice and its reason go into the fit report. Pure pandas/numpy.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from itertools import combinations
 
 import numpy as np
@@ -20,7 +21,7 @@ import pandas as pd
 from pyspark_synth.metadata import Table
 from pyspark_synth.seeds import derive_seed
 
-__all__ = ["AUTO_BACKEND", "SMALL_TABLE_ROWS", "choose_backend", "probe_score"]
+__all__ = ["AUTO_BACKEND", "SMALL_TABLE_ROWS", "choose_backend", "learned_columns", "probe_score"]
 
 AUTO_BACKEND = "auto"
 SMALL_TABLE_ROWS = 500
@@ -31,12 +32,12 @@ _BINS = 10
 _STRONG = 0.3  # Cramer's V above which a pair counts as dependent
 
 
-def _learned(table: Table | None, data: pd.DataFrame) -> list[str]:
-    """The columns a model learns (not keys, ids or free text)."""
+def learned_columns(table: Table | None, columns: Iterable[str]) -> list[str]:
+    """The `columns` a model learns (not keys, ids or free text)."""
     if table is None:
-        return list(data.columns)
+        return list(columns)
     skip = table.unlearned_key_columns | {c.name for c in table.columns if c.type in ("id", "text")}
-    return [c for c in data.columns if c not in skip]
+    return [c for c in columns if c not in skip]
 
 
 def _codes(real: pd.Series, synth: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -132,7 +133,7 @@ def _cramers_v(a: np.ndarray, b: np.ndarray) -> float:
 def choose_backend(table: Table | None, data: pd.DataFrame, context: pd.DataFrame | None = None, *,
                    seed: int = 0, match: float = MATCH) -> tuple[str, str]:
     """(backend, why) for a table's training rows: "copula" or "autoregressive"."""
-    columns = _learned(table, data)
+    columns = learned_columns(table, data.columns)
     n = len(data)
     if n < SMALL_TABLE_ROWS:
         return "copula", f"{n} rows: a small table (under {SMALL_TABLE_ROWS}) is modelled by the copula"

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from pyspark_synth.training import TrainedTable
 
-__all__ = ["TableFailure", "default_parallelism_and_threads", "train_in_spark"]
+__all__ = ["TableFailure", "partition_keys", "threads_by_share", "train_in_spark", "training_cost"]
 
 _log = get_logger("fit_job")
 _RESULT = ("table string, ok boolean, model binary, trained string, error string, host string, "
@@ -50,18 +50,6 @@ class TableFailure:
         return f"table '{self.table}': {last[0]} (on {self.host})"
 
 
-def default_parallelism_and_threads(spark: SparkSession, tables: int, parallelism: int | None,
-                                    threads: int | None) -> tuple[int, int]:
-    """(tables trained at once, torch threads per task) when every table's share is the same: as
-    many tables as cores, and the cores shared out between them (kept for callers; the job itself
-    gives each table threads by its share of the work, `threads_by_share`)."""
-    from pyspark_synth.spark.sample_table import default_parallelism
-
-    cores = max(1, default_parallelism(spark))
-    p = max(1, min(tables, parallelism or cores))
-    return p, max(1, threads or cores // p)
-
-
 def training_cost(prepared: PreparedTable) -> float:
     """A table's expected training work, for scheduling: training rows times learned columns.
 
@@ -69,9 +57,10 @@ def training_cost(prepared: PreparedTable) -> float:
     backend `auto` chooses is not known before the task runs, so this is an estimate, only used to
     order the tasks and share out threads.
     """
+    from pyspark_synth.models.auto import learned_columns
+
     table = prepared.job.table
-    skip = table.unlearned_key_columns | {c.name for c in table.columns if c.type in ("id", "text")}
-    learned = sum(1 for c in table.columns if c.name not in skip) + len(prepared.context_map or {})
+    learned = len(learned_columns(table, table.column_names)) + len(prepared.context_map or {})
     return float(max(1, prepared.training_size)) * max(1, learned)
 
 
