@@ -493,6 +493,7 @@ def fit_database(
         DEFAULT_SAMPLE_ROWS,
         dp_backend,
         finish_table,
+        index_models,
         model_arguments,
         prepare_table,
     )
@@ -596,11 +597,15 @@ def fit_database(
             failures = [*failures, *(TableFailure(t, e, "driver") for t, e in more_failures.items())]
         report.training_seconds = {t: tr.seconds for t, tr in trained.items()}
         failed = {f.table for f in failures}
-        for p in prepared:
-            if p.name not in failed:
-                report.entries[p.name] = finish_table(p, trained.get(p.name), catalog_table=catalog_table)
-                if p.sequence is not None:
-                    report.notes.append(report.entries[p.name].spec.notes[-1])
+        try:
+            for p in prepared:
+                if p.name not in failed:
+                    report.entries[p.name] = finish_table(p, trained.get(p.name), catalog_table=catalog_table,
+                                                          index=False)
+                    if p.sequence is not None:
+                        report.notes.append(report.entries[p.name].spec.notes[-1])
+        finally:  # every stored version listed, in one write of the catalog table
+            index_models(spark, list(report.entries.values()), catalog_table, reg)
     finally:
         for df in persisted:
             df.unpersist()
@@ -648,8 +653,7 @@ def _train(spark: SparkSession, prepared: list[Any], *, fit_in: str, parallelism
     """Train the prepared tables in one Spark job or one after another here; (trained, failures)."""
     import traceback
 
-    from pyspark_synth.spark.fit_job import TableFailure, train_in_spark
-    from pyspark_synth.training import train_table
+    from pyspark_synth.spark.fit_job import TableFailure, train_here, train_in_spark
 
     if fit_in == "spark":
         return train_in_spark(spark, prepared, parallelism=parallelism, threads=threads)
@@ -658,14 +662,7 @@ def _train(spark: SparkSession, prepared: list[Any], *, fit_in: str, parallelism
         if p.empty:
             continue
         try:
-            if p.sequence is not None:
-                from pyspark_synth.spark.fit_sequence import train_sequential_table
-
-                trained[p.name] = train_sequential_table(p)
-                continue
-            pdf, ctx = p.training_rows()
-            _log.info("fitting table", table=p.name, backend=p.job.backend, rows=p.row_count, training_rows=len(pdf))
-            trained[p.name] = train_table(p.job, pdf, ctx, backend_class=p.model_class)
+            trained[p.name] = train_here(p)
         except Exception:  # noqa: BLE001 - reported with the table; the other tables go on
             failures.append(TableFailure(p.name, traceback.format_exc(limit=8), "driver"))
     return trained, failures

@@ -2,12 +2,14 @@
 
 Every table's training sample is known before any model is fitted (contexts come from the real
 parents), so all of a database's tables can train at once. Each sample (bounded, `sample_rows`)
-is gathered into one Arrow blob on an executor, the blobs are grouped into `parallelism` slots
-(largest first, each slot to the least loaded), and one task per slot trains its tables with
-`training.train_table`, the step the driver runs in `fit_table`. Only the model archives and the
-fit reports come back to the driver, which stores them. The rows a model sees, in the order it
-sees them, are those of the driver's fit (`PreparedTable.split`), so a table's model does not
-depend on where it trained (with the same torch threads).
+is gathered into one Arrow blob on an executor, one task per table (or per slot of tables, see
+`_slots`) trains it with `training.train_table`, the step the driver runs in `fit_table`. Only the
+model archives and the fit reports come back to the driver, which stores them. On a local master
+the driver's own process is one of the slots (`driver_takes_a_slot`): it trains the biggest
+expected work itself, with no sample to ship and no Python worker to start, while the job's
+tasks train the rest on the other cores. The rows a model sees, in the order it sees them, are
+those of the driver's fit (`PreparedTable.split`), so a table's model does not depend on where
+it trained (with the same torch threads).
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ if TYPE_CHECKING:
 
     from pyspark_synth.training import TrainedTable
 
-__all__ = ["TableFailure", "partition_keys", "threads_by_share", "train_in_spark", "training_cost"]
+__all__ = ["TableFailure", "driver_takes_a_slot", "partition_keys", "threads_by_share", "train_here",
+           "train_in_spark", "training_cost"]
 
 _log = get_logger("fit_job")
 _RESULT = ("table string, ok boolean, model binary, trained string, error string, host string, "
@@ -110,6 +113,47 @@ def _slots(prepared: Sequence[PreparedTable], n: int | None) -> list[list[Prepar
     return [s for s in slots if s]
 
 
+def driver_takes_a_slot(spark: SparkSession) -> bool:
+    """True on a local master (`local`, `local[N]`, `local[*]`): the driver's machine runs every
+    task, so its own process is one of the training slots (no sample to ship, no worker to start
+    for the tables it trains). Not on a cluster (`local-cluster`, YARN, Kubernetes, standalone),
+    where the executors hold the cores and the driver only plans, nor over Spark Connect (the
+    client is not the cluster's driver)."""
+    try:
+        master = str(spark.sparkContext.master)
+    except Exception:  # noqa: BLE001 - Spark Connect: no SparkContext
+        return False
+    return master == "local" or (master.startswith("local[") and not master.startswith("local-cluster"))
+
+
+def local_training(prepared: PreparedTable) -> Any:
+    """Bring a table's training sample to this process now; returns its training step.
+
+    The returned function takes the `TrainingJob` (its threads set) and trains with the rows the
+    job's task would read (`PreparedTable.training_rows`, or the sequence arrays), so the model is
+    the same wherever it trains.
+    """
+    from pyspark_synth.training import train_sequence, train_table
+
+    if prepared.sequence is not None:
+        from pyspark_synth.spark.fit_sequence import sequence_arrays
+
+        plan = prepared.sequence
+        kids, group, ctx, n_parents = sequence_arrays(plan.parents.toPandas(), plan.children.toPandas(), plan.info)
+        return lambda job: train_sequence(job, kids, group, ctx, n_parents, label=prepared.label)
+    pdf, ctx = prepared.training_rows()
+    return lambda job: train_table(job, pdf, ctx, backend_class=prepared.model_class)
+
+
+def train_here(prepared: PreparedTable, threads: int | None = None) -> TrainedTable:
+    """Train a prepared table in this process (its sample collected here), with `threads` torch
+    threads unless its job sets them (None: the backend's default)."""
+    job = prepared.job if threads is None else _with_threads(prepared.job, threads)
+    _log.info("fitting table", table=prepared.name, backend=job.backend, rows=prepared.row_count,
+              training_rows=prepared.training_size, threads=job.threads)
+    return local_training(prepared)(job)
+
+
 def _murmur3_int(value: int, seed: int = 42) -> int:
     """Spark's `hash()` of an IntegerType value (Murmur3 x86_32, seed 42), as a signed int32: the
     hash its `repartition(n, col)` partitions by (`pmod(hash, n)`)."""
@@ -180,21 +224,28 @@ def _blob(name: str, frame: DataFrame, part: int) -> DataFrame:
     return positional.repartition(1).mapInArrow(pack, "table string, part int, blob binary")
 
 
-def _collect_with_progress(spark: SparkSession, df: DataFrame, slots: list[list[PreparedTable]]) -> list[Any]:
-    """`df.collect()`, with a progress bar and log lines of the slots done, running and waiting.
+def _collect_with_progress(spark: SparkSession, df: DataFrame | None, slots: list[list[PreparedTable]],
+                           here: list[tuple[str, Any]] | None = None) -> tuple[list[Any], list[tuple[str, Any]]]:
+    """`df.collect()` (the job's tasks, one per slot), while this process trains `here`'s tables,
+    with a progress bar and log lines of the tasks done, running and waiting.
 
-    The job runs in a helper thread under its own job group (a property of that thread only), so
-    the caller's thread and session are left as they are; the driver polls Spark's status
-    tracker. On Spark Connect (no status tracker) it just collects.
+    `here` holds `(table, step)` pairs: each step trains one table in this process (its rows
+    already collected, `local_training`); a step's result, or the exception it raised, is returned
+    beside the job's rows. The job runs in a helper thread under its own job group (a property of
+    that thread only), so the caller's thread and session are left as they are; the driver polls
+    Spark's status tracker. On Spark Connect (no status tracker) it just collects.
     """
     import threading
     import uuid
 
-    try:
-        sc = spark.sparkContext
-        tracker = sc.statusTracker()
-    except Exception:  # noqa: BLE001 - Spark Connect: no SparkContext
-        return df.collect()
+    here = list(here or [])
+    local: list[tuple[str, Any]] = []
+    if df is not None:
+        try:
+            sc = spark.sparkContext
+            tracker = sc.statusTracker()
+        except Exception:  # noqa: BLE001 - Spark Connect: no SparkContext
+            return df.collect(), [(name, _attempt(step)) for name, step in here]
     group = f"pyspark_synth-fit-{uuid.uuid4().hex[:8]}"
     out: dict[str, Any] = {}
 
@@ -205,53 +256,79 @@ def _collect_with_progress(spark: SparkSession, df: DataFrame, slots: list[list[
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             out["error"] = exc
 
+    def train_local() -> None:
+        for name, step in here:
+            local.append((name, _attempt(step)))
+
     from tqdm.auto import tqdm
 
-    names = ["+".join(p.name for p in slot) for slot in slots]
-    bar = tqdm(total=len(slots), desc="training tables", unit="task", leave=False)
-    worker = threading.Thread(target=run, name=group, daemon=True)
-    worker.start()
+    names = ["+".join(p.name for p in slot) for slot in slots] + [f"{name} (driver)" for name, _ in here]
+    total = len(slots) + len(here)
+    bar = tqdm(total=total, desc="training tables", unit="task", leave=False)
+    threads = [threading.Thread(target=train_local, name=f"{group}-driver", daemon=True)]
+    if df is not None:
+        threads.append(threading.Thread(target=run, name=group, daemon=True))
+    for t in threads:
+        t.start()
     last = None
-    while worker.is_alive():
-        worker.join(2.0)
+    while any(t.is_alive() for t in threads):
+        next(t for t in threads if t.is_alive()).join(2.0)
         done = running = 0
-        for job in tracker.getJobIdsForGroup(group):
+        for job in (tracker.getJobIdsForGroup(group) if df is not None else ()):
             job_info = tracker.getJobInfo(job)
             if job_info is None or not job_info.stageIds:
                 continue
             info = tracker.getStageInfo(max(job_info.stageIds))  # the result stage: one task per training task
             if info is not None and info.numTasks == len(slots):
                 done, running = info.numCompletedTasks, info.numActiveTasks
+        done += len(local)
+        running += int(threads[0].is_alive())
         state = (done, running)
         if state != last:
             bar.update(done - bar.n)
-            bar.set_postfix(running=running, waiting=max(0, len(slots) - done - running))
-            _log.info("training progress", done=done, running=running, waiting=max(0, len(slots) - done - running),
+            bar.set_postfix(running=running, waiting=max(0, total - done - running))
+            _log.info("training progress", done=done, running=running, waiting=max(0, total - done - running),
                       tasks=names)
             last = state
-    bar.update(len(slots) - bar.n)
+    bar.update(total - bar.n)
     bar.close()
     if "error" in out:
         raise out["error"]
-    return out["rows"]
+    return out.get("rows", []), local
+
+
+def _attempt(step: Any) -> Any:
+    """`step()`, or the formatted traceback of what it raised (as an `_Failed`)."""
+    try:
+        return step()
+    except Exception:  # noqa: BLE001 - reported per table; the other tables go on
+        return _Failed(traceback.format_exc(limit=8))
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: str
 
 
 def train_in_spark(spark: SparkSession, prepared: Sequence[PreparedTable], *, parallelism: int | None = None,
-                   threads: int | None = None) -> tuple[dict[str, TrainedTable], list[TableFailure]]:
+                   threads: int | None = None,
+                   driver_slot: bool | None = None) -> tuple[dict[str, TrainedTable], list[TableFailure]]:
     """Train the prepared tables as one Spark job; returns (trained tables by name, failures).
 
     Args:
         spark: The session.
         prepared: Tables from `fit_table.prepare_table` (empty ones are left out).
         parallelism: At most this many tables train at once (the tables are then shared over
-            this many tasks up front); by default one task per table, biggest first, as many at
-            once as the cluster has cores.
+            this many slots up front, biggest first); by default one task per table, biggest
+            first, as many at once as the cluster has cores.
         threads: Torch threads in each task; by default each table's share of the cores by its
             share of the work (`threads_by_share`).
+        driver_slot: The driver's process is one of the slots: the tables are shared over
+            `parallelism` (default: the master's cores) slots up front, biggest first, the first
+            slot trains here while the job's tasks train the others (no job at all for one slot).
+            None (the default): on a local master only (`driver_takes_a_slot`).
     """
-    from functools import reduce
-
-    from pyspark.sql import functions as F
+    from functools import partial
 
     from pyspark_synth.models.base import user_backends
     from pyspark_synth.spark.sample_table import default_parallelism
@@ -265,14 +342,65 @@ def train_in_spark(spark: SparkSession, prepared: Sequence[PreparedTable], *, pa
 
         raise SynthError(f"parallelism={parallelism!r}: the number of tables trained at once must be at least 1 "
                          "(or None: one task per table, as many at once as the cluster has cores)")
-    slots = _slots(todo, parallelism)
     cores = max(1, default_parallelism(spark))
     per_table = threads_by_share({p.name: training_cost(p) for p in todo}, cores, executor_cores(spark), threads)
+    if driver_slot is None:
+        driver_slot = driver_takes_a_slot(spark)
+    slots = _slots(todo, (parallelism or cores) if driver_slot else parallelism)
+    here_tables = slots.pop(0) if driver_slot else []
+    # the driver's tables are collected before the job starts: a job submitted after it would
+    # wait for its cores (Spark's FIFO scheduler)
+    here = [(p.name, partial(local_training(p), _with_threads(p.job, per_table[p.name]))) for p in here_tables]
+    if slots:
+        rows, local = _run_job(spark, slots, per_table, user_backends(), here)
+    else:
+        _log.info("training tables in the driver", tables=[p.name for p in here_tables], threads=per_table)
+        rows, local = _collect_with_progress(spark, None, [], here)
+    from pyspark_synth.relational.primary_keys import KeySpec
+
+    trained: dict[str, TrainedTable] = {}
+    failures: list[TableFailure] = []
+    for name, result in local:
+        if isinstance(result, _Failed):
+            failures.append(TableFailure(name, result.error, "driver"))
+        else:
+            trained[name] = result
+            _log.info("table trained", table=name, seconds=round(result.seconds, 1), host="driver")
+    reached = {r["table"] for r in rows} | {name for name, _ in local}
+    failures += [TableFailure(p.name, "its training sample reached no task (no rows)", "driver")
+                 for p in todo if p.name not in reached]
+    for r in rows:
+        if not r["ok"]:
+            failures.append(TableFailure(r["table"], r["error"], r["host"]))
+            continue
+        t = json.loads(r["trained"])
+        trained[r["table"]] = TrainedTable(model_bytes=bytes(r["model"]), keys=tuple(KeySpec(**k) for k in t["keys"]),
+                                           text=tuple(t["text"]), training_rows=int(t["training_rows"]),
+                                           seconds=float(t["seconds"]), report=t["report"], backend=t["backend"],
+                                           notes=tuple(t["notes"]))
+        _log.info("table trained", table=r["table"], seconds=round(float(t["seconds"]), 1), host=r["host"])
+    return trained, failures
+
+
+def _with_threads(job: Any, threads: int) -> Any:
+    """The job with `threads` torch threads unless it sets its own."""
+    import dataclasses
+
+    return job if job.threads else dataclasses.replace(job, threads=int(threads))
+
+
+def _run_job(spark: SparkSession, slots: list[list[PreparedTable]], per_table: dict[str, int],
+             shipped: dict[str, type], here: list[tuple[str, Any]]) -> tuple[list[Any], list[tuple[str, Any]]]:
+    """The training job, one task per slot, while `here`'s tables train in this process."""
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+
+    todo = [p for slot in slots for p in slot]
     jobs = {p.name: json.dumps({"job": p.job.to_json(), "context_map": p.context_map,
                                 "seed": p.job.seed, "threads": per_table[p.name],
                                 "sequence": {**p.sequence.info, "label": p.label} if p.sequence is not None else None})
             for p in todo}
-    shipped = user_backends()
     keys = partition_keys(len(slots))
     frames = reduce(lambda a, b: a.unionByName(b),
                     [b.withColumns({"_task": F.lit(keys[i]), "_order": F.lit(j)})
@@ -333,21 +461,6 @@ def train_in_spark(spark: SparkSession, prepared: Sequence[PreparedTable], *, pa
             yield pd.DataFrame([(*out, host, started, time.time())],
                                columns=["table", "ok", "model", "trained", "error", "host", "started", "finished"])
 
-    _log.info("training tables as one Spark job", tasks=[[p.name for p in s] for s in slots], threads=per_table)
-    rows = _collect_with_progress(spark, frames.mapInPandas(train, _RESULT), slots)
-    from pyspark_synth.relational.primary_keys import KeySpec
-
-    trained: dict[str, TrainedTable] = {}
-    failures: list[TableFailure] = [TableFailure(p.name, "its training sample reached no task (no rows)", "driver")
-                                    for p in todo if p.name not in {r["table"] for r in rows}]
-    for r in rows:
-        if not r["ok"]:
-            failures.append(TableFailure(r["table"], r["error"], r["host"]))
-            continue
-        t = json.loads(r["trained"])
-        trained[r["table"]] = TrainedTable(model_bytes=bytes(r["model"]), keys=tuple(KeySpec(**k) for k in t["keys"]),
-                                           text=tuple(t["text"]), training_rows=int(t["training_rows"]),
-                                           seconds=float(t["seconds"]), report=t["report"], backend=t["backend"],
-                                           notes=tuple(t["notes"]))
-        _log.info("table trained", table=r["table"], seconds=round(float(t["seconds"]), 1), host=r["host"])
-    return trained, failures
+    _log.info("training tables as one Spark job", tasks=[[p.name for p in s] for s in slots],
+              driver=[name for name, _ in here], threads=per_table)
+    return _collect_with_progress(spark, frames.mapInPandas(train, _RESULT), slots, here)

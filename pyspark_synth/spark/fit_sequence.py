@@ -251,11 +251,9 @@ def prepare_sequential_table(df: DataFrame, parent: DataFrame, tp: TablePlan, *,
 
 def train_sequential_table(prepared: PreparedTable) -> TrainedTable:
     """Train a prepared sequence table here (its sample collected to this process)."""
-    from pyspark_synth.training import train_sequence
+    from pyspark_synth.spark.fit_job import train_here
 
-    plan = prepared.sequence
-    kids, group, ctx, n_parents = sequence_arrays(plan.parents.toPandas(), plan.children.toPandas(), plan.info)
-    return train_sequence(prepared.job, kids, group, ctx, n_parents, label=prepared.label)
+    return train_here(prepared)
 
 
 def fit_sequential_table(df: DataFrame, parent: DataFrame, tp: TablePlan, *, relations: Mapping[str, Any],

@@ -583,20 +583,25 @@ def prepare_table(
                          key_counters=counters)
 
 
-def finish_table(prepared: PreparedTable, trained: TrainedTable | None, *, catalog_table: str | None = None) -> ModelEntry:
-    """Store a prepared table's spec and model (none for an empty table) as its new registry version."""
+def finish_table(prepared: PreparedTable, trained: TrainedTable | None, *, catalog_table: str | None = None,
+                 index: bool = True) -> ModelEntry:
+    """Store a prepared table's spec and model (none for an empty table) as its new registry version.
+
+    With `index` False the version is not listed in the catalog table: the caller lists several
+    at once (`index_models`), one write instead of one per table.
+    """
     if trained is None:
         # an empty table of a database (northwind's customer_demographics): no model, and its
         # synthetic copy is empty with the same schema
         spec = TableSpec(backend=EMPTY_BACKEND, training_rows=0, **prepared.base)
-        return _store(prepared.registry, spec, None, prepared.spark, catalog_table)
+        return _store(prepared.registry, spec, None, prepared.spark, catalog_table if index else False)
     if prepared.key_counters:
         keys = tuple(k.model_copy(update={"kind": "counter", "offset": prepared.key_counters[k.column][1],
                                           "within": prepared.key_counters[k.column][0]})
                      if k.column in prepared.key_counters else k for k in trained.keys)
         trained = replace(trained, keys=keys)
     return _store(prepared.registry, trained_spec(prepared.base, prepared.job.backend, trained), trained.model_bytes,
-                  prepared.spark, catalog_table)
+                  prepared.spark, catalog_table if index else False)
 
 
 def counter_keys(df: DataFrame, tbl: Table, *, share: float = 0.99) -> dict[str, tuple[tuple[str, ...], int]]:
@@ -666,26 +671,32 @@ def _pending_model() -> Any:
 
 
 def _store(reg: ModelRegistry, spec: TableSpec, model_bytes: bytes | None, spark: Any,
-           catalog_table: str | None) -> ModelEntry:
-    """Save a table's spec and model (none for an empty table) as a new registry version and list it."""
-    from pyspark_synth.io.catalog import write_records
-
+           catalog_table: str | None | bool) -> ModelEntry:
+    """Save a table's spec and model (none for an empty table) as a new registry version and list it
+    in the catalog table (not when `catalog_table` is False)."""
     entry = reg.save(spec, model_bytes)
-    _index_model(spark, entry, catalog_table, reg, write_records)
+    if catalog_table is not False:
+        index_models(spark, [entry], catalog_table, reg)
     _log.info("fitted table", table=spec.name, backend=spec.backend, version=entry.version, path=entry.path)
     return entry
 
 
-def _index_model(spark: Any, entry: ModelEntry, catalog_table: str | None, reg: ModelRegistry, write_records: Any) -> None:
+def index_models(spark: Any, entries: Sequence[ModelEntry], catalog_table: str | None, reg: ModelRegistry) -> None:
+    """List model versions in the catalog table, in one write (the table is rewritten whole)."""
     from datetime import datetime, timezone
 
-    row = {
+    from pyspark_synth.io.catalog import write_records
+
+    if not entries:
+        return
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    rows = [{
         "metadata_name": reg.namespace, "record_type": "model", "table_name": entry.table,
         "column_name": None, "position": entry.version, "sql_type": None, "semantic_type": entry.backend,
         "nullable": None, "primary_key": None, "pii_kind": None, "pii_action": None,
         "detail": json.dumps({"version": entry.version, "path": entry.path, "fitted_at": entry.fitted_at,
                               "row_count": entry.row_count, "training_rows": entry.training_rows,
                               "columns": entry.columns, "backend": entry.backend, "seed": entry.seed}),
-        "library_version": entry.library_version, "updated_at": datetime.now(timezone.utc).replace(tzinfo=None),
-    }
-    write_records(spark, [row], catalog_table)
+        "library_version": entry.library_version, "updated_at": now,
+    } for entry in entries]
+    write_records(spark, rows, catalog_table)

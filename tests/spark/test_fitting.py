@@ -140,8 +140,18 @@ def _archive(entry) -> tuple:  # noqa: ANN001
     return json.dumps(timeless(header["config"]), sort_keys=True, default=str), {k: v.tolist() for k, v in arrays.items()}
 
 
+def _no_driver_slot(monkeypatch) -> None:  # noqa: ANN001
+    """Every table a task of the job, as on a cluster (the local master's driver slot off)."""
+    from pyspark_synth.spark import fit_job
+
+    monkeypatch.setattr(fit_job, "driver_takes_a_slot", lambda spark: False)
+
+
+@pytest.mark.parametrize("driver_slot", [True, False])
 @pytest.mark.parametrize("backend", ["copula", "ctgan"])
-def test_a_spark_job_fit_gives_the_models_of_the_sequential_fit(spark, tmp_path, backend):
+def test_a_spark_job_fit_gives_the_models_of_the_sequential_fit(spark, tmp_path, backend, driver_slot, monkeypatch):
+    if not driver_slot:
+        _no_driver_slot(monkeypatch)
     rng = np.random.default_rng(5)
     customers = pd.DataFrame({"cid": np.arange(80), "seg": rng.choice(["a", "b"], 80), "age": rng.integers(18, 90, 80)})
     orders = pd.DataFrame({"oid": np.arange(240), "cid": rng.integers(0, 80, 240), "amount": rng.gamma(2, 10, 240)})
@@ -171,10 +181,15 @@ def _failing_backend() -> type:
     return Brittle
 
 
-@pytest.mark.parametrize("fit_in", ["spark", "driver"])
-def test_a_failing_table_is_named_and_the_others_are_stored(spark, tmp_path, fit_in):
+@pytest.mark.parametrize("fit_in", ["spark", "spark, every table in the job", "driver"])
+def test_a_failing_table_is_named_and_the_others_are_stored(spark, tmp_path, fit_in, monkeypatch):
     from pyspark_synth.models.base import _BACKENDS, register_backend
     from pyspark_synth.spark.fit_database import FitError
+
+    if fit_in != "driver":
+        if fit_in != "spark":
+            _no_driver_slot(monkeypatch)
+        fit_in = "spark"
 
     register_backend("brittle", _failing_backend())
     try:
@@ -239,12 +254,14 @@ def _three_tables(spark):  # noqa: ANN001, ANN202
                 "orders": spark.createDataFrame(orders)}
 
 
-def test_each_table_trains_in_its_own_task_biggest_first_and_parallelism_bounds_the_tasks(spark, tmp_path):
+def test_each_table_trains_in_its_own_task_biggest_first_and_parallelism_bounds_the_tasks(spark, tmp_path,
+                                                                                           monkeypatch):
     """Spark 4 plans a union of single-partition frames as one partition: every table then trained
-    in one task, one after another. Each table must get its own task (biggest work first, so
-    Spark's in-order start is longest-first scheduling), and `parallelism` groups them."""
+    in one task, one after another. On a cluster each table must get its own task (biggest work
+    first, so Spark's in-order start is longest-first scheduling), and `parallelism` groups them."""
     from pyspark_synth.models.base import _BACKENDS, register_backend
 
+    _no_driver_slot(monkeypatch)
     register_backend("recording", _task_recording_backend())
     try:
         md, frames = _three_tables(spark)
@@ -259,6 +276,28 @@ def test_each_table_trains_in_its_own_task_biggest_first_and_parallelism_bounds_
         with pytest.raises(SynthError, match=r"parallelism=0: the number of tables trained at once must be at least 1"):
             fit_database(spark, md, frames, backend="recording", seed=1, registry=ModelRegistry(tmp_path / "c"),
                          fit_in="spark", pii="ignore", parallelism=0)
+    finally:
+        _BACKENDS.pop("recording", None)
+
+
+def test_on_a_local_master_the_driver_trains_the_biggest_slot_and_the_job_the_rest(spark, tmp_path):
+    """On local[2] the driver's process is one of two slots: the biggest table trains there (no
+    task), the two small ones share the job's one task; one slot (`parallelism=1`) runs no job."""
+    from pyspark_synth.models.base import _BACKENDS, register_backend
+    from pyspark_synth.spark.fit_job import driver_takes_a_slot
+
+    assert driver_takes_a_slot(spark)  # the tests' master is local[2]
+    register_backend("recording", _task_recording_backend())
+    try:
+        md, frames = _three_tables(spark)
+        report = fit_database(spark, md, frames, backend="recording", seed=1, registry=ModelRegistry(tmp_path / "a"),
+                              fit_in="spark", pii="ignore")
+        tasks = {t: e.spec.model_report["partition"] for t, e in report.entries.items()}
+        assert tasks == {"orders": None, "customers": 0, "shops": 0}, tasks
+        assert all(e.spec.model_report["threads"] == 1 for e in report.entries.values())
+        one = fit_database(spark, md, frames, backend="recording", seed=1, registry=ModelRegistry(tmp_path / "b"),
+                           fit_in="spark", pii="ignore", parallelism=1)
+        assert {e.spec.model_report["partition"] for e in one.entries.values()} == {None}
     finally:
         _BACKENDS.pop("recording", None)
 
