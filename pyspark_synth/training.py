@@ -127,7 +127,7 @@ def train_table(job: TrainingJob, data: pd.DataFrame, context: pd.DataFrame | No
     else:
         cls = backend_class or get_backend(backend)
     arguments, data, rare_notes_ = _privacy_arguments(job, cls, backend, arguments, data)
-    with TorchThreads(job.threads):
+    with TorchThreads(job.threads if getattr(cls, "uses_torch", True) else None):
         model = cls(tbl, seed=derive_seed(job.seed, tbl.name, "model"), **arguments)
         extra = {"data_parallel": data_parallel} if data_parallel is not None else {}
         model.fit(data, context=context, **extra) if context is not None else model.fit(data, **extra)

@@ -39,6 +39,9 @@ class SynthModel(ABC):
     """
 
     name: ClassVar[str] = "base"
+    # the training functions set torch's threads around fit() only for a backend that uses torch
+    # (importing torch costs a Python worker seconds; the copula never needs it)
+    uses_torch: ClassVar[bool] = True
 
     @abstractmethod
     def fit(self, data: pd.DataFrame, context: pd.DataFrame | None = None, **kwargs: Any) -> SynthModel:
@@ -99,8 +102,9 @@ def register_backend(name: str, cls: type | None = None):  # noqa: ANN201 - deco
 
 
 def get_backend(name: str) -> type[SynthModel]:
-    """The model class registered under `name`."""
-    _load_builtins()
+    """The model class registered under `name` (a built-in backend's module is imported when first
+    asked for, so a worker that only needs the copula never imports torch)."""
+    _load_builtin(name)
     try:
         return _BACKENDS[name.lower()]
     except KeyError:
@@ -128,8 +132,10 @@ def load_model_bytes(data: bytes, backend: type[SynthModel] | None = None) -> Sy
     return get_backend(header["kind"]).from_bytes(data)
 
 
-_BUILTIN_MODULES = ("pyspark_synth.models.ctgan", "pyspark_synth.models.copula", "pyspark_synth.models.autoregressive",
-                    "pyspark_synth.models.autoregressive_sequence")
+_BUILTINS = {"ctgan": "pyspark_synth.models.ctgan", "copula": "pyspark_synth.models.copula",
+             "gaussian_copula": "pyspark_synth.models.copula", "autoregressive": "pyspark_synth.models.autoregressive",
+             "autoregressive_sequential": "pyspark_synth.models.autoregressive_sequence"}
+_BUILTIN_MODULES = tuple(dict.fromkeys(_BUILTINS.values()))
 
 
 def shippable_backend(name: str) -> type[SynthModel] | None:
@@ -139,7 +145,7 @@ def shippable_backend(name: str) -> type[SynthModel] | None:
     driver's process, so generation closures carry it (cloudpickle sends it by reference when its
     module is importable there, by value when it is defined in `__main__` or a function).
     """
-    _load_builtins()
+    _load_builtin(name)
     cls = _BACKENDS.get(name.lower())
     if cls is None or cls.__module__ in _BUILTIN_MODULES:
         return None
@@ -187,16 +193,31 @@ def backend_arguments(name: str, cls: type, arguments: dict[str, Any]) -> tuple[
 
 def user_backends() -> dict[str, type[SynthModel]]:
     """The registered backends that are not built in (`{name: class}`), to ship to executors."""
-    _load_builtins()
     return {name: cls for name, cls in _BACKENDS.items() if cls.__module__ not in _BUILTIN_MODULES}
 
 
 def _load_builtins() -> None:
+    for mod in _BUILTIN_MODULES:
+        _import_builtin(mod)
+
+
+def _load_builtin(name: str) -> None:
+    """Import the module of built-in backend `name` if it is not registered yet (every built-in
+    module for a name that is not a built-in one, so the error lists them all)."""
+    key = name.lower()
+    if key in _BACKENDS:
+        return
+    if key in _BUILTINS:
+        _import_builtin(_BUILTINS[key])
+    else:
+        _load_builtins()
+
+
+def _import_builtin(mod: str) -> None:
     import importlib
 
-    for mod in _BUILTIN_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name != mod:
-                raise
+    try:
+        importlib.import_module(mod)
+    except ModuleNotFoundError as exc:
+        if exc.name != mod:
+            raise

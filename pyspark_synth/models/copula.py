@@ -84,6 +84,7 @@ class GaussianCopula(SynthModel):
 
     name = "copula"
     trains_in_epochs = False
+    uses_torch = False
 
     def __init__(self, metadata: Table | None = None, *, seed: int | None = None, max_fit_rows: int = 100_000,
                  n_quantiles: int = 1000, latent_sweeps: int = 10, latent_rows: int = 5_000,

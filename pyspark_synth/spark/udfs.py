@@ -37,10 +37,15 @@ Batches = Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]
 
 
 def set_executor_threads(threads: int) -> None:
-    """Limit torch's intra-op threads on an executor so Python workers do not oversubscribe cores."""
-    try:
-        import torch
-    except ImportError:  # a backend without torch
+    """Limit torch's intra-op threads on an executor so Python workers do not oversubscribe cores.
+
+    Only where torch is loaded: a backend that uses it imports it with its module, so call this
+    after the model is loaded; a worker that only runs the copula never pays torch's import.
+    """
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is None:
         return
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
@@ -65,9 +70,9 @@ def table_blocks(spec_json: str, model_bytes: bytes | None, *, seed: int, num_ro
         from pyspark_synth.kernel import TableKernel, block_seed
         from pyspark_synth.spec import TableSpec
 
-        set_executor_threads(threads)
         spec = TableSpec.from_json(spec_json)
         kernel = TableKernel(spec, model_bytes, backend)
+        set_executor_threads(threads)  # after the model is loaded (see there)
         pending: list[pd.DataFrame] = []
         held = 0
         for batch in batches:
@@ -132,9 +137,9 @@ def child_blocks(spec_json: str, model_bytes: bytes, *, seed: int, backend: type
         from pyspark_synth.kernel import TableKernel, block_seed
         from pyspark_synth.spec import TableSpec
 
-        set_executor_threads(1)
         spec = TableSpec.from_json(spec_json)
         kernel = TableKernel(spec, model_bytes, backend)
+        set_executor_threads(1)  # after the model is loaded (see there)
         n_keys = len(spec.driving.columns) if spec.driving else 0
         keys = [f"__k{i}" for i in range(n_keys)]
         ctx_cols = [f"__ctx__{i}" for i in range(len(spec.context))]
@@ -181,9 +186,9 @@ def sequence_counts(spec_json: str, model_bytes: bytes, *, seed: int, tries: int
         from pyspark_synth.kernel import TableKernel
         from pyspark_synth.spec import TableSpec
 
-        set_executor_threads(1)
         spec = TableSpec.from_json(spec_json)
         kernel = TableKernel(spec, model_bytes, backend)
+        set_executor_threads(1)  # after the model is loaded (see there)
         for pdf in by_bucket(batches):
             pdf, ctx, _ = _parent_block(pdf, spec)
             b = int(pdf[BUCKET].iat[0])
@@ -208,9 +213,9 @@ def sequence_blocks(spec_json: str, model_bytes: bytes, *, seed: int, backend: t
         from pyspark_synth.kernel import TableKernel
         from pyspark_synth.spec import TableSpec
 
-        set_executor_threads(1)
         spec = TableSpec.from_json(spec_json)
         kernel = TableKernel(spec, model_bytes, backend)
+        set_executor_threads(1)  # after the model is loaded (see there)
         for pdf in by_bucket(batches):
             pdf, ctx, keys = _parent_block(pdf, spec)
             out, ids = kernel.generate_sequences(

@@ -230,6 +230,8 @@ def _task_recording_backend() -> type:
     from pyspark_synth.models.copula import GaussianCopula
 
     class Recording(GaussianCopula):
+        uses_torch = True  # it reads torch's threads, so the training sets them
+
         def fit(self, data, context=None, **kw):  # noqa: ANN001, ANN201
             import torch
             from pyspark import TaskContext
