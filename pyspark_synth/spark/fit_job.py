@@ -133,14 +133,12 @@ def local_training(prepared: PreparedTable) -> Any:
     job's task would read (`PreparedTable.training_rows`, or the sequence arrays), so the model is
     the same wherever it trains.
     """
-    from pyspark_synth.training import train_sequence, train_table
+    from pyspark_synth.training import train_table
 
     if prepared.sequence is not None:
-        from pyspark_synth.spark.fit_sequence import sequence_arrays
+        from pyspark_synth.spark.fit_sequence import sequence_training
 
-        plan = prepared.sequence
-        kids, group, ctx, n_parents = sequence_arrays(plan.parents.toPandas(), plan.children.toPandas(), plan.info)
-        return lambda job: train_sequence(job, kids, group, ctx, n_parents, label=prepared.label)
+        return sequence_training(prepared)
     pdf, ctx = prepared.training_rows()
     return lambda job: train_table(job, pdf, ctx, backend_class=prepared.model_class)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,10 +29,10 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
     from pyspark_synth.spark.fit_table import PreparedTable
-    from pyspark_synth.training import TrainedTable
+    from pyspark_synth.training import TrainedTable, TrainingJob
 
 __all__ = ["SEQUENTIAL_BACKEND", "SequencePlan", "fit_sequential_table", "plan_sequence_sample", "prepare_sequential_table",
-           "sequence_arrays", "sequence_sample", "train_sequential_table"]
+           "sequence_arrays", "sequence_sample", "sequence_training", "train_sequential_table"]
 
 _log = get_logger("fit_sequence")
 SEQUENTIAL_BACKEND = "autoregressive_sequential"
@@ -249,11 +249,19 @@ def prepare_sequential_table(df: DataFrame, parent: DataFrame, tp: TablePlan, *,
                          spark=df.sparkSession, training_size=plan.num_children, sequence=plan, label=fk.label)
 
 
+def sequence_training(prepared: PreparedTable) -> Callable[[TrainingJob], TrainedTable]:
+    """Bring a prepared sequence table's sample to this process now; returns its training step
+    (given the job, it trains on the rows a task of the fit job would read)."""
+    from pyspark_synth.training import train_sequence
+
+    plan = prepared.sequence
+    kids, group, ctx, n_parents = sequence_arrays(plan.parents.toPandas(), plan.children.toPandas(), plan.info)
+    return lambda job: train_sequence(job, kids, group, ctx, n_parents, label=prepared.label)
+
+
 def train_sequential_table(prepared: PreparedTable) -> TrainedTable:
     """Train a prepared sequence table here (its sample collected to this process)."""
-    from pyspark_synth.spark.fit_job import train_here
-
-    return train_here(prepared)
+    return sequence_training(prepared)(prepared.job)
 
 
 def fit_sequential_table(df: DataFrame, parent: DataFrame, tp: TablePlan, *, relations: Mapping[str, Any],
