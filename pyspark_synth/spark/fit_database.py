@@ -448,10 +448,13 @@ def fit_database(
         fit_in: "spark" (the default): the statistics, laws and training samples are planned on
             the driver, then every table's model trains in a task of one Spark job
             (`spark.fit_job`); "driver": the tables train one after another in this process.
-            Both give the same models for a seed (with the same torch threads).
+            Both give the same models for a seed (with the same torch threads). On a local
+            master the driver's process is one of the slots: it trains the biggest expected
+            work itself while the job's tasks train the rest (`fit_job.driver_takes_a_slot`).
         parallelism: At most this many tables train at once (the tables are shared over this
-            many tasks up front, biggest first); by default each table is its own task, the
-            biggest expected work first, as many at once as the cluster has cores.
+            many slots up front, biggest first); by default each table is its own task, the
+            biggest expected work first, as many at once as the cluster has cores (on a local
+            master: the tables shared over its cores, the driver's process one of them).
         threads: Torch threads per training task; by default each table's share of the cores by
             its share of the work (rows times learned columns), one to half an executor's cores,
             at most 4 (with `fit_in="driver"`: torch's own setting).
