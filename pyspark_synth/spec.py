@@ -48,7 +48,10 @@ __all__ = [
     "schema_fields",
 ]
 
-SPEC_VERSION = 1
+# 1: the redesign's spec; 2: `inherited_context` (grandparents' context columns). A library reads
+# every version up to its own (fields added since default to what older specs meant) and refuses a
+# newer one with an upgrade message, not a validation error on the unknown field.
+SPEC_VERSION = 2
 # the backend of a table that had no rows when it was fitted: no model, an empty synthetic copy
 EMPTY_BACKEND = "empty"
 

@@ -118,8 +118,18 @@ def test_a_spec_from_a_newer_library_is_refused_with_what_to_do():
     data = json.loads(_customers().to_json())
     data["spec_version"] = SPEC_VERSION + 1
     data["library_version"] = "9.0.0"
-    with pytest.raises(ModelVersionError, match=r"spec version 2 \(written by pyspark_synth 9\.0\.0\).*Upgrade pyspark_synth"):
+    with pytest.raises(ModelVersionError, match=rf"spec version {SPEC_VERSION + 1} \(written by pyspark_synth 9\.0\.0\)"
+                                                r".*Upgrade pyspark_synth"):
         TableSpec.from_dict(data)
+
+
+def test_a_version_1_spec_without_the_fields_added_since_still_reads():
+    data = json.loads(_orders().to_json())
+    assert data["spec_version"] == SPEC_VERSION == 2
+    data["spec_version"] = 1
+    del data["inherited_context"]  # added in version 2
+    spec = TableSpec.from_dict(data)
+    assert spec.inherited_context == () and spec.spec_version == 1
 
 
 def test_schema_fields_read_spark_json_without_pyspark():
