@@ -9,7 +9,6 @@ a per-row model for the values.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,7 +20,6 @@ from pyspark_synth.io.registry import ModelEntry, ModelRegistry
 from pyspark_synth.metadata import ForeignKey
 from pyspark_synth.relational.plan import TablePlan
 from pyspark_synth.seeds import derive_seed
-from pyspark_synth.spec import ColumnStats
 
 if TYPE_CHECKING:
     import numpy as np
@@ -210,8 +208,10 @@ def prepare_sequential_table(df: DataFrame, parent: DataFrame, tp: TablePlan, *,
     """
     from pyspark_synth.spark.fit_table import (
         PreparedTable,
+        _key_minimums,
         private_stats,
         resolve_table,
+        spec_fields,
         table_stats,
     )
     from pyspark_synth.training import TrainingJob
@@ -220,7 +220,7 @@ def prepare_sequential_table(df: DataFrame, parent: DataFrame, tp: TablePlan, *,
     tbl = resolve_table(df, tp.name, tp.table)
     data_df = df.select(*[f"`{c}`" for c in tbl.column_names])
     stats = table_stats(data_df, tbl)
-    minimums = {c: stats["columns"][c].get("min") for c in tbl.generated_key_columns}
+    minimums = _key_minimums(tbl, stats)
     order = [c for c in tbl.primary_key if c in tbl.column_names and c not in fk.columns]
     plan = plan_sequence_sample(parent, data_df, fk, tp.context, tbl.column_names, order=order, max_rows=sample_rows,
                                 seed=derive_seed(seed, tbl.name, "sample"))
@@ -229,20 +229,8 @@ def prepare_sequential_table(df: DataFrame, parent: DataFrame, tp: TablePlan, *,
     k = privacy.rare_threshold if privacy is not None else None
     if k is not None:
         model_args = {"rare_threshold": k, **model_args}
-    schema, private_fields, extra_notes = data_df.schema, {}, ()
-    if privacy is not None:
-        from pyspark_synth.spark.privacy_step import fake_specs, output_schema
-
-        fakes, fake_notes = fake_specs(privacy, context=tuple(relations.get("context", ())),
-                                       driving=relations.get("driving"))
-        schema = output_schema(privacy, data_df.schema)
-        private_fields = {"privacy": privacy.columns, "fakes": fakes}
-        extra_notes = (*privacy.notes, *fake_notes)
     stats, stat_notes = private_stats(stats, tbl, k if k is not None else 1)
-    base = {"name": tbl.name, "seed": seed, "table": tbl, "spark_schema": schema.json(), "row_count": stats["row_count"],
-            "stats": {c: ColumnStats(**json.loads(json.dumps(v, default=str))) for c, v in stats["columns"].items()},
-            **private_fields, **relations,
-            "notes": (*relations.get("notes", ()), *extra_notes, *stat_notes)}
+    base = spec_fields(tbl, seed, stats, data_df.schema, relations, privacy, stat_notes)
     job = TrainingJob(table=tbl, backend=SEQUENTIAL_BACKEND, arguments=dict(model_args), seed=seed,
                       key_minimums=minimums, threads=threads)
     return PreparedTable(job=job, model_class=None, base=base, sample=plan.children, context_map={}, registry=registry,

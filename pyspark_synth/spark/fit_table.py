@@ -514,12 +514,7 @@ def prepare_table(
     Within a database (`privacy` is a `PrivateTable`), `fit_database` has already checked the
     keys and run the privacy step for every table.
     """
-    from pyspark_synth.spark.privacy_step import (
-        PrivateTable,
-        check_pii_mode,
-        fake_specs,
-        output_schema,
-    )
+    from pyspark_synth.spark.privacy_step import PrivateTable, check_pii_mode
 
     backend, dp_notes = dp_backend(backend, privacy, "fit_table")
     model_cls, kwargs, notes = model_arguments(backend, epochs, batch_size, model_kwargs)
@@ -557,12 +552,7 @@ def prepare_table(
         notes = [*notes, *uncovered]
         if uncovered:
             warnings.warn("; ".join(uncovered), PrivacyWarning, stacklevel=3)
-    fakes, fake_notes = fake_specs(private, context=tuple(relations.get("context", ())), driving=relations.get("driving"))
-    base = {"name": tbl.name, "seed": seed, "table": tbl, "spark_schema": output_schema(private, data_df.schema).json(),
-            "row_count": stats["row_count"],
-            "stats": {c: ColumnStats(**json.loads(json.dumps(v, default=str))) for c, v in stats["columns"].items()},
-            **relations, "notes": (*relations.get("notes", ()), *notes, *private.notes, *fake_notes),
-            "privacy": private.columns, "fakes": fakes}
+    base = spec_fields(tbl, seed, stats, data_df.schema, relations, private, notes)
     job = TrainingJob(table=tbl, backend=backend, arguments=kwargs, seed=seed, key_minimums=_key_minimums(tbl, stats),
                       threads=threads, rare_threshold=private.rare_threshold,
                       differential_privacy=private.differential_privacy)
@@ -581,6 +571,27 @@ def prepare_table(
     return PreparedTable(job=job, model_class=model_cls, base=base, sample=sample, context_map=ctx_map, registry=reg,
                          spark=df.sparkSession, training_size=min(stats["row_count"], sample_rows),
                          key_counters=counters)
+
+
+def spec_fields(tbl: Table, seed: int, stats: dict[str, Any], schema: Any, relations: Mapping[str, Any],
+                private: PrivateTable | None, notes: Sequence[str] = ()) -> dict[str, Any]:
+    """The `TableSpec` fields known before training: the table, its Spark statistics, the output
+    schema, the relation fields, the privacy step's column actions and fakes (none when `private`
+    is None: the table had no step), and the notes."""
+    from pyspark_synth.spark.privacy_step import fake_specs, output_schema
+
+    fields: dict[str, Any] = {}
+    extra: tuple[str, ...] = ()
+    if private is not None:
+        fakes, fake_notes = fake_specs(private, context=tuple(relations.get("context", ())),
+                                       driving=relations.get("driving"))
+        schema = output_schema(private, schema)
+        fields = {"privacy": private.columns, "fakes": fakes}
+        extra = (*private.notes, *fake_notes)
+    return {"name": tbl.name, "seed": seed, "table": tbl, "spark_schema": schema.json(),
+            "row_count": stats["row_count"],
+            "stats": {c: ColumnStats(**json.loads(json.dumps(v, default=str))) for c, v in stats["columns"].items()},
+            **relations, "notes": (*relations.get("notes", ()), *notes, *extra), **fields}
 
 
 def finish_table(prepared: PreparedTable, trained: TrainedTable | None, *, catalog_table: str | None = None,
