@@ -9,12 +9,15 @@ orphans nulled as there) this script fits the whole database, in this invocation
 * `spark`: the new defaults (`backend="auto"`, `fit_in="spark"`: every table a task of one job),
   on `local[2]`;
 * `cluster`: the same on `local-cluster[2,1,2048]` (two executor JVMs of one core each), when it can
-  start here (else the reason is printed).
+  start here (else the reason is printed);
+* `cluster-driver`: `fit_in="driver"` on that master, the sequential fit the `cluster` run is
+  compared with (its planning jobs run on the same executors).
 
 Each runs in its own subprocess (its own Spark session, seed 0), one after the other, so they see
 the same machine load. Printed per run: fit wall seconds, CPU seconds of the driver, its JVM and
 their Python workers (from /proc), the SDMetrics quality of a sample of the fitted database
-(relational.py's scoring), the backend each table got, and the ratios to `today`. A cost model
+(relational.py's scoring), the backend each table got, the ratios to `today`, and each Spark job's
+ratio to the sequential fit on the same master (`spark` / `driver`, `cluster` / `cluster-driver`). A cost model
 then predicts the wall time on N executors from the `spark` run's per-table training seconds:
 planning (the fit's wall time minus its training) plus the makespan of the tables' training
 times shared over N slots, biggest first (8 and 64 executors printed).
@@ -44,7 +47,10 @@ RUNS = {
     "driver": {"master": "local[2]", "backend": "auto", "fit_in": "driver"},
     "spark": {"master": "local[2]", "backend": "auto", "fit_in": "spark"},
     "cluster": {"master": "local-cluster[2,1,2048]", "backend": "auto", "fit_in": "spark"},
+    "cluster-driver": {"master": "local-cluster[2,1,2048]", "backend": "auto", "fit_in": "driver"},
 }
+# each Spark-job run against the sequential run on the same master
+SEQUENTIAL = {"spark": "driver", "cluster": "cluster-driver"}
 DATASETS = ("chinook", "sakila", "northwind", "nycflights13")
 
 
@@ -178,19 +184,23 @@ def main(argv: list[str] | None = None) -> int:
 
 def render(results: list[dict[str, Any]]) -> str:
     lines = ["| dataset | run | master | backend | fit in | fit s | CPU s | quality | quality (all pairs) | "
-             "fit s / today | predicted s, 8 executors | predicted s, 64 executors | load |",
-             "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "fit s / today | job / sequential, same master | predicted s, 8 executors | predicted s, 64 executors | "
+             "load |",
+             "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in results:
         if "error" in r:
-            lines.append(f"| {r['dataset']} | {r['run']} | | | | failed: {r['error'][:200]} | | | | | | | |")
+            lines.append(f"| {r['dataset']} | {r['run']} | | | | failed: {r['error'][:200]} | | | | | | | | |")
             continue
         today = next((x for x in results if x.get("dataset") == r["dataset"] and x.get("run") == "today"
                       and "error" not in x), None)
         ratio = f"{r['fit_seconds'] / today['fit_seconds']:.3f}" if today else "n/a"
+        seq = next((x for x in results if x.get("dataset") == r["dataset"] and x.get("run") == SEQUENTIAL.get(r["run"])
+                    and "error" not in x), None)
+        vs_seq = f"{r['fit_seconds'] / seq['fit_seconds']:.3f}" if seq else ""
         pred = (f"{predict(r, 8):.1f} | {predict(r, 64):.1f}" if r["fit_in"] == "spark" else " | ")
         lines.append(f"| {r['dataset']} | {r['run']} | {r['master']} | {r['backend']} | {r['fit_in']} | "
                      f"{r['fit_seconds']:.1f} | {r['cpu_seconds']:.1f} | {r['quality']:.4f} | "
-                     f"{r['quality_all_pairs']:.4f} | {ratio} | {pred} | {r['load_average']} |")
+                     f"{r['quality_all_pairs']:.4f} | {ratio} | {vs_seq} | {pred} | {r['load_average']} |")
     lines.append("")
     for r in results:
         if "error" not in r and r["run"] in ("spark", "cluster"):
