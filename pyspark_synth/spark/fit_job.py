@@ -7,7 +7,8 @@ is gathered into one Arrow blob on an executor, one task per table (or per slot 
 model archives and the fit reports come back to the driver, which stores them. On a local master
 the driver's own process is one of the slots (`driver_takes_a_slot`): it trains the biggest
 expected work itself, with no sample to ship and no Python worker to start, while the job's
-tasks train the rest on the other cores. The rows a model sees, in the order it sees them, are
+tasks train the rest on the other cores; on any master the driver fits the small copula tables
+(`trains_at_once`), which cost less to fit than to ship. The rows a model sees, in the order it sees them, are
 those of the driver's fit (`PreparedTable.split`), so a table's model does not depend on where
 it trained (with the same torch threads).
 """
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from pyspark_synth.training import TrainedTable
 
 __all__ = ["TableFailure", "driver_takes_a_slot", "partition_keys", "threads_by_share", "train_here",
-           "train_in_spark", "training_cost"]
+           "train_in_spark", "training_cost", "trains_at_once"]
 
 _log = get_logger("fit_job")
 _RESULT = ("table string, ok boolean, model binary, trained string, error string, host string, "
@@ -124,6 +125,17 @@ def driver_takes_a_slot(spark: SparkSession) -> bool:
     except Exception:  # noqa: BLE001 - Spark Connect: no SparkContext
         return False
     return master == "local" or (master.startswith("local[") and not master.startswith("local-cluster"))
+
+
+def trains_at_once(prepared: PreparedTable) -> bool:
+    """True for a table whose model is certain to be the copula on a small sample (the copula
+    asked for, or `auto`, which gives a table of under `models.auto.SMALL_TABLE_ROWS` training rows
+    the copula): fitting it is a few array operations on at most a few hundred rows, less than
+    shipping its sample to a task costs, so the driver fits it, on any master."""
+    from pyspark_synth.models.auto import AUTO_BACKEND, SMALL_TABLE_ROWS
+
+    return (prepared.sequence is None and prepared.job.backend in (AUTO_BACKEND, "copula", "gaussian_copula")
+            and prepared.training_size < SMALL_TABLE_ROWS)
 
 
 def local_training(prepared: PreparedTable) -> Any:
@@ -324,7 +336,8 @@ def train_in_spark(spark: SparkSession, prepared: Sequence[PreparedTable], *, pa
         driver_slot: The driver's process is one of the slots: the tables are shared over
             `parallelism` (default: the master's cores) slots up front, biggest first, the first
             slot trains here while the job's tasks train the others (no job at all for one slot).
-            None (the default): on a local master only (`driver_takes_a_slot`).
+            None (the default): on a local master only (`driver_takes_a_slot`). On any master,
+            the small copula tables (`trains_at_once`) are fitted here, not in the job.
     """
     from functools import partial
 
@@ -344,8 +357,10 @@ def train_in_spark(spark: SparkSession, prepared: Sequence[PreparedTable], *, pa
     per_table = threads_by_share({p.name: training_cost(p) for p in todo}, cores, executor_cores(spark), threads)
     if driver_slot is None:
         driver_slot = driver_takes_a_slot(spark)
-    slots = _slots(todo, (parallelism or cores) if driver_slot else parallelism)
-    here_tables = slots.pop(0) if driver_slot else []
+    quick = [p for p in todo if trains_at_once(p)]
+    rest = [p for p in todo if not trains_at_once(p)]
+    slots = _slots(rest, (parallelism or cores) if driver_slot else parallelism) if rest else []
+    here_tables = quick + (slots.pop(0) if driver_slot and slots else [])
     # the driver's tables are collected before the job starts: a job submitted after it would
     # wait for its cores (Spark's FIFO scheduler)
     here = [(p.name, partial(local_training(p), _with_threads(p.job, per_table[p.name]))) for p in here_tables]

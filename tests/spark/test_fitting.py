@@ -304,6 +304,26 @@ def test_on_a_local_master_the_driver_trains_the_biggest_slot_and_the_job_the_re
         _BACKENDS.pop("recording", None)
 
 
+def test_small_copula_tables_are_fitted_by_the_driver_without_a_job(spark, tmp_path, monkeypatch):
+    """A copula on a few hundred rows costs less to fit than to ship: with the automatic backend
+    such tables never reach the training job, on any master (the job is refused here)."""
+    from pyspark_synth.spark import fit_job
+
+    def no_job(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("the training job ran")
+
+    _no_driver_slot(monkeypatch)  # as on a cluster
+    monkeypatch.setattr(fit_job, "_run_job", no_job)
+    md, frames = _three_tables(spark)
+    report = fit_database(spark, md, frames, seed=1, registry=ModelRegistry(tmp_path), fit_in="spark", pii="ignore")
+    assert {t: e.backend for t, e in report.entries.items()} == {"shops": "copula", "customers": "copula",
+                                                                  "orders": "copula"}
+    big = frames["orders"].unionByName(frames["orders"].withColumn("oid", frames["orders"]["oid"] + 400))
+    with pytest.raises(AssertionError, match="the training job ran"):  # 800 rows: the job's
+        fit_database(spark, md, {**frames, "orders": big}, seed=1, registry=ModelRegistry(tmp_path / "b"),
+                     fit_in="spark", pii="ignore", epochs=1)
+
+
 def test_the_partition_keys_match_sparks_hash_partitioning(spark):
     from pyspark.sql import functions as F
 
