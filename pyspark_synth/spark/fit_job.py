@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 
     from pyspark_synth.training import TrainedTable
 
-__all__ = ["TableFailure", "driver_takes_a_slot", "partition_keys", "threads_by_share", "train_here",
-           "train_in_spark", "training_cost", "trains_at_once"]
+__all__ = ["TableFailure", "driver_takes_a_slot", "like_to_pandas", "partition_keys", "threads_by_share",
+           "train_here", "train_in_spark", "training_cost", "trains_at_once"]
 
 _log = get_logger("fit_job")
 _RESULT = ("table string, ok boolean, model binary, trained string, error string, host string, "
@@ -199,6 +199,20 @@ def partition_keys(n: int) -> list[int]:
     return [keys[i] for i in range(n)]
 
 
+def like_to_pandas(table: Any, timezone: str) -> pd.DataFrame:
+    """An Arrow table of Spark's rows as pandas, exactly as `DataFrame.toPandas()` gives them (the
+    driver's fit reads its sample that way, so a model trained in a task sees the same frame):
+    nanosecond temporal types, dates as `datetime.date` objects, and timestamps with a time zone
+    as naive wall-clock times of the session's time zone."""
+    import pyarrow as pa
+
+    pdf = table.to_pandas(coerce_temporal_nanoseconds=True, date_as_object=True)
+    for i, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type) and field.type.tz is not None:
+            pdf.isetitem(i, pdf.iloc[:, i].dt.tz_convert(timezone).dt.tz_localize(None))
+    return pdf
+
+
 def _blobs(prepared: PreparedTable) -> list[DataFrame]:
     """The table's training sample as rows `(table, part, blob)`: each part one Arrow IPC stream,
     made on an executor. A flat table has one part (its sample); a sequence table two (0: the
@@ -239,9 +253,9 @@ def _collect_with_progress(spark: SparkSession, df: DataFrame | None, slots: lis
     """`df.collect()` (the job's tasks, one per slot), while this process trains `here`'s tables,
     with a progress bar and log lines of the tasks done, running and waiting.
 
-    `here` holds `(table, step)` pairs: each step trains one table in this process (its rows
-    already collected, `local_training`); a step's result, or the exception it raised, is returned
-    beside the job's rows. The job runs in a helper thread under its own job group (a property of
+    `here` holds `(table, step)` pairs: each step collects one table's rows to this process and
+    trains it (`local_training`), while the job runs; a step's result, or the exception it
+    raised, is returned beside the job's rows. The job runs in a helper thread under its own job group (a property of
     that thread only), so the caller's thread and session are left as they are; the driver polls
     Spark's status tracker. On Spark Connect (no status tracker) it just collects.
     """
@@ -275,10 +289,9 @@ def _collect_with_progress(spark: SparkSession, df: DataFrame | None, slots: lis
     names = ["+".join(p.name for p in slot) for slot in slots] + [f"{name} (driver)" for name, _ in here]
     total = len(slots) + len(here)
     bar = tqdm(total=total, desc="training tables", unit="task", leave=False)
-    threads = [threading.Thread(target=train_local, name=f"{group}-driver", daemon=True)]
-    if df is not None:
-        threads.append(threading.Thread(target=run, name=group, daemon=True))
-    for t in threads:
+    threads = [threading.Thread(target=run, name=group, daemon=True)] if df is not None else []
+    threads.append(threading.Thread(target=train_local, name=f"{group}-driver", daemon=True))
+    for t in threads:  # the job first (see train_in_spark)
         t.start()
     last = None
     while any(t.is_alive() for t in threads):
@@ -292,7 +305,7 @@ def _collect_with_progress(spark: SparkSession, df: DataFrame | None, slots: lis
             if info is not None and info.numTasks == len(slots):
                 done, running = info.numCompletedTasks, info.numActiveTasks
         done += len(local)
-        running += int(threads[0].is_alive())
+        running += int(threads[-1].is_alive())
         state = (done, running)
         if state != last:
             bar.update(done - bar.n)
@@ -361,9 +374,11 @@ def train_in_spark(spark: SparkSession, prepared: Sequence[PreparedTable], *, pa
     rest = [p for p in todo if not trains_at_once(p)]
     slots = _slots(rest, (parallelism or cores) if driver_slot else parallelism) if rest else []
     here_tables = quick + (slots.pop(0) if driver_slot and slots else [])
-    # the driver's tables are collected before the job starts: a job submitted after it would
-    # wait for its cores (Spark's FIFO scheduler)
-    here = [(p.name, partial(local_training(p), _with_threads(p.job, per_table[p.name]))) for p in here_tables]
+    # the job is submitted first, so its stages and its Python workers' start overlap the driver's
+    # own collects and training; its training stage has a task per slot, one core fewer than the
+    # master has, which leaves the driver's collects a core (Spark's FIFO scheduler gives the
+    # first job's tasks the cores first)
+    here = [(p.name, partial(_collect_and_train, p, _with_threads(p.job, per_table[p.name]))) for p in here_tables]
     if slots:
         rows, local = _run_job(spark, slots, per_table, user_backends(), here)
     else:
@@ -395,6 +410,11 @@ def train_in_spark(spark: SparkSession, prepared: Sequence[PreparedTable], *, pa
     return trained, failures
 
 
+def _collect_and_train(prepared: PreparedTable, job: Any) -> TrainedTable:
+    """Collect a table's sample here, then train it with `job`."""
+    return local_training(prepared)(job)
+
+
 def _with_threads(job: Any, threads: int) -> Any:
     """The job with `threads` torch threads unless it sets its own."""
     import dataclasses
@@ -414,6 +434,7 @@ def _run_job(spark: SparkSession, slots: list[list[PreparedTable]], per_table: d
                                 "seed": p.job.seed, "threads": per_table[p.name],
                                 "sequence": {**p.sequence.info, "label": p.label} if p.sequence is not None else None})
             for p in todo}
+    timezone = spark.conf.get("spark.sql.session.timeZone")
     keys = partition_keys(len(slots))
     frames = reduce(lambda a, b: a.unionByName(b),
                     [b.withColumns({"_task": F.lit(keys[i]), "_order": F.lit(j)})
@@ -451,7 +472,7 @@ def _run_job(spark: SparkSession, slots: list[list[PreparedTable]], per_table: d
                 def read(part: int, blobs: dict[int, bytes] = blobs, name: str = name) -> pd.DataFrame:
                     if part not in blobs:
                         raise ValueError(f"table '{name}': its training sample has no rows (part {part})")
-                    return pa.ipc.open_stream(io.BytesIO(blobs[part])).read_pandas()
+                    return like_to_pandas(pa.ipc.open_stream(io.BytesIO(blobs[part])).read_all(), timezone)
 
                 if info["sequence"] is not None:
                     seq = info["sequence"]

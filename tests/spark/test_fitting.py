@@ -169,6 +169,31 @@ def test_a_spark_job_fit_gives_the_models_of_the_sequential_fit(spark, tmp_path,
         assert a.spec.model_copy(update={"model": None}) == b.spec.model_copy(update={"model": None})
 
 
+def test_a_task_trains_on_the_frame_the_driver_reads_dates_timestamps_and_decimals_included(spark, tmp_path,
+                                                                                          monkeypatch):
+    """A task reads its sample from Arrow; the driver with `toPandas()`, which gives timestamps as
+    naive wall-clock times and dates as objects. The task must see the same frame, or the same
+    seed gives another model (northwind's orders did)."""
+    import datetime as dt
+    from decimal import Decimal
+
+    _no_driver_slot(monkeypatch)
+    rng = np.random.default_rng(4)
+    n = 600  # above the small-table size, so the job trains it
+    start = dt.datetime(2020, 1, 1)
+    orders = pd.DataFrame({"oid": np.arange(n), "placed": [start + dt.timedelta(hours=int(h)) for h in rng.integers(0, 9000, n)],
+                           "due": [(start + dt.timedelta(days=int(d))).date() for d in rng.integers(0, 400, n)],
+                           "price": [Decimal(f"{v:.2f}") for v in rng.gamma(2, 10, n)]})
+    md = Metadata().add_table("orders", pk="oid")
+    frame = spark.createDataFrame(orders, "oid long, placed timestamp, due date, price decimal(10,2)")
+    runs = {where: fit_database(spark, md, {"orders": frame}, backend="copula", seed=2,
+                                registry=ModelRegistry(tmp_path / where), fit_in=where, pii="ignore")
+            for where in ("driver", "spark")}
+    a, b = runs["driver"].entries["orders"], runs["spark"].entries["orders"]
+    assert _archive(a) == _archive(b)
+    assert a.spec.model_copy(update={"model": None}) == b.spec.model_copy(update={"model": None})
+
+
 def _failing_backend() -> type:
     from pyspark_synth.models.copula import GaussianCopula
 
