@@ -281,52 +281,47 @@ def _three_tables(spark):  # noqa: ANN001, ANN202
                 "orders": spark.createDataFrame(orders)}
 
 
+def _recorded_tasks(spark, path, **kw) -> dict[str, int | None]:  # noqa: ANN001
+    """Fit the three tables with the recording backend: each table's task partition (None: the
+    driver), after checking every table trained with one torch thread (2 cores: 1 each at most)."""
+    md, frames = _three_tables(spark)
+    report = fit_database(spark, md, frames, backend="recording", seed=1, registry=ModelRegistry(path),
+                          fit_in="spark", pii="ignore", **kw)
+    assert all(e.spec.model_report["threads"] == 1 for e in report.entries.values())
+    return {t: e.spec.model_report["partition"] for t, e in report.entries.items()}
+
+
+@pytest.fixture
+def recording():  # noqa: ANN201
+    from pyspark_synth.models.base import _BACKENDS, register_backend
+
+    register_backend("recording", _task_recording_backend())
+    yield
+    _BACKENDS.pop("recording", None)
+
+
 def test_each_table_trains_in_its_own_task_biggest_first_and_parallelism_bounds_the_tasks(spark, tmp_path,
-                                                                                           monkeypatch):
+                                                                                           monkeypatch, recording):
     """Spark 4 plans a union of single-partition frames as one partition: every table then trained
     in one task, one after another. On a cluster each table must get its own task (biggest work
     first, so Spark's in-order start is longest-first scheduling), and `parallelism` groups them."""
-    from pyspark_synth.models.base import _BACKENDS, register_backend
-
     _no_driver_slot(monkeypatch)
-    register_backend("recording", _task_recording_backend())
-    try:
-        md, frames = _three_tables(spark)
-        report = fit_database(spark, md, frames, backend="recording", seed=1, registry=ModelRegistry(tmp_path / "a"),
-                              fit_in="spark", pii="ignore")
-        tasks = {t: e.spec.model_report["partition"] for t, e in report.entries.items()}
-        assert tasks == {"orders": 0, "customers": 1, "shops": 2}, tasks
-        assert all(e.spec.model_report["threads"] == 1 for e in report.entries.values())  # 2 cores: 1 each at most
-        one = fit_database(spark, md, frames, backend="recording", seed=1, registry=ModelRegistry(tmp_path / "b"),
-                           fit_in="spark", pii="ignore", parallelism=1)
-        assert {e.spec.model_report["partition"] for e in one.entries.values()} == {0}
-        with pytest.raises(SynthError, match=r"parallelism=0: the number of tables trained at once must be at least 1"):
-            fit_database(spark, md, frames, backend="recording", seed=1, registry=ModelRegistry(tmp_path / "c"),
-                         fit_in="spark", pii="ignore", parallelism=0)
-    finally:
-        _BACKENDS.pop("recording", None)
+    tasks = _recorded_tasks(spark, tmp_path / "a")
+    assert tasks == {"orders": 0, "customers": 1, "shops": 2}, tasks
+    assert set(_recorded_tasks(spark, tmp_path / "b", parallelism=1).values()) == {0}
+    with pytest.raises(SynthError, match=r"parallelism=0: the number of tables trained at once must be at least 1"):
+        _recorded_tasks(spark, tmp_path / "c", parallelism=0)
 
 
-def test_on_a_local_master_the_driver_trains_the_biggest_slot_and_the_job_the_rest(spark, tmp_path):
+def test_on_a_local_master_the_driver_trains_the_biggest_slot_and_the_job_the_rest(spark, tmp_path, recording):
     """On local[2] the driver's process is one of two slots: the biggest table trains there (no
     task), the two small ones share the job's one task; one slot (`parallelism=1`) runs no job."""
-    from pyspark_synth.models.base import _BACKENDS, register_backend
     from pyspark_synth.spark.fit_job import driver_takes_a_slot
 
     assert driver_takes_a_slot(spark)  # the tests' master is local[2]
-    register_backend("recording", _task_recording_backend())
-    try:
-        md, frames = _three_tables(spark)
-        report = fit_database(spark, md, frames, backend="recording", seed=1, registry=ModelRegistry(tmp_path / "a"),
-                              fit_in="spark", pii="ignore")
-        tasks = {t: e.spec.model_report["partition"] for t, e in report.entries.items()}
-        assert tasks == {"orders": None, "customers": 0, "shops": 0}, tasks
-        assert all(e.spec.model_report["threads"] == 1 for e in report.entries.values())
-        one = fit_database(spark, md, frames, backend="recording", seed=1, registry=ModelRegistry(tmp_path / "b"),
-                           fit_in="spark", pii="ignore", parallelism=1)
-        assert {e.spec.model_report["partition"] for e in one.entries.values()} == {None}
-    finally:
-        _BACKENDS.pop("recording", None)
+    tasks = _recorded_tasks(spark, tmp_path / "a")
+    assert tasks == {"orders": None, "customers": 0, "shops": 0}, tasks
+    assert set(_recorded_tasks(spark, tmp_path / "b", parallelism=1).values()) == {None}
 
 
 def test_small_copula_tables_are_fitted_by_the_driver_without_a_job(spark, tmp_path, monkeypatch):
