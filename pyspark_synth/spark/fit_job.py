@@ -438,7 +438,6 @@ def _run_job(spark: SparkSession, slots: list[list[PreparedTable]], per_table: d
     frames = frames.repartition(len(slots), "_task").sortWithinPartitions("_order", "part").drop("_task", "_order")
 
     def train(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        import dataclasses
         import io
         import os
         import socket
@@ -462,7 +461,7 @@ def _run_job(spark: SparkSession, slots: list[list[PreparedTable]], per_table: d
             info = json.loads(jobs[name])
             try:
                 job = TrainingJob.from_json(info["job"])
-                job = dataclasses.replace(job, threads=job.threads or info["threads"])  # every other field as sent
+                job = _with_threads(job, info["threads"])  # every other field as sent
 
                 def read(part: int, blobs: dict[int, bytes] = blobs, name: str = name) -> pd.DataFrame:
                     if part not in blobs:
