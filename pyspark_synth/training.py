@@ -98,8 +98,14 @@ class TrainedTable:
     notes: tuple[str, ...] = ()
 
 
+def auto_seed(job: TrainingJob) -> int:
+    """The seed of the automatic backend's choice for a job's table (wherever it is made)."""
+    return derive_seed(job.seed, job.table.name, "auto")
+
+
 def train_table(job: TrainingJob, data: pd.DataFrame, context: pd.DataFrame | None = None,
-                backend_class: type | None = None, data_parallel: DataParallel | None = None) -> TrainedTable:
+                backend_class: type | None = None, data_parallel: DataParallel | None = None,
+                choice: tuple[str, str] | None = None) -> TrainedTable:
     """Fit `job`'s backend on `data` (conditioned on `context`, aligned row-wise) and describe the result.
 
     Args:
@@ -111,6 +117,9 @@ def train_table(job: TrainingJob, data: pd.DataFrame, context: pd.DataFrame | No
             backend is chosen from the data (`models.auto.choose_backend`).
         data_parallel: This process's place in a data-parallel group (`distributed.train_process`);
             the model's `fit` takes it (the autoregressive backend). None trains here alone.
+        choice: With `job.backend == "auto"`, the `(backend, why)` that `choose_backend` already
+            gave for these rows (the fit job's driver chooses before it schedules,
+            `fit_job.resolve_auto`); None chooses here.
     """
     from pyspark_synth.models.auto import AUTO_BACKEND, choose_backend
     from pyspark_synth.models.base import backend_arguments, get_backend
@@ -120,7 +129,7 @@ def train_table(job: TrainingJob, data: pd.DataFrame, context: pd.DataFrame | No
     tbl = job.table
     backend, arguments, notes = job.backend, dict(job.arguments), ()
     if backend == AUTO_BACKEND:
-        backend, why = choose_backend(tbl, data, context, seed=derive_seed(job.seed, tbl.name, "auto"))
+        backend, why = choice or choose_backend(tbl, data, context, seed=auto_seed(job))
         cls = get_backend(backend)
         arguments, skipped = backend_arguments(backend, cls, arguments)
         notes = (f"backend 'auto' chose '{backend}': {why}", *skipped)

@@ -8,7 +8,10 @@ model archives and the fit reports come back to the driver, which stores them. O
 the driver's own process is one of the slots (`driver_takes_a_slot`): it trains the biggest
 expected work itself, with no sample to ship and no Python worker to start, while the job's
 tasks train the rest on the other cores; on any master the driver fits the small copula tables
-(`trains_at_once`), which cost less to fit than to ship. The rows a model sees, in the order it sees them, are
+(`trains_at_once`), which cost less to fit than to ship, chooses the automatic backend of the
+tables small enough to bring to it (`resolves_here`: those that get the copula it fits too), and
+trains everything itself when the job would get less work than it costs to start (`MIN_JOB_WORK`).
+The rows a model sees, in the order it sees them, are
 those of the driver's fit (`PreparedTable.split`), so a table's model does not depend on where
 it trained (with the same torch threads).
 """
@@ -32,10 +35,20 @@ if TYPE_CHECKING:
 
     from pyspark_synth.training import TrainedTable
 
-__all__ = ["TableFailure", "driver_takes_a_slot", "like_to_pandas", "partition_keys", "threads_by_share",
-           "train_here", "train_in_spark", "training_cost", "trains_at_once"]
+__all__ = ["MIN_JOB_WORK", "RESOLVE_ROWS", "TableFailure", "driver_takes_a_slot", "like_to_pandas",
+           "partition_keys", "resolve_auto", "resolves_here", "threads_by_share", "train_here", "train_in_spark",
+           "training_cost", "trains_at_once"]
 
 _log = get_logger("fit_job")
+# tables of this many training rows at most have their automatic backend chosen in the driver
+# (their rows brought there once, as a driver's fit does)
+RESOLVE_ROWS = 20_000
+# expected work (`training_cost`: training rows times learned columns) below which a job costs more
+# than it saves: its tasks start Python workers that import the package (and torch), and each
+# sample goes through a shuffle, about 7 s on this project's 2-core machine; 20,000 units are 5 to
+# 10 s of the neural backends' training on one of its cores (chinook's Track, 14,012: 5.7 s;
+# northwind's orders, 10,790: 6.2 s), so such tables train in the driver, one after another
+MIN_JOB_WORK = 20_000.0
 _RESULT = ("table string, ok boolean, model binary, trained string, error string, host string, "
            "started double, finished double")
 
@@ -138,12 +151,34 @@ def trains_at_once(prepared: PreparedTable) -> bool:
             and prepared.training_size < SMALL_TABLE_ROWS)
 
 
-def local_training(prepared: PreparedTable) -> Any:
-    """Bring a table's training sample to this process now; returns its training step.
+def resolves_here(prepared: PreparedTable) -> bool:
+    """True for a table whose automatic backend the driver chooses before it schedules the job:
+    `auto` on a flat table of `SMALL_TABLE_ROWS` to `RESOLVE_ROWS` training rows (fewer are the
+    copula without a probe, `trains_at_once`; more are not brought to the driver)."""
+    from pyspark_synth.models.auto import AUTO_BACKEND, SMALL_TABLE_ROWS
+
+    return (prepared.sequence is None and prepared.job.backend == AUTO_BACKEND
+            and SMALL_TABLE_ROWS <= prepared.training_size <= RESOLVE_ROWS)
+
+
+def resolve_auto(prepared: PreparedTable, pdf: pd.DataFrame, ctx: pd.DataFrame | None) -> tuple[str, str]:
+    """`(backend, why)`: the automatic backend's choice for the table's training rows, as
+    `training.train_table` would make it (same rows, same seed), so the model does not depend on
+    where the choice was made."""
+    from pyspark_synth.models.auto import choose_backend
+    from pyspark_synth.training import auto_seed
+
+    return choose_backend(prepared.job.table, pdf, ctx, seed=auto_seed(prepared.job))
+
+
+def local_training(prepared: PreparedTable, rows: tuple[pd.DataFrame, pd.DataFrame | None] | None = None,
+                   choice: tuple[str, str] | None = None) -> Any:
+    """Bring a table's training sample to this process now (unless `rows`, its
+    `PreparedTable.training_rows`, are here already); returns its training step.
 
     The returned function takes the `TrainingJob` (its threads set) and trains with the rows the
     job's task would read (`PreparedTable.training_rows`, or the sequence arrays), so the model is
-    the same wherever it trains.
+    the same wherever it trains; `choice` is the automatic backend's choice when made already.
     """
     from pyspark_synth.training import train_table
 
@@ -151,8 +186,8 @@ def local_training(prepared: PreparedTable) -> Any:
         from pyspark_synth.spark.fit_sequence import sequence_training
 
         return sequence_training(prepared)
-    pdf, ctx = prepared.training_rows()
-    return lambda job: train_table(job, pdf, ctx, backend_class=prepared.model_class)
+    pdf, ctx = rows if rows is not None else prepared.training_rows()
+    return lambda job: train_table(job, pdf, ctx, backend_class=prepared.model_class, choice=choice)
 
 
 def train_here(prepared: PreparedTable, threads: int | None = None) -> TrainedTable:
@@ -351,7 +386,9 @@ def train_in_spark(spark: SparkSession, prepared: Sequence[PreparedTable], *, pa
             `parallelism` (default: the master's cores) slots up front, biggest first, the first
             slot trains here while the job's tasks train the others (no job at all for one slot).
             None (the default): on a local master only (`driver_takes_a_slot`). On any master,
-            the small copula tables (`trains_at_once`) are fitted here, not in the job.
+            the small copula tables (`trains_at_once`) and the tables whose automatic backend,
+            chosen here (`resolves_here`), is the copula are fitted here, not in the job, and so
+            is every table when the job's share of the work is under `MIN_JOB_WORK`.
     """
     from functools import partial
 
@@ -368,19 +405,41 @@ def train_in_spark(spark: SparkSession, prepared: Sequence[PreparedTable], *, pa
         raise SynthError(f"parallelism={parallelism!r}: the number of tables trained at once must be at least 1 "
                          "(or None: one task per table, as many at once as the cluster has cores)")
     cores = max(1, default_parallelism(spark))
-    per_table = threads_by_share({p.name: training_cost(p) for p in todo}, cores, executor_cores(spark), threads)
     if driver_slot is None:
         driver_slot = driver_takes_a_slot(spark)
-    quick = [p for p in todo if trains_at_once(p)]
-    rest = [p for p in todo if not trains_at_once(p)]
+    # the automatic backend's choice is made here for the tables small enough to bring here: a
+    # table that gets the copula is then fitted here (its rows are here, its fit takes a moment),
+    # and the others are scheduled by work that is known to be training
+    collected: dict[str, tuple[pd.DataFrame, pd.DataFrame | None]] = {}
+    choices: dict[str, tuple[str, str]] = {}
+    for p in todo:
+        if resolves_here(p):
+            collected[p.name] = p.training_rows()
+            try:
+                choices[p.name] = resolve_auto(p, *collected[p.name])
+            except Exception:  # noqa: BLE001 - its training chooses again and reports the error with the table
+                continue
+            _log.info("automatic backend chosen in the driver", table=p.name, backend=choices[p.name][0])
+    quick = [p for p in todo if trains_at_once(p) or choices.get(p.name, ("",))[0] == "copula"]
+    rest = [p for p in todo if p.name not in {q.name for q in quick}]
+    per_table = {p.name: 1 for p in quick} | threads_by_share({p.name: training_cost(p) for p in rest}, cores,
+                                                              executor_cores(spark), threads)
     slots = _slots(rest, (parallelism or cores) if driver_slot else parallelism) if rest else []
     here_tables = quick + (slots.pop(0) if driver_slot and slots else [])
+    shipped = sum(training_cost(p) for slot in slots for p in slot)
+    if slots and shipped < MIN_JOB_WORK:
+        _log.info("too little training for a job: the driver trains every table", work=shipped,
+                  minimum=MIN_JOB_WORK, tables=[p.name for slot in slots for p in slot])
+        here_tables += [p for slot in slots for p in slot]
+        slots = []
     # the driver's tables are collected before the job starts (a job submitted after it waits for
     # its cores, Spark's FIFO scheduler; submitting the job first measured slower on chinook and
     # northwind, 1.24 and 1.13 against 1.16 and 1.06 of the sequential fit)
-    here = [(p.name, partial(local_training(p), _with_threads(p.job, per_table[p.name]))) for p in here_tables]
+    here = [(p.name, partial(local_training(p, collected.pop(p.name, None), choices.get(p.name)),
+                             _with_threads(p.job, per_table[p.name]))) for p in here_tables]
+    collected.clear()  # the shipped tables' rows: their tasks read their own
     if slots:
-        rows, local = _run_job(spark, slots, per_table, user_backends(), here)
+        rows, local = _run_job(spark, slots, per_table, user_backends(), here, choices)
     else:
         _log.info("training tables in the driver", tables=[p.name for p in here_tables], threads=per_table)
         rows, local = _collect_with_progress(spark, None, [], here)
@@ -418,15 +477,17 @@ def _with_threads(job: Any, threads: int) -> Any:
 
 
 def _run_job(spark: SparkSession, slots: list[list[PreparedTable]], per_table: dict[str, int],
-             shipped: dict[str, type], here: list[tuple[str, Any]]) -> tuple[list[Any], list[tuple[str, Any]]]:
-    """The training job, one task per slot, while `here`'s tables train in this process."""
+             shipped: dict[str, type], here: list[tuple[str, Any]],
+             choices: dict[str, tuple[str, str]]) -> tuple[list[Any], list[tuple[str, Any]]]:
+    """The training job, one task per slot, while `here`'s tables train in this process;
+    `choices` are the automatic backend's choices made in the driver (`resolve_auto`)."""
     from functools import reduce
 
     from pyspark.sql import functions as F
 
     todo = [p for slot in slots for p in slot]
     jobs = {p.name: json.dumps({"job": p.job.to_json(), "context_map": p.context_map,
-                                "seed": p.job.seed, "threads": per_table[p.name],
+                                "seed": p.job.seed, "threads": per_table[p.name], "choice": choices.get(p.name),
                                 "sequence": {**p.sequence.info, "label": p.label} if p.sequence is not None else None})
             for p in todo}
     timezone = spark.conf.get("spark.sql.session.timeZone")
@@ -478,7 +539,8 @@ def _run_job(spark: SparkSession, slots: list[list[PreparedTable]], per_table: d
                     pdf = both[job.table.column_names]
                     ctx = both[list(ctx_map)].rename(columns=ctx_map).reset_index(drop=True) if ctx_map else None
                     cls = shipped.get(job.backend) or (None if job.backend == "auto" else get_backend(job.backend))
-                    done = train_table(job, pdf, ctx, backend_class=cls)
+                    choice = tuple(info["choice"]) if info["choice"] else None
+                    done = train_table(job, pdf, ctx, backend_class=cls, choice=choice)
                 trained = json.dumps({"keys": [k.model_dump() for k in done.keys], "text": list(done.text),
                                       "training_rows": done.training_rows, "seconds": done.seconds,
                                       "report": done.report, "backend": done.backend,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 
 import numpy as np
 import pandas as pd
@@ -141,15 +142,25 @@ def _archive(entry) -> tuple:  # noqa: ANN001
 
 
 def _no_driver_slot(monkeypatch) -> None:  # noqa: ANN001
-    """Every table a task of the job, as on a cluster (the local master's driver slot off)."""
+    """Every table a task of the job, as on a cluster (the local master's driver slot off), however
+    little work the job gets (its minimum off: these tests' tables train in a moment)."""
     from pyspark_synth.spark import fit_job
 
     monkeypatch.setattr(fit_job, "driver_takes_a_slot", lambda spark: False)
+    _no_minimum(monkeypatch)
+
+
+def _no_minimum(monkeypatch) -> None:  # noqa: ANN001
+    """A job for any work, however little (`fit_job.MIN_JOB_WORK` off)."""
+    from pyspark_synth.spark import fit_job
+
+    monkeypatch.setattr(fit_job, "MIN_JOB_WORK", 0.0)
 
 
 @pytest.mark.parametrize("driver_slot", [True, False])
 @pytest.mark.parametrize("backend", ["copula", "ctgan"])
 def test_a_spark_job_fit_gives_the_models_of_the_sequential_fit(spark, tmp_path, backend, driver_slot, monkeypatch):
+    _no_minimum(monkeypatch)
     if not driver_slot:
         _no_driver_slot(monkeypatch)
     rng = np.random.default_rng(5)
@@ -212,6 +223,7 @@ def test_a_failing_table_is_named_and_the_others_are_stored(spark, tmp_path, fit
     from pyspark_synth.spark.fit_database import FitError
 
     if fit_in != "driver":
+        _no_minimum(monkeypatch)
         if fit_in != "spark":
             _no_driver_slot(monkeypatch)
         fit_in = "spark"
@@ -313,35 +325,115 @@ def test_each_table_trains_in_its_own_task_biggest_first_and_parallelism_bounds_
         _recorded_tasks(spark, tmp_path / "c", parallelism=0)
 
 
-def test_on_a_local_master_the_driver_trains_the_biggest_slot_and_the_job_the_rest(spark, tmp_path, recording):
+def test_on_a_local_master_the_driver_trains_the_biggest_slot_and_the_job_the_rest(spark, tmp_path, recording,
+                                                                                  monkeypatch):
     """On local[2] the driver's process is one of two slots: the biggest table trains there (no
     task), the two small ones share the job's one task; one slot (`parallelism=1`) runs no job."""
     from pyspark_synth.spark.fit_job import driver_takes_a_slot
 
+    _no_minimum(monkeypatch)
     assert driver_takes_a_slot(spark)  # the tests' master is local[2]
     tasks = _recorded_tasks(spark, tmp_path / "a")
     assert tasks == {"orders": None, "customers": 0, "shops": 0}, tasks
     assert set(_recorded_tasks(spark, tmp_path / "b", parallelism=1).values()) == {None}
 
 
-def test_small_copula_tables_are_fitted_by_the_driver_without_a_job(spark, tmp_path, monkeypatch):
-    """A copula on a few hundred rows costs less to fit than to ship: with the automatic backend
-    such tables never reach the training job, on any master (the job is refused here)."""
+def _no_job(monkeypatch) -> None:  # noqa: ANN001
+    """The training job refused: a fit that submits it fails."""
     from pyspark_synth.spark import fit_job
 
     def no_job(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         raise AssertionError("the training job ran")
 
-    _no_driver_slot(monkeypatch)  # as on a cluster
     monkeypatch.setattr(fit_job, "_run_job", no_job)
+
+
+def test_copula_tables_are_fitted_by_the_driver_without_a_job(spark, tmp_path, monkeypatch):
+    """A copula on a few hundred rows costs less to fit than to ship: with the automatic backend
+    such tables never reach the training job, on any master (the job is refused here), and neither
+    does a bigger table whose automatic choice, made in the driver, is the copula."""
+    _no_driver_slot(monkeypatch)  # as on a cluster, a job for any work
+    _no_job(monkeypatch)
     md, frames = _three_tables(spark)
     report = fit_database(spark, md, frames, seed=1, registry=ModelRegistry(tmp_path), fit_in="spark", pii="ignore")
     assert {t: e.backend for t, e in report.entries.items()} == {"shops": "copula", "customers": "copula",
                                                                   "orders": "copula"}
-    big = frames["orders"].unionByName(frames["orders"].withColumn("oid", frames["orders"]["oid"] + 400))
-    with pytest.raises(AssertionError, match="the training job ran"):  # 800 rows: the job's
-        fit_database(spark, md, {**frames, "orders": big}, seed=1, registry=ModelRegistry(tmp_path / "b"),
-                     fit_in="spark", pii="ignore", epochs=1)
+    rng = np.random.default_rng(3)
+    big = spark.createDataFrame(pd.DataFrame({"oid": np.arange(2000), "cid": rng.integers(0, 60, 2000),
+                                              "amount": rng.gamma(2, 10, 2000), "qty": rng.integers(1, 5, 2000)}))
+    report = fit_database(spark, md, {**frames, "orders": big}, seed=1, registry=ModelRegistry(tmp_path / "b"),
+                          fit_in="spark", pii="ignore", epochs=1)  # 2,000 rows: probed, and the copula kept
+    assert any(n.startswith("backend 'auto' chose 'copula': a copula scores") for n in report.entries["orders"].spec.notes)
+    with pytest.raises(AssertionError, match="the training job ran"):  # 2,000 rows of a backend asked for: the job's
+        fit_database(spark, md, {**frames, "orders": big}, backend="copula", seed=1,
+                     registry=ModelRegistry(tmp_path / "c"), fit_in="spark", pii="ignore")
+
+
+def test_too_little_training_for_a_job_trains_in_the_driver_on_any_master(spark, tmp_path, monkeypatch, recording):
+    """Starting a job (Python workers, their imports, a shuffle per sample) costs seconds: when
+    the tables it would get are less work than `MIN_JOB_WORK`, the driver trains them all, with a
+    cluster's master too; above it, they are the job's."""
+    from pyspark_synth.spark import fit_job
+
+    monkeypatch.setattr(fit_job, "driver_takes_a_slot", lambda spark: False)  # as on a cluster
+    md, frames = _three_tables(spark)
+    work = sum(fit_job.training_cost(p) for p in _prepared(spark, md, frames))
+    monkeypatch.setattr(fit_job, "MIN_JOB_WORK", work + 1)
+    refused = pytest.MonkeyPatch()
+    _no_job(refused)
+    try:
+        assert set(_recorded_tasks(spark, tmp_path / "a").values()) == {None}
+    finally:
+        refused.undo()
+    monkeypatch.setattr(fit_job, "MIN_JOB_WORK", work)  # just enough: every table a task
+    assert None not in _recorded_tasks(spark, tmp_path / "b").values()
+
+
+def _prepared(spark, md, frames) -> list:  # noqa: ANN001
+    """The three tables as `fit_database` prepares them for the job (recorded from one fit)."""
+    from pyspark_synth.spark import fit_job
+
+    seen: list = []
+    real = fit_job.train_in_spark
+
+    def spy(spark, prepared, **kw):  # noqa: ANN001, ANN003, ANN202
+        seen.extend(p for p in prepared if not p.empty)
+        return real(spark, prepared, **kw)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(fit_job, "train_in_spark", spy)
+        fit_database(spark, md, frames, backend="recording", seed=1, registry=ModelRegistry(tempfile.mkdtemp()),
+                     fit_in="spark", pii="ignore")
+    return seen
+
+
+def test_the_automatic_choice_is_made_once_in_the_driver_and_the_task_trains_it(spark, tmp_path, monkeypatch):
+    """A table small enough to bring to the driver has its automatic backend chosen there, before
+    the job is planned (so a copula is never shipped and the job is scheduled by real training):
+    the task trains that choice, and the model and its notes are those of the sequential fit."""
+    from pyspark_synth.spark import fit_job
+    from tests.unit.test_auto_backend import _gaussian, _ring
+
+    _no_driver_slot(monkeypatch)
+    shipped: list = []
+    real = fit_job._run_job
+
+    def spy(spark, slots, per_table, user, here, choices):  # noqa: ANN001, ANN202
+        shipped.append(({p.name for slot in slots for p in slot}, dict(choices)))
+        return real(spark, slots, per_table, user, here, choices)
+
+    monkeypatch.setattr(fit_job, "_run_job", spy)
+    small = _gaussian(100).assign(sid=np.arange(100))
+    ring = _ring(1200).assign(rid=np.arange(1200), sid=np.arange(1200) % 100)
+    md = Metadata().add_table("small", pk="sid").add_table("ring", pk="rid", fk={"sid": "small.sid"})
+    frames = {"small": spark.createDataFrame(small), "ring": spark.createDataFrame(ring)}
+    runs = {where: fit_database(spark, md, frames, epochs=1, seed=3, registry=ModelRegistry(tmp_path / where),
+                                fit_in=where, pii="ignore") for where in ("driver", "spark")}
+    assert len(shipped) == 1 and shipped[0][0] == {"ring"}, shipped
+    assert shipped[0][1]["ring"][0] == "autoregressive"
+    a, b = runs["driver"].entries["ring"], runs["spark"].entries["ring"]
+    assert b.backend == "autoregressive" and _archive(a) == _archive(b)
+    assert a.spec.notes == b.spec.notes
 
 
 def test_the_partition_keys_match_sparks_hash_partitioning(spark):
