@@ -22,6 +22,7 @@ from pyspark_synth.relational.plan import (
     unique_pair_key,
 )
 from pyspark_synth.seeds import derive_seed, resolve_seed
+from pyspark_synth.spark.at_once import each_at_once
 from pyspark_synth.spec import (
     CountLawSpec,
     DatabaseSpec,
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 
     from pyspark_synth.distributed import DistributedTraining
     from pyspark_synth.privacy.config import PrivacyConfig
+    from pyspark_synth.spark.fit_table import PreparedTable
     from pyspark_synth.spark.privacy_step import PrivateDatabase
 
 __all__ = ["CTX_PREFIX", "FitError", "FitReport", "fit_database", "choose_driving", "read_tables", "fill_columns",
@@ -98,9 +100,11 @@ def fill_columns(metadata: Metadata, frames: Mapping[str, DataFrame]) -> Metadat
     missing = [t for t in metadata.tables if t not in frames]
     if missing:
         raise DataError(f"No data given for tables {missing}. Known data: {sorted(frames)}")
+    names = list(metadata.tables)
+    spark = next(iter(frames.values())).sparkSession if frames else None
+    resolved = each_at_once(spark, lambda name: resolve_table(frames[name], name, metadata.tables[name]), names)
     md = Metadata()
-    for name, t in metadata.tables.items():
-        md.tables = {**md.tables, name: resolve_table(frames[name], name, t)}
+    md.tables = dict(zip(names, resolved, strict=True))
     return md.validate()
 
 
@@ -119,8 +123,10 @@ def apply_key_policies(plan: Plan, frames: dict[str, DataFrame], report: FitRepo
     """
     from pyspark_synth.spark.fit_table import apply_key_policy
 
-    checks = [check_primary_key(name, frames[name], plan.tables[name].table.primary_key)
-              for name in plan.order if plan.tables[name].table.primary_key]
+    keyed = [name for name in plan.order if plan.tables[name].table.primary_key]
+    spark = frames[keyed[0]].sparkSession if keyed else None
+    checks = each_at_once(spark, lambda name: check_primary_key(name, frames[name], plan.tables[name].table.primary_key),
+                          keyed)
     report.key_checks.extend(checks)
     out, notes = apply_key_policy(checks, frames, policy, seed=seed)
     report.notes.extend(notes)
@@ -135,30 +141,38 @@ def apply_orphan_policies(plan: Plan, frames: dict[str, DataFrame], report: FitR
     from pyspark.sql import functions as F
 
     out = dict(frames)
-    for name in plan.order:
+    fks = [(name, fk) for name in plan.order for fk in plan.tables[name].table.foreign_keys]
+    spark = frames[fks[0][0]].sparkSession if fks else None
+    # every key checked at once on the frames as given; a check is redone where a policy applied
+    # before it changed the child's or the parent's rows
+    first = each_at_once(spark, lambda k: check_foreign_key(k[0], frames[k[0]], frames[k[1].parent_table], k[1]), fks)
+    changed: set[str] = set()
+    for (name, fk), chk in zip(fks, first, strict=True):
         t = plan.tables[name].table
-        for fk in t.foreign_keys:
-            parent = out[fk.parent_table]
+        parent = out[fk.parent_table]
+        if name in changed or fk.parent_table in changed:
             chk = check_foreign_key(name, out[name], parent, fk)
-            report.fk_checks.append(chk)
-            if chk.ok:
-                continue
-            _log.warning("foreign key does not fully resolve", policy=fk.on_orphan, **chk.to_dict())
-            report.notes.append(f"{chk.message()}; policy '{fk.on_orphan}' applied")
-            keys = parent.select(*[F.col(p).alias(f"__pk{i}") for i, p in enumerate(fk.parent_columns)]).distinct()
-            cond = None
-            for i, c in enumerate(fk.columns):
-                e = out[name][c] == keys[f"__pk{i}"]
-                cond = e if cond is None else cond & e
-            if fk.on_orphan == "drop":
-                nulls = out[name].where(" OR ".join(f"`{c}` IS NULL" for c in fk.columns))
-                out[name] = out[name].join(keys, on=cond, how="left_semi").unionByName(nulls)
-            elif fk.on_orphan == "null":
-                marked = out[name].join(keys.withColumn("__hit", F.lit(True)), on=cond, how="left")
-                nulled = nulled_columns(fk.columns, [o.columns for o in t.foreign_keys if o is not fk])
-                cols = [F.when(F.col("__hit"), F.col(f"`{c}`")).otherwise(F.lit(None).cast(out[name].schema[c].dataType)).alias(c)
-                        if c in nulled else F.col(f"`{c}`") for c in out[name].columns]
-                out[name] = marked.select(*cols)
+        report.fk_checks.append(chk)
+        if chk.ok:
+            continue
+        _log.warning("foreign key does not fully resolve", policy=fk.on_orphan, **chk.to_dict())
+        report.notes.append(f"{chk.message()}; policy '{fk.on_orphan}' applied")
+        keys = parent.select(*[F.col(p).alias(f"__pk{i}") for i, p in enumerate(fk.parent_columns)]).distinct()
+        cond = None
+        for i, c in enumerate(fk.columns):
+            e = out[name][c] == keys[f"__pk{i}"]
+            cond = e if cond is None else cond & e
+        if fk.on_orphan == "drop":
+            changed.add(name)
+            nulls = out[name].where(" OR ".join(f"`{c}` IS NULL" for c in fk.columns))
+            out[name] = out[name].join(keys, on=cond, how="left_semi").unionByName(nulls)
+        elif fk.on_orphan == "null":
+            changed.add(name)
+            marked = out[name].join(keys.withColumn("__hit", F.lit(True)), on=cond, how="left")
+            nulled = nulled_columns(fk.columns, [o.columns for o in t.foreign_keys if o is not fk])
+            cols = [F.when(F.col("__hit"), F.col(f"`{c}`")).otherwise(F.lit(None).cast(out[name].schema[c].dataType)).alias(c)
+                    if c in nulled else F.col(f"`{c}`") for c in out[name].columns]
+            out[name] = marked.select(*cols)
     return out
 
 
@@ -385,6 +399,15 @@ def _with_grandparent(tp: TablePlan, frames: Mapping[str, DataFrame], drivers: M
     return {**frames, fk.parent_table: joined}, inherited
 
 
+def _waves(plan: Plan) -> list[list[str]]:
+    """The tables in generation order, grouped: each group's parents are all in earlier groups."""
+    level: dict[str, int] = {}
+    for name in plan.order:
+        parents = {fk.parent_table for fk in plan.tables[name].table.foreign_keys if fk.parent_table != name}
+        level[name] = 1 + max((level[p] for p in parents if p in level), default=-1)
+    return [[n for n in plan.order if level[n] == k] for k in range(max(level.values(), default=-1) + 1)]
+
+
 def _null_rate(df: DataFrame, cols: tuple[str, ...]) -> float:
     from pyspark.sql import functions as F
 
@@ -548,32 +571,31 @@ def fit_database(
     persisted = [df.persist() for df in frames.values()]
     drivers: dict[str, ForeignKey | None] = {}  # each table's driving key, once chosen
     try:
-        prepared = []
-        for name in plan.order:
+        def prepare(name: str) -> tuple[PreparedTable, list[str]]:
+            """The table's training plan, and its notes (the tables of a wave prepare at once)."""
+            own = FitReport(metadata=report.metadata)
             df = frames[name]
             if not df.take(1):
                 # an empty table stays empty: no model, no links to learn (its children get no rows from it)
-                report.notes.append(f"Table '{name}' has no rows: its synthetic copy is empty")
-                prepared.append(prepare_table(df, table=name, metadata=plan.tables[name].table, backend=backend,
-                                              seed=derive_seed(seed, name), registry=reg, empty_ok=True,
-                                              privacy=private.tables[name]))
-                continue
-            tp = choose_driving(plan, name, frames, report, sequential=name in seq_tables)
+                own.notes.append(f"Table '{name}' has no rows: its synthetic copy is empty")
+                return prepare_table(df, table=name, metadata=plan.tables[name].table, backend=backend,
+                                     seed=derive_seed(seed, name), registry=reg, empty_ok=True,
+                                     privacy=private.tables[name]), own.notes
+            tp = choose_driving(plan, name, frames, own, sequential=name in seq_tables)
             drivers[name] = tp.driving
             # the grandparent's columns are candidates too, joined onto the parent's rows
             tframes, inherited = _with_grandparent(tp, frames, drivers, plan.metadata, persisted)
-            tp = choose_context(tp, tframes, report, seed=seed,
+            tp = choose_context(tp, tframes, own, seed=seed,
                                 max_rows=min(_CONTEXT_ROWS, sample_rows or DEFAULT_SAMPLE_ROWS),
                                 required=fake_context(private.tables.get(name), tp), inherited=inherited)
             if name in seq_tables:  # trained with the others (in the job, or here with fit_in="driver")
                 from pyspark_synth.spark.fit_sequence import prepare_sequential_table
 
                 relations, _ = _relations(tp, tframes, seed=seed, sequence=True)
-                prepared.append(prepare_sequential_table(
+                return prepare_sequential_table(
                     df, tframes[tp.driving.parent_table], tp, relations=relations, model_args=seq_args,
                     sample_rows=sample_rows or DEFAULT_SAMPLE_ROWS, seed=derive_seed(seed, name), registry=reg,
-                    privacy=private.tables[name], threads=threads))
-                continue
+                    privacy=private.tables[name], threads=threads), own.notes
             relations, ctx_map = _relations(tp, tframes, seed=seed)
             if tp.driving is not None:
                 fk = tp.driving
@@ -583,12 +605,24 @@ def fit_database(
                 keyed = df.select("*", *[F.col(f"`{c}`").alias(f"__k{i}") for i, c in enumerate(fk.columns)])
                 df = keyed.join(pctx, on=[f"__k{i}" for i in range(len(fk.columns))], how="left") \
                     .drop(*[f"__k{i}" for i in range(len(fk.columns))])
-            prepared.append(prepare_table(
+            return prepare_table(
                 df, table=name, metadata=tp.table, backend=backend, epochs=epochs, batch_size=batch_size,
                 sample_rows=sample_rows or DEFAULT_SAMPLE_ROWS, seed=derive_seed(seed, name), registry=reg,
                 context_columns=ctx_map or None, relations=relations, threads=threads,
                 privacy=private.tables[name], **model_kwargs,
-            ))
+            ), own.notes
+
+        # a table needs its parents' driving keys (their grandparent context): the tables of one
+        # wave (all of whose parents are in earlier waves) are prepared at once, each with its
+        # own notes, kept in generation order
+        done: dict[str, tuple[PreparedTable, list[str]]] = {}
+        for wave in _waves(plan):
+            done.update(zip(wave, each_at_once(spark, prepare, wave), strict=True))
+        prepared = []
+        for name in plan.order:
+            table_prepared, notes = done[name]
+            prepared.append(table_prepared)
+            report.notes.extend(notes)
         big = [p for p in prepared if parallel and not p.empty and p.sequence is None
                and parallel[0].applies_to(p.training_size)]
         trained, failures = _train(spark, [p for p in prepared if p.name not in {b.name for b in big}],

@@ -51,38 +51,48 @@ def find_lookups(
 ) -> dict[str, str]:
     """{table: why it is a lookup table} for the `named` tables and those the automatic rule finds
     (see the module docstring; `max_rows` 0 turns it off)."""
-    from pyspark.sql import functions as F
 
-    from pyspark_synth.validation.kinds import quoted
 
     out = {t: "named in lookup_tables" for t in sorted(named)}
     if metadata is None or max_rows <= 0:
         return out
-    for name in reals:
-        if name in out:
-            continue
-        refs = [(c, fk) for c, fk in metadata.children_of(name) if c.name != name and c.name in reals]
-        if not refs:
-            continue
-        n = reals[name].limit(max_rows + 1).count()
-        if n == 0 or n > max_rows:
-            continue
-        cols, _, _ = column_kinds(reals[name], reals[name], metadata.tables.get(name))
-        if cols:  # a code list: each row its own label (an entity table repeats its attributes' values)
-            aggs = [f(quoted(c.name)) for c in cols for f in (F.count, F.count_distinct)]
-            counts = list(reals[name].agg(*aggs).first())
-            if any(counts[k] != counts[k + 1] for k in range(0, len(counts), 2)):
-                continue
-        pcols = refs[0][1].parent_columns  # the referenced key (keys to other columns are left out)
-        refs = [(c, fk) for c, fk in refs if fk.parent_columns == pcols]
-        keys = [f"__k{i}" for i in range(len(pcols))]
-        used = None
-        for child, fk in refs:
-            part = reals[child.name].select(*[quoted(c).alias(k) for c, k in zip(fk.columns, keys, strict=True)])
-            used = part if used is None else used.unionByName(part, allowMissingColumns=False)
-        used = used.dropna().distinct()
-        parent = reals[name].select(*[quoted(c).alias(k) for c, k in zip(pcols, keys, strict=True)])
-        if parent.join(used, on=keys, how="left_anti").limit(1).count() == 0:
-            children = ", ".join(sorted({c.name for c, _ in refs}))
-            out[name] = f"{n} distinct rows (at most {max_rows}), every one referenced by {children}"
+    from pyspark_synth.spark.at_once import each_at_once
+
+    todo = [name for name in reals if name not in out]
+    spark = reals[todo[0]].sparkSession if todo else None
+    found = each_at_once(spark, lambda name: _lookup_reason(reals, metadata, name, max_rows), todo)
+    out.update({name: why for name, why in zip(todo, found, strict=True) if why is not None})
     return dict(sorted(out.items()))
+
+
+def _lookup_reason(reals: dict[str, DataFrame], metadata: Metadata, name: str, max_rows: int) -> str | None:
+    """Why table `name` is a lookup table by the automatic rule, or None when it is not."""
+    from pyspark.sql import functions as F
+
+    from pyspark_synth.validation.kinds import quoted
+
+    refs = [(c, fk) for c, fk in metadata.children_of(name) if c.name != name and c.name in reals]
+    if not refs:
+        return None
+    n = reals[name].limit(max_rows + 1).count()
+    if n == 0 or n > max_rows:
+        return None
+    cols, _, _ = column_kinds(reals[name], reals[name], metadata.tables.get(name))
+    if cols:  # a code list: each row its own label (an entity table repeats its attributes' values)
+        aggs = [f(quoted(c.name)) for c in cols for f in (F.count, F.count_distinct)]
+        counts = list(reals[name].agg(*aggs).first())
+        if any(counts[k] != counts[k + 1] for k in range(0, len(counts), 2)):
+            return None
+    pcols = refs[0][1].parent_columns  # the referenced key (keys to other columns are left out)
+    refs = [(c, fk) for c, fk in refs if fk.parent_columns == pcols]
+    keys = [f"__k{i}" for i in range(len(pcols))]
+    used = None
+    for child, fk in refs:
+        part = reals[child.name].select(*[quoted(c).alias(k) for c, k in zip(fk.columns, keys, strict=True)])
+        used = part if used is None else used.unionByName(part, allowMissingColumns=False)
+    used = used.dropna().distinct()
+    parent = reals[name].select(*[quoted(c).alias(k) for c, k in zip(pcols, keys, strict=True)])
+    if parent.join(used, on=keys, how="left_anti").limit(1).count() == 0:
+        children = ", ".join(sorted({c.name for c, _ in refs}))
+        return f"{n} distinct rows (at most {max_rows}), every one referenced by {children}"
+    return None
