@@ -406,15 +406,21 @@ def write_records(spark: SparkSession, rows: list[dict[str, Any]], table: str | 
                   replace: tuple[str, ...] = (), name: str | None = None) -> str:
     """Write catalog rows, replacing the existing rows of the given record types (for `name`).
 
-    The small table is read to the driver, merged and written back whole, so it also works on
-    catalogs without UPDATE/DELETE support.
+    Rows that replace none (`replace` empty: new model versions) are appended to an existing
+    table, without reading it (and without losing rows another session appends meanwhile).
+    Otherwise the small table is read to the driver, merged and written back whole, so it also
+    works on catalogs without UPDATE/DELETE support.
     """
     tname = catalog_table_name(spark, table)
+    sql_name = parse_table_name(tname).sql
+    if not replace and rows and _table_exists(spark, tname):
+        new = spark.createDataFrame([{f: r.get(f) for f in _FIELDS} for r in rows], schema=CATALOG_SCHEMA)
+        new.write.insertInto(sql_name, overwrite=False)
+        return tname
     existing = read_records(spark, tname)
     kept = [r for r in existing if not (r["record_type"] in replace and (name is None or r["metadata_name"] == name))]
     all_rows = [{f: r.get(f) for f in _FIELDS} for r in kept + rows]
     df = spark.createDataFrame(all_rows, schema=CATALOG_SCHEMA) if all_rows else spark.createDataFrame([], CATALOG_SCHEMA)
-    sql_name = parse_table_name(tname).sql
     if _table_exists(spark, tname):
         df.write.insertInto(sql_name, overwrite=True)  # keeps the table (and its location) in place
     else:

@@ -693,7 +693,7 @@ def _store(reg: ModelRegistry, spec: TableSpec, model_bytes: bytes | None, spark
 
 
 def index_models(spark: Any, entries: Sequence[ModelEntry], catalog_table: str | None, reg: ModelRegistry) -> None:
-    """List model versions in the catalog table, in one write (the table is rewritten whole)."""
+    """List model versions in the catalog table, in one write (appended to the table)."""
     from datetime import datetime, timezone
 
     from pyspark_synth.io.catalog import write_records

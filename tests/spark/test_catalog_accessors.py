@@ -194,3 +194,30 @@ def test_accessors_are_shortcuts_and_refuse_to_shadow(spark, shop_frames):
         register_accessor(SparkSession, "synth", Other)
     # re-registering the same accessor is a no-op
     register_accessor(DataFrame, "synth", pyspark_synth.spark.accessors.DataFrameSynth)
+
+
+def test_new_rows_are_appended_to_the_catalog_table_without_reading_it(spark, monkeypatch):
+    """Model versions replace no row: they are appended, so a fit does not read and rewrite the
+    whole table, and rows another writer added in between are not lost; replacing rows (saving
+    metadata again) still merges."""
+    from pyspark_synth.io import catalog
+
+    def row(table: str, version: int) -> dict:
+        return {"metadata_name": "m", "record_type": "model", "table_name": table, "position": version,
+                "detail": "{}"}
+
+    name = "synth_append_test"
+    catalog.write_records(spark, [row("a", 1)], name)  # creates the table
+    catalog.write_records(spark, [row("b", 1)], name)  # "another writer"
+
+    def no_read(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("the catalog table was read")
+
+    with monkeypatch.context() as mp:
+        mp.setattr(catalog, "read_records", no_read)
+        catalog.write_records(spark, [row("a", 2), row("c", 1)], name)
+    got = sorted((r["table_name"], r["position"]) for r in catalog.read_records(spark, name))
+    assert got == [("a", 1), ("a", 2), ("b", 1), ("c", 1)]
+    catalog.write_records(spark, [row("z", 9)], name, replace=("model",), name="m")  # replaces: merged
+    assert [(r["table_name"], r["position"]) for r in catalog.read_records(spark, name)] == [("z", 9)]
+    spark.sql(f"DROP TABLE {name}")
