@@ -146,6 +146,7 @@ def train_process(job_json: str, data: pd.DataFrame, context: pd.DataFrame | Non
                              default=str).encode()
         model = par.broadcast_bytes(done.model_bytes if par.rank == 0 else None)
         account = par.broadcast_bytes(account if par.rank == 0 else None)
+        par.barrier()  # every process has both before any leaves the group
     finally:
         par.close()
     return {"model": model, "trained": account.decode()}

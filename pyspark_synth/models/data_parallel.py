@@ -73,6 +73,14 @@ class DataParallel:
             dist.init_process_group(backend=backend)
         return cls(dist.get_rank(), dist.get_world_size(), device, backend)
 
+    def barrier(self) -> None:
+        """Wait until every process of the group is here (before leaving it: a process that tears
+        its group down while another still receives its last broadcast aborts under load)."""
+        import torch.distributed as dist
+
+        if dist.is_initialized():
+            dist.barrier()
+
     def close(self) -> None:
         """Leave the process group (the launcher's processes end after their function returns)."""
         import torch.distributed as dist
