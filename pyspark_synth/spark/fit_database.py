@@ -476,7 +476,8 @@ def fit_database(
             work itself while the job's tasks train the rest (`fit_job.driver_takes_a_slot`).
             On any master the driver fits the tables that get the copula (chosen there for up
             to `fit_job.RESOLVE_ROWS` training rows), and trains everything when the job's
-            share would be under `fit_job.MIN_JOB_WORK` (less than the job costs to start).
+            overlap of training (`fit_job.job_overlap`) would be under `fit_job.MIN_JOB_WORK`
+            (less than the job costs to start).
         parallelism: At most this many tables train at once (the tables are shared over this
             many slots up front, biggest first); by default each table is its own task, the
             biggest expected work first, as many at once as the cluster has cores (on a local

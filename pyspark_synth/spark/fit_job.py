@@ -10,7 +10,8 @@ expected work itself, with no sample to ship and no Python worker to start, whil
 tasks train the rest on the other cores; on any master the driver fits the small copula tables
 (`trains_at_once`), which cost less to fit than to ship, chooses the automatic backend of the
 tables small enough to bring to it (`resolves_here`: those that get the copula it fits too), and
-trains everything itself when the job would get less work than it costs to start (`MIN_JOB_WORK`).
+trains everything itself when the job would overlap less training than it costs to start
+(`job_overlap` under `MIN_JOB_WORK`: one shipped table while the driver only fits copulas gains nothing).
 The rows a model sees, in the order it sees them, are
 those of the driver's fit (`PreparedTable.split`), so a table's model does not depend on where
 it trained (with the same torch threads).
@@ -35,19 +36,20 @@ if TYPE_CHECKING:
 
     from pyspark_synth.training import TrainedTable
 
-__all__ = ["MIN_JOB_WORK", "RESOLVE_ROWS", "TableFailure", "driver_takes_a_slot", "like_to_pandas",
-           "partition_keys", "resolve_auto", "resolves_here", "threads_by_share", "train_here", "train_in_spark",
+__all__ = ["MIN_JOB_WORK", "RESOLVE_ROWS", "TableFailure", "driver_takes_a_slot", "executor_gpus",
+           "job_overlap", "like_to_pandas", "partition_keys", "resolve_auto", "resolves_here", "threads_by_share", "train_here", "train_in_spark",
            "training_cost", "trains_at_once"]
 
 _log = get_logger("fit_job")
 # tables of this many training rows at most have their automatic backend chosen in the driver
 # (their rows brought there once, as a driver's fit does)
 RESOLVE_ROWS = 20_000
-# expected work (`training_cost`: training rows times learned columns) below which a job costs more
-# than it saves: its tasks start Python workers that import the package (and torch), and each
-# sample goes through a shuffle, about 7 s on this project's 2-core machine; 20,000 units are 5 to
-# 10 s of the neural backends' training on one of its cores (chinook's Track, 14,012: 5.7 s;
-# northwind's orders, 10,790: 6.2 s), so such tables train in the driver, one after another
+# overlapped work (`job_overlap`, in `training_cost` units: training rows times learned columns)
+# below which a job costs more than it saves: its tasks start Python workers that import the
+# package (and torch), and each sample goes through a shuffle, about 7 s on this project's 2-core
+# machine; 20,000 units are 5 to 10 s of the neural backends' training on one of its cores
+# (chinook's Track, 14,012: 5.7 s; northwind's orders, 10,790: 6.2 s); below it the driver trains
+# every table, one after another
 MIN_JOB_WORK = 20_000.0
 _RESULT = ("table string, ok boolean, model binary, trained string, error string, host string, "
            "started double, finished double")
@@ -388,7 +390,8 @@ def train_in_spark(spark: SparkSession, prepared: Sequence[PreparedTable], *, pa
             None (the default): on a local master only (`driver_takes_a_slot`). On any master,
             the small copula tables (`trains_at_once`) and the tables whose automatic backend,
             chosen here (`resolves_here`), is the copula are fitted here, not in the job, and so
-            is every table when the job's share of the work is under `MIN_JOB_WORK`.
+            is every table when the training the job would overlap is under `MIN_JOB_WORK`
+            (`job_overlap`; unless the executors have GPUs, `executor_gpus`).
     """
     from functools import partial
 
@@ -421,14 +424,15 @@ def train_in_spark(spark: SparkSession, prepared: Sequence[PreparedTable], *, pa
                 continue
             _log.info("automatic backend chosen in the driver", table=p.name, backend=choices[p.name][0])
     quick = [p for p in todo if trains_at_once(p) or choices.get(p.name, ("",))[0] == "copula"]
-    rest = [p for p in todo if p.name not in {q.name for q in quick}]
+    rest = [p for p in todo if p.name not in {q.name for q in quick}]  # in `todo`'s order
     per_table = {p.name: 1 for p in quick} | threads_by_share({p.name: training_cost(p) for p in rest}, cores,
                                                               executor_cores(spark), threads)
     slots = _slots(rest, (parallelism or cores) if driver_slot else parallelism) if rest else []
     here_tables = quick + (slots.pop(0) if driver_slot and slots else [])
-    shipped = sum(training_cost(p) for slot in slots for p in slot)
-    if slots and shipped < MIN_JOB_WORK:
-        _log.info("too little training for a job: the driver trains every table", work=shipped,
+    quick_names = {q.name for q in quick}
+    overlap = job_overlap(slots, [p for p in here_tables if p.name not in quick_names])
+    if slots and overlap < MIN_JOB_WORK and not executor_gpus(spark):
+        _log.info("too little training overlaps for a job: the driver trains every table", overlap=overlap,
                   minimum=MIN_JOB_WORK, tables=[p.name for slot in slots for p in slot])
         here_tables += [p for slot in slots for p in slot]
         slots = []
@@ -467,6 +471,25 @@ def train_in_spark(spark: SparkSession, prepared: Sequence[PreparedTable], *, pa
                                            notes=tuple(t["notes"]))
         _log.info("table trained", table=r["table"], seconds=round(float(t["seconds"]), 1), host=r["host"])
     return trained, failures
+
+
+def job_overlap(slots: Sequence[Sequence[PreparedTable]], here: Sequence[PreparedTable]) -> float:
+    """The training work (`training_cost`) a job would take off the sequential fit's wall time:
+    all of its tasks' work but the longest task's (which the job still waits for), plus the
+    training the driver does meanwhile (`here`, its copula fits left out). The sequential fit
+    takes the sum of all of it, the job about the driver's share or its start-up plus its longest
+    task, whichever is longer: it is faster only when this overlap exceeds its start-up."""
+    work = [sum(training_cost(p) for p in slot) for slot in slots]
+    return sum(work) - max(work, default=0.0) + sum(training_cost(p) for p in here)
+
+
+def executor_gpus(spark: SparkSession) -> bool:
+    """True when the cluster gives its executors GPUs (`spark.executor.resource.gpu.amount`): the
+    neural backends then train faster there than on the driver, however little the job overlaps."""
+    try:
+        return float(spark.conf.get("spark.executor.resource.gpu.amount", "0") or 0) > 0
+    except Exception:  # noqa: BLE001 - Spark Connect may refuse some conf reads
+        return False
 
 
 def _with_threads(job: Any, threads: int) -> Any:

@@ -371,13 +371,16 @@ def test_copula_tables_are_fitted_by_the_driver_without_a_job(spark, tmp_path, m
 
 def test_too_little_training_for_a_job_trains_in_the_driver_on_any_master(spark, tmp_path, monkeypatch, recording):
     """Starting a job (Python workers, their imports, a shuffle per sample) costs seconds: when
-    the tables it would get are less work than `MIN_JOB_WORK`, the driver trains them all, with a
-    cluster's master too; above it, they are the job's."""
+    the training it would overlap (every task's work but the longest's, the driver being idle) is
+    less than `MIN_JOB_WORK`, the driver trains every table, with a cluster's master too; from it
+    on, they are the job's."""
     from pyspark_synth.spark import fit_job
 
     monkeypatch.setattr(fit_job, "driver_takes_a_slot", lambda spark: False)  # as on a cluster
     md, frames = _three_tables(spark)
-    work = sum(fit_job.training_cost(p) for p in _prepared(spark, md, frames))
+    costs = [fit_job.training_cost(p) for p in _prepared(spark, md, frames)]
+    work = sum(costs) - max(costs)  # one task per table
+    assert fit_job.job_overlap([[p] for p in _prepared(spark, md, frames)], []) == work
     monkeypatch.setattr(fit_job, "MIN_JOB_WORK", work + 1)
     refused = pytest.MonkeyPatch()
     _no_job(refused)
