@@ -174,6 +174,14 @@ class DrivingRelation(_Frozen):
         return float(self.linkage_model().mean_count)
 
     @property
+    def children_range(self) -> tuple[int, int]:
+        """The fewest and the most children of one real parent."""
+        if self.children is not None and self.linkage is None:
+            return int(self.children.values[0]), int(self.children.values[-1])
+        values = self.linkage_model().global_.values
+        return int(values[0]), int(values[-1])
+
+    @property
     def expected_children(self) -> float:
         """Rows of the child table per parent row: the children with a key, plus the rows whose
         whole key is null (`sample_children` adds those rows; a table sequence-drawn keeps its

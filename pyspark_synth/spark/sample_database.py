@@ -30,6 +30,7 @@ from pyspark_synth.io.registry import ModelEntry, ModelRegistry, registry_for
 from pyspark_synth.metadata import Metadata
 from pyspark_synth.seeds import derive_seed, resolve_seed
 from pyspark_synth.spark.checkpoints import kept
+from pyspark_synth.spark.child_totals import matched_counts
 from pyspark_synth.spark.secondary_keys import assign_secondary, assign_within_groups, parent_keys
 from pyspark_synth.spark.udfs import (
     BUCKET,
@@ -154,14 +155,13 @@ def sample_children(
         counted = kept(keyed.mapInPandas(drawn_counts(drv.linkage, ctx_names, n_keys, seed=seed, table=table,
                                                       tries=_COUNT_TRIES), counted_schema))
     # Every parent draws its count several times; the draw whose total is nearest the real
-    # children per parent times the parents is used. Each count still follows the parent's law,
-    # and the table keeps about the real size: under a few parents (8 employees with 0..21
-    # customers) instead of a wild sum, and when rare parents carry most children (3 of 1,458
+    # children per parent times the parents is kept, and the gap left is dealt out exactly, in
+    # proportion to the drawn counts (`child_totals`): each count still follows the parent's law
+    # where the draws came close, and the table has the real size under a few parents (8
+    # employees with 0..21 customers) as when rare parents carry most children (3 of 1,458
     # airports have weather) however many synthetic parents resemble them.
-    totals = counted.selectExpr(f"count(1) * CAST('{mean!r}' AS DOUBLE) AS __E", *[f"sum({t}) AS __T{a}" for a, t in enumerate(tries)])
-    gaps = ", ".join(f"struct(abs(__T{a} - __E) AS gap, {a} AS a)" for a in range(_COUNT_TRIES))
-    counted = counted.crossJoin(totals.selectExpr(f"array_min(array({gaps})).a AS __try")).select(
-        *keyed.columns, F.expr(f"element_at(array({', '.join(tries)}), __try + 1)").alias("__count"))
+    counted = kept(matched_counts(counted, keyed.columns, keys, tries, mean=mean, children_range=drv.children_range,
+                                  seed=seed, table=table, n_buckets=n_parts))
     exploded = counted.where(F.col("__count") > 0).select(
         *keyed.columns, F.explode(F.sequence(F.lit(0), F.col("__count") - 1)).alias("__idx"))
     exploded = kept(exploded.withColumn(BUCKET, bucket))

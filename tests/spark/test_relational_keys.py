@@ -162,3 +162,34 @@ def test_row_counts_follow_the_data_with_null_driving_keys_and_two_parents(spark
     assert abs(n_lines / (n_orders * len(lines) / len(orders)) - 1) < 0.02, (n_lines, len(lines))
     expected = report.spec.expected_rows()
     assert abs(expected["orders"] / len(orders) - 1) < 1e-6
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_child_totals_are_the_real_ones_under_few_parents_and_rare_heavy_parents(spark, tmp_path, seed):
+    # 8 employees with 0, 0, 0, 0, 0, 18, 20 and 21 customers (chinook's shape): the best of the
+    # candidate draws is rarely the real total; 300 sites of which 3 hold every reading: the sum
+    # of draws is all or nothing. Both totals must be the real ones, and no parent without
+    # children may get any when the draws already gave children to others.
+    rng = np.random.default_rng(seed)
+    employees = pd.DataFrame({"emp_id": np.arange(8), "office": ["a", "b", "a", "b", "a", "b", "a", "b"]})
+    reps = np.repeat(np.arange(8), [0, 0, 0, 0, 0, 18, 20, 21])
+    customers = pd.DataFrame({"cust_id": np.arange(len(reps)), "rep_id": reps,
+                              "spend": rng.gamma(2, 10, len(reps)).round(2)})
+    sites = pd.DataFrame({"site_id": np.arange(300), "height": rng.normal(100, 10, 300).round(1)})
+    heavy = np.repeat([4, 150, 299], [700, 650, 720])
+    readings = pd.DataFrame({"reading_id": np.arange(len(heavy)), "site_id": heavy,
+                             "temp": rng.normal(10, 5, len(heavy)).round(1)})
+    md = Metadata().add_table("employees", pk="emp_id").add_table("sites", pk="site_id")
+    md.add_table("customers", pk="cust_id", fk={"rep_id": "employees.emp_id"})
+    md.add_table("readings", pk="reading_id", fk={"site_id": "sites.site_id"})
+    data = {"employees": employees, "customers": customers, "sites": sites, "readings": readings}
+    reg = ModelRegistry(tmp_path / "reg")
+    report = fit_database(spark, md, {k: spark.createDataFrame(v) for k, v in data.items()}, backend="copula",
+                          seed=seed, registry=reg)
+    out = sample_database(spark, report.metadata, seed=seed + 11, registry=reg)
+    assert out["customers"].count() == len(customers)
+    assert out["readings"].count() == len(readings)
+    per_site = out["readings"].groupBy("site_id").count().toPandas()["count"]
+    assert len(per_site) <= 10, len(per_site)  # a few heavy sites, not readings spread over many
+    assert out["employees"].join(out["customers"], out["employees"].emp_id == out["customers"].rep_id,
+                                 "left_anti").count() >= 3

@@ -108,6 +108,12 @@ def test_integrity_and_schema(real, synthetic):
     assert (orders["prev_order"].dropna() < orders["order_id"][orders["prev_order"].notna()]).all()
 
 
+def test_the_sequence_models_children_add_up_to_the_real_total(real, synthetic):
+    # the sequence model draws each customer's number of orders; the total is the data's
+    assert synthetic["customers"].count() == real["customers"].count()
+    assert synthetic["orders"].count() == real["orders"].count()
+
+
 def test_child_counts_keep_zeros_the_long_tail_and_depend_on_the_parent(real, synthetic):
     r, s = _per_parent(real), _per_parent(synthetic)
     assert abs((s["count"] == 0).mean() - (r["count"] == 0).mean()) < 0.08  # 40% of parents have no child

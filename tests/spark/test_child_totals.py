@@ -1,0 +1,51 @@
+"""Child totals matched exactly: the kept draw's gap dealt out within each parent's room."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pyspark_synth.spark.child_totals import matched_counts
+
+
+def _parents(spark, draws: np.ndarray, partitions: int):
+    pdf = pd.DataFrame({"__k0": np.arange(len(draws), dtype="int64")})
+    for a in range(draws.shape[1]):
+        pdf[f"__count{a}"] = draws[:, a].astype("int32")
+    return spark.createDataFrame(pdf).repartition(partitions)
+
+
+@pytest.mark.parametrize("mean", [3.3, 2.1, 0.05])
+def test_the_total_is_exact_the_room_kept_and_the_layout_irrelevant(spark, mean):
+    rng = np.random.default_rng(1)
+    draws = rng.choice([0, 0, 1, 2, 3, 6], size=(500, 4))  # mean 2: too few for 3.3, a few too many for 2.1
+    tries = [f"__count{a}" for a in range(4)]
+    kwargs = dict(mean=mean, children_range=(0, 6), seed=3, table="t", n_buckets=3)
+    out = [matched_counts(_parents(spark, draws, p), ["__k0"], ["__k0"], tries, **kwargs).toPandas()
+           .sort_values("__k0").reset_index(drop=True) for p in (1, 4)]
+    pd.testing.assert_frame_equal(out[0], out[1])  # the same counts in any layout
+    got = out[0]["__count"].to_numpy()
+    assert got.sum() == round(500 * mean)
+    assert got.min() >= 0 and got.max() <= 6
+    kept = draws[:, np.argmin(np.abs(draws.sum(axis=0) - round(500 * mean)))]
+    if mean > 2:
+        assert (got[kept == 0] == 0).all()  # parents without children keep none
+        assert (got >= kept).all()
+    else:
+        assert (got <= kept).all()
+
+
+def test_at_most_one_child_goes_to_parents_without_one(spark):
+    draws = np.zeros((200, 2), dtype=int)
+    draws[:50] = 1
+    out = matched_counts(_parents(spark, draws, 2), ["__k0"], ["__k0"], ["__count0", "__count1"], mean=0.6,
+                         children_range=(0, 1), seed=0, table="t", n_buckets=2).toPandas()
+    assert out["__count"].sum() == 120 and out["__count"].max() == 1
+
+
+def test_a_gap_larger_than_the_room_fills_the_room(spark):
+    draws = np.full((10, 1), 2)
+    out = matched_counts(_parents(spark, draws, 2), ["__k0"], ["__k0"], ["__count0"], mean=5.0,
+                         children_range=(1, 3), seed=0, table="t", n_buckets=2).toPandas()
+    assert (out["__count"] == 3).all()  # 30 of the 50 wanted: every parent at the real most
