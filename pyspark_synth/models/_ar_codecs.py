@@ -131,6 +131,15 @@ class CategoricalCodec(Codec):
             [to_jsonable(v) for v in data.dtype.categories if str(to_jsonable(v)) not in rare]
             if isinstance(data.dtype, pd.CategoricalDtype) else None)
         self.dtype_ordered_ = bool(isinstance(data.dtype, pd.CategoricalDtype) and data.dtype.ordered)
+        self.formats_ = None
+        present = vals[~isna]
+        if (not len(keep) and len(present) and self.dtype_categories_ is None
+                and bool(present.map(lambda v: isinstance(v, str)).all())):
+            # no value held by k rows (names in a small table): the pooled token stands for text
+            # of the column's common formats (as `transformers.rare` gives the other backends)
+            from pyspark_synth.models.text import FormatModel
+
+            self.formats_ = FormatModel(self.column, min_rows=self.rare_threshold).fit(present.astype(str)).to_dict()
         self._build()
         return self
 
@@ -190,10 +199,20 @@ class CategoricalCodec(Codec):
         # nothing else is possible) and null both come back as null
         t = _token_rows(tokens, 1)[:, 0]
         values = table[np.minimum(t, self.n_frequent)]
+        formats = getattr(self, "formats_", None)
+        if formats is not None and self.rare_token >= 0 and (t == self.rare_token).any():
+            from pyspark_synth.models.text import text_model
+
+            rows = np.flatnonzero(t == self.rare_token)
+            ids = np.floor(np.asarray(u, dtype=np.float64).reshape(-1)[rows] * 2.0**52).astype(np.int64)
+            values = values.copy()
+            values[rows] = text_model(formats).sample(ids, seed=0, label=self.column).to_numpy()
         return restore_values(values, self.dtype_, self.dtype_categories_, self.dtype_ordered_)
 
     def banned(self) -> list[list[int]]:
         allowed_other = self.n_frequent > 0 or self.has_null_
+        if getattr(self, "formats_", None) is not None:
+            return [[]]  # the pooled token is the column's (format) text
         return [[self.rare_token] if self.rare_token >= 0 and allowed_other else []]
 
     def condition_tokens(self, value: Any) -> list[int]:
@@ -221,7 +240,8 @@ class CategoricalCodec(Codec):
         cfg = {"kind": self.kind, "column": self.column, "dtype": self.dtype_, "rare_threshold": self.rare_threshold,
                "categories": self.categories_, "rare_values": self.rare_values_, "rare_rows": self.rare_rows_,
                "has_null": self.has_null_, "dtype_categories": self.dtype_categories_,
-               "dtype_ordered": self.dtype_ordered_, "dp": bool(getattr(self, "dp_", False))}
+               "dtype_ordered": self.dtype_ordered_, "dp": bool(getattr(self, "dp_", False)),
+               "formats": getattr(self, "formats_", None)}
         return cfg, {"frequencies": self.frequencies_}
 
     @classmethod
@@ -234,6 +254,7 @@ class CategoricalCodec(Codec):
         obj.dtype_categories_ = cfg["dtype_categories"]
         obj.dtype_ordered_ = bool(cfg.get("dtype_ordered", False))
         obj.dp_ = bool(cfg.get("dp", False))
+        obj.formats_ = cfg.get("formats")
         obj.frequencies_ = np.asarray(arrays["frequencies"], dtype=np.float64)
         obj._build()
         return obj

@@ -7,8 +7,10 @@ protects rare values itself). With threshold `k`:
 
 - Categorical columns: a value held by fewer than `k` rows is never kept. Its rows get a value
   drawn among the frequent values (those of at least `k` rows), in proportion to their counts
-  (seeded), so the column keeps its dtype and its frequent values keep their shares. A column
-  without any frequent value comes back null. A rare value is also removed from a categorical
+  (seeded), so the column keeps its dtype and its frequent values keep their shares. A text
+  column without any frequent value (names in a small table) gets random text of its common
+  formats (character classes, formats of fewer than `k` rows dropped: `models.text.FormatModel`);
+  another column without any frequent value comes back null. A rare value is also removed from a categorical
   dtype's categories. Booleans are not touched (their two values are public).
 - Numerical and datetime columns (dates written as text or integers included): values below the
   k-th smallest present value are replaced by that value, values above the k-th largest by that
@@ -65,12 +67,13 @@ class RareColumn:
     clipped_low: int = 0
     clipped_high: int = 0
     nulled: int = 0
+    reshaped: int = 0
 
     def to_dict(self) -> dict[str, int]:
         """The non-zero counts."""
         return {k: v for k, v in (("rare_values", self.rare_values), ("rare_rows", self.rare_rows),
                                   ("clipped_low", self.clipped_low), ("clipped_high", self.clipped_high),
-                                  ("nulled", self.nulled)) if v}
+                                  ("nulled", self.nulled), ("reshaped", self.reshaped)) if v}
 
     def describe(self) -> str:
         """A short readable account, e.g. "3 value(s) of fewer than k rows (4 row(s)) never generated"."""
@@ -83,6 +86,9 @@ class RareColumn:
                          "largest value clipped to them")
         if self.nulled:
             parts.append(f"{self.nulled} row(s) set to null (no value held by k rows)")
+        if self.reshaped:
+            parts.append(f"{self.reshaped} row(s) given random text of the column's common formats (no value held "
+                         "by k rows)")
         return "; ".join(parts)
 
 
@@ -169,9 +175,28 @@ def _categorical(s: pd.Series, k: int, seed: int) -> tuple[pd.Series, dict[str, 
         draws = np.asarray(frequent.index)[rng.choice(len(frequent), size=n_hit, p=p / p.sum())]
         out.iloc[np.flatnonzero(hit)] = draws  # values of the column itself: its dtype is kept
         return out, {"rare_values": len(rare), "rare_rows": n_hit}
+    if _is_text(vals[~isna]):
+        # no value held by k rows (names in a table of 60): values of the column's common
+        # formats with random characters (`models.text.FormatModel`, formats of fewer than k
+        # rows dropped), so the column keeps its nulls, lengths and character classes, and no
+        # real value, instead of coming back null
+        from pyspark_synth.models.text import FormatModel
+
+        model = FormatModel("rare", min_rows=k).fit(vals[~isna].astype(str))
+        fakes = model.sample(np.flatnonzero(hit), seed=seed, label="rare formats").to_numpy()
+        out = out.astype(object)
+        out.iloc[np.flatnonzero(hit)] = fakes
+        return out, {"rare_values": len(rare), "rare_rows": n_hit, "reshaped": n_hit}
     out = out.astype(nullable(out.dtype)) if isinstance(out.dtype, np.dtype) else out
     out = out.mask(pd.Series(hit))
     return out, {"rare_values": len(rare), "rare_rows": n_hit, "nulled": n_hit}
+
+
+def _is_text(present: pd.Series) -> bool:
+    """True when every present value is a string (a categorical dtype's fixed categories are not)."""
+    if isinstance(present.dtype, pd.CategoricalDtype) or not len(present):
+        return False
+    return bool(present.map(lambda v: isinstance(v, str)).all())
 
 
 def _sort_key(s: pd.Series, kind: str) -> tuple[np.ndarray, np.ndarray]:

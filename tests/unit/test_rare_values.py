@@ -121,3 +121,24 @@ def test_user_backend_gets_protected_rows():
                           backend_class=Plain)
     assert not (seen["data"]["city"] == RARE).any() and seen["data"]["salary"].max() < 9_999_999.0
     assert any("rare-value protection (k=5) on 'city'" in n for n in trained.notes)
+
+
+@pytest.mark.parametrize("backend", sorted(ARGS))
+def test_a_text_column_without_any_frequent_value_gets_format_text_not_nulls(backend):
+    # 60 staff, each name its own (every value under k=5): the column must not come back null,
+    # and no real name may come back; the generated names keep the real shape and null share
+    rng = np.random.default_rng(4)
+    first = ["Mary", "Patricia", "Linda", "Barbara", "Elizabeth", "Jennifer", "Maria", "Susan", "Margaret", "Dorothy"]
+    names = [f"{first[i % 10]}{chr(65 + i // 10)}" for i in range(60)]
+    df = pd.DataFrame({"id": np.arange(60), "name": names, "team": rng.choice(["a", "b"], 60),
+                       "pay": rng.normal(10, 2, 60).round(2)})
+    df.loc[:5, "name"] = None
+    table = Table(name="staff", primary_key=("id",), columns=(
+        Column(name="id", type="id"), Column(name="name", type="categorical"), Column(name="team", type="categorical"),
+        Column(name="pay", type="numerical")))
+    job = TrainingJob(table=table, backend=backend, arguments=ARGS[backend], seed=1, rare_threshold=5)
+    out = load_model_bytes(train_table(job, df).model_bytes).sample(2_000, seed=2)
+    present = out["name"].dropna()
+    assert 0.7 < len(present) / len(out) <= 1.0, len(present)
+    assert not set(present) & set(names)  # no real value
+    assert present.str.fullmatch(r"[A-Za-z]+").all() and present.str.len().between(4, 11).all()
