@@ -114,6 +114,18 @@ class LinkageModel:
             out[m] = self.laws_.get(int(leaf), self.global_).draw(u[m])
         return out
 
+    def bounds(self, context: pd.DataFrame | None, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The fewest and the most children of real parents like these (their leaf's law), per parent."""
+        if not getattr(self, "fitted_", False):
+            raise NotFittedError("This LinkageModel is not fitted yet. Call fit() first.")
+        leaves = self._apply(self._encode(context, n))
+        lo, hi = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        for leaf in np.unique(leaves):
+            m = leaves == leaf
+            law = self.laws_.get(int(leaf), self.global_)
+            lo[m], hi[m] = law.values[0], law.values[-1]
+        return lo, hi
+
     @property
     def mean_count(self) -> float:
         """Average children per parent in the training data."""

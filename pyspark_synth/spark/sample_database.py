@@ -151,7 +151,8 @@ def sample_children(
         counted = kept(in_buckets.repartition(n_parts, BUCKET).sortWithinPartitions(BUCKET, *keys).mapInPandas(
             sequence_counts(spec.to_json(), model_bytes, seed=seed, tries=_COUNT_TRIES, backend=backend), counted_schema))
     else:
-        counted_schema = T.StructType(keyed.schema.fields + [T.StructField(t, T.IntegerType(), False) for t in tries])
+        counted_schema = T.StructType(keyed.schema.fields + [T.StructField(t, T.IntegerType(), False)
+                                                             for t in [*tries, "__lo", "__hi"]])
         counted = kept(keyed.mapInPandas(drawn_counts(drv.linkage, ctx_names, n_keys, seed=seed, table=table,
                                                       tries=_COUNT_TRIES), counted_schema))
     # Every parent draws its count several times; the draw whose total is nearest the real

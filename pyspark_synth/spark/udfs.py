@@ -230,7 +230,8 @@ def sequence_blocks(spec_json: str, model_bytes: bytes, *, seed: int, backend: t
 def drawn_counts(linkage: dict[str, Any], ctx_names: list[str], n_keys: int, *, seed: int, table: str,
                  tries: int) -> Batches:
     """The function given to `mapInPandas` over parent rows (`__k*` key, `__ctx__*` context): each
-    parent draws `tries` child counts (`__count0..`) from the linkage model, keyed by its key."""
+    parent draws `tries` child counts (`__count0..`) from the linkage model, keyed by its key, and
+    carries the fewest and most children of its leaf's law (`__lo`, `__hi`)."""
 
     def fn(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         import numpy as np
@@ -246,6 +247,8 @@ def drawn_counts(linkage: dict[str, Any], ctx_names: list[str], n_keys: int, *, 
             counts = model.draw(ctx, u).astype("int32")
             for a in range(tries):
                 pdf[f"__count{a}"] = counts[:, a]
+            lo, hi = model.bounds(ctx, len(pdf))
+            pdf["__lo"], pdf["__hi"] = lo.astype("int32"), hi.astype("int32")
             yield pdf
 
     return fn

@@ -49,3 +49,14 @@ def test_a_gap_larger_than_the_room_fills_the_room(spark):
     out = matched_counts(_parents(spark, draws, 2), ["__k0"], ["__k0"], ["__count0"], mean=5.0,
                          children_range=(1, 3), seed=0, table="t", n_buckets=2).toPandas()
     assert (out["__count"] == 3).all()  # 30 of the 50 wanted: every parent at the real most
+
+
+def test_rare_heavy_parents_the_draws_missed_are_added_whole(spark):
+    # 300 sites, 3 of which hold ~700 readings each; the draws gave one heavy site: the missing
+    # ~1,400 readings go to two more sites filled to the real most, not to many light ones
+    draws = np.zeros((300, 1), dtype=int)
+    draws[17] = 700
+    out = matched_counts(_parents(spark, draws, 3), ["__k0"], ["__k0"], ["__count0"], mean=2100 / 300,
+                         children_range=(0, 720), seed=0, table="t", n_buckets=2).toPandas()
+    c = out["__count"]
+    assert c.sum() == 2100 and (c > 0).sum() == 3 and c.max() == 720

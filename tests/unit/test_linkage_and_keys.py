@@ -98,3 +98,13 @@ def test_grandparent_candidates_come_through_the_parents_key_under_names_the_par
     assert [(g.column, g.name) for g in got] == [("zone", "_regions__zone"), ("latitude", "regions__latitude")]
     assert all(g.table == "regions" and g.columns == g.parent_columns == ("region_id",) for g in got)
     assert grandparent_candidates(rg, None, None) == ()
+
+
+def test_linkage_bounds_are_those_of_each_parents_leaf():
+    rng = np.random.default_rng(0)
+    kind = np.repeat(["hub", "leaf"], 100)
+    counts = np.where(kind == "hub", rng.integers(3, 21, 200), 0)
+    model = LinkageModel(min_leaf=20).fit(pd.DataFrame({"kind": kind}), counts)
+    lo, hi = model.bounds(pd.DataFrame({"kind": ["hub", "leaf", "hub"]}), 3)
+    assert lo.tolist() == [counts[:100].min(), 0, counts[:100].min()]
+    assert hi.tolist() == [counts[:100].max(), 0, counts[:100].max()]
