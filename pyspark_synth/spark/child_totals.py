@@ -30,7 +30,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pyspark_synth.seeds import derive_seed
-from pyspark_synth.spark.checkpoints import kept
+from pyspark_synth.spark.checkpoints import kept, planning_only
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -46,6 +46,7 @@ def matched_counts(counted: DataFrame, columns: list[str], keys: list[str], trie
     `round(parents * mean)`: of the candidate draws `tries` the one nearest it, with the gap left
     dealt out as the module docstring says (within each parent's `__lo`..`__hi` where `counted`
     has them, else within `children_range`, the real fewest and most children per parent)."""
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     low, high = F.lit(children_range[0]), F.lit(children_range[1])
@@ -53,21 +54,39 @@ def matched_counts(counted: DataFrame, columns: list[str], keys: list[str], trie
         low, high = F.col("__lo"), F.col("__hi")
         columns = [*columns, "__lo", "__hi"]
     n = len(tries)
-    totals = counted.agg(F.round(F.count(F.lit(1)) * F.lit(float(mean))).cast("long").alias("__E"),
-                         *[F.sum(t).cast("long").alias(f"__T{a}") for a, t in enumerate(tries)])
+    linear = planning_only()
+    if linear:
+        # inside plans_only() nothing is kept between the passes, and a frame read twice is a plan
+        # copied twice: the sums are windows over all the parents (one partition) instead of
+        # aggregates joined back, so the plan grows by a few nodes a pass, not eightfold. The
+        # integers and the order are the same, so are the counts.
+        whole = Window.partitionBy(F.lit(0))
+        counted = counted.select(
+            *columns, *tries, F.round(F.count(F.lit(1)).over(whole) * F.lit(float(mean))).cast("long").alias("__E"),
+            *[F.sum(t).over(whole).cast("long").alias(f"__T{a}") for a, t in enumerate(tries)])
+        totals = counted
+    else:
+        totals = counted.agg(F.round(F.count(F.lit(1)) * F.lit(float(mean))).cast("long").alias("__E"),
+                             *[F.sum(t).cast("long").alias(f"__T{a}") for a, t in enumerate(tries)])
     gaps = ", ".join(f"struct(abs(__T{a} - __E) AS gap, {a} AS a)" for a in range(n))
-    chosen = totals.selectExpr(f"array_min(array({gaps})).a AS __try")
-    counts = counted.crossJoin(chosen).select(
-        *columns, F.expr(f"element_at(array({', '.join(tries)}), __try + 1)").cast("long").alias(COUNT))
-    expected = totals.select("__E")
+    pick = F.expr(f"element_at(array({', '.join(tries)}), array_min(array({gaps})).a + 1)")
+    if linear:
+        columns = [*columns, "__E"]
+        counts = counted.select(*columns, pick.cast("long").alias(COUNT))
+        expected = None
+    else:
+        chosen = totals.selectExpr(f"array_min(array({gaps})).a AS __try")
+        counts = counted.crossJoin(chosen).select(
+            *columns, F.expr(f"element_at(array({', '.join(tries)}), __try + 1)").cast("long").alias(COUNT))
+        expected = totals.select("__E")
     for mode in ("count", "count", "room", "fill"):  # a pass deals what its weights allow
         counts = _deal(counts, expected, columns, keys, low, high, mode=mode, seed=seed, table=table,
                        n_buckets=n_buckets)
         counts = counts if mode == "fill" else kept(counts)  # (a plan only, inside plans_only())
-    return counts.select(*[c for c in columns if c not in ("__lo", "__hi")], F.col(COUNT).cast("int").alias(COUNT))
+    return counts.select(*[c for c in columns if c not in ("__lo", "__hi", "__E")], F.col(COUNT).cast("int").alias(COUNT))
 
 
-def _deal(counts: DataFrame, expected: DataFrame, columns: list[str], keys: list[str], low: Any, high: Any, *,
+def _deal(counts: DataFrame, expected: DataFrame | None, columns: list[str], keys: list[str], low: Any, high: Any, *,
           mode: str, seed: int, table: str, n_buckets: int) -> DataFrame:
     """One pass: the gap between `expected` (one row, `__E`) and the counts' total dealt out by
     weight: proportional to the count capped by the room ("count"), to the room of parents with
@@ -76,9 +95,13 @@ def _deal(counts: DataFrame, expected: DataFrame, columns: list[str], keys: list
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    gaps = counts.agg(F.sum(COUNT).cast("long").alias("__T")).crossJoin(expected).select(
-        (F.col("__E") - F.coalesce(F.col("__T"), F.lit(0))).alias("__gap"))
-    picked = counts.crossJoin(gaps)
+    whole = Window.partitionBy(F.lit(0))
+    if expected is None:  # linear plans (see matched_counts): `counts` carries `__E`
+        picked = counts.withColumn("__gap", F.col("__E") - F.coalesce(F.sum(COUNT).over(whole), F.lit(0)).cast("long"))
+    else:
+        gaps = counts.agg(F.sum(COUNT).cast("long").alias("__T")).crossJoin(expected).select(
+            (F.col("__E") - F.coalesce(F.col("__T"), F.lit(0))).alias("__gap"))
+        picked = counts.crossJoin(gaps)
     count, gap = F.col(COUNT), F.col("__gap")
     room = F.when(gap > 0, F.greatest(high - count, F.lit(0))).otherwise(F.greatest(count - low, F.lit(0)))
     if mode == "fill":
@@ -86,22 +109,28 @@ def _deal(counts: DataFrame, expected: DataFrame, columns: list[str], keys: list
     else:
         first = F.when(gap <= 0, room).when(count == 0, F.lit(0)).otherwise(room if mode == "room" else F.least(count, room))
     weighed = picked.withColumn("__room", room).withColumn("__first_w", first)
-    sums = weighed.agg(F.coalesce(F.sum("__first_w"), F.lit(0)).cast("long").alias("__first_sum"))
-    weight, total = F.col("__first_w"), F.col("__first_sum")
-    weighed = weighed.crossJoin(sums).withColumn("__wt", weight.cast("long")).withColumn("__wsum", total.cast("long"))
+    if expected is None:
+        weighed = weighed.withColumn("__first_sum", F.coalesce(F.sum("__first_w").over(whole), F.lit(0)))
+    else:
+        weighed = weighed.crossJoin(weighed.agg(F.coalesce(F.sum("__first_w"), F.lit(0)).cast("long").alias("__first_sum")))
+    weighed = weighed.withColumn("__wt", F.col("__first_w").cast("long")).withColumn("__wsum", F.col("__first_sum").cast("long"))
     order = F.xxhash64(*[F.col(k) for k in keys], F.lit(derive_seed(seed, table, "count match")))
     bucket = F.pmod(F.xxhash64(*[F.col(k) for k in keys], F.lit(derive_seed(seed, table, "count match buckets"))),
                     F.lit(max(1, n_buckets)))
     ranked = weighed.withColumn("__o", order).withColumn("__b", bucket)
-    within = Window.partitionBy("__b").orderBy("__o", *keys).rowsBetween(Window.unboundedPreceding, Window.currentRow)
-    ranked = ranked.withColumn("__s_in", F.sum("__wt").over(within))
-    per_bucket = ranked.groupBy("__b").agg(F.sum("__wt").alias("__bw"))
-    before = Window.orderBy("__b").rowsBetween(Window.unboundedPreceding, -1)
-    offsets = per_bucket.select("__b", F.coalesce(F.sum("__bw").over(before), F.lit(0)).cast("long").alias("__off"))
-    ranked = ranked.join(offsets, on="__b")
+    if expected is None:  # the running sum in (bucket, order, key) order, over every parent at once
+        running = Window.partitionBy(F.lit(0)).orderBy("__b", "__o", *keys).rowsBetween(
+            Window.unboundedPreceding, Window.currentRow)
+        ranked = ranked.withColumn("__s", F.sum("__wt").over(running))
+    else:  # per bucket, plus the buckets' offsets (the same sums)
+        within = Window.partitionBy("__b").orderBy("__o", *keys).rowsBetween(Window.unboundedPreceding, Window.currentRow)
+        ranked = ranked.withColumn("__s_in", F.sum("__wt").over(within))
+        per_bucket = ranked.groupBy("__b").agg(F.sum("__wt").alias("__bw"))
+        before = Window.orderBy("__b").rowsBetween(Window.unboundedPreceding, -1)
+        offsets = per_bucket.select("__b", F.coalesce(F.sum("__bw").over(before), F.lit(0)).cast("long").alias("__off"))
+        ranked = ranked.join(offsets, on="__b").withColumn("__s", F.col("__off") + F.col("__s_in"))
     # parent i moves by the integers in (|d| S_(i-1) + W/2, |d| S_i + W/2] divided by W (all integers)
-    ranked = (ranked.withColumn("__size", F.least(F.abs(gap), F.col("__wsum")))
-              .withColumn("__s", F.col("__off") + F.col("__s_in")))
+    ranked = ranked.withColumn("__size", F.least(F.abs(gap), F.col("__wsum")))
     dec = "decimal(38,0)"
     step = (f"((CAST(__size AS {dec}) * CAST(__s AS {dec}) + CAST(__wsum div 2 AS {dec})) div CAST(__wsum AS {dec}))"
             f" - ((CAST(__size AS {dec}) * CAST(__s - __wt AS {dec}) + CAST(__wsum div 2 AS {dec})) div CAST(__wsum AS {dec}))")

@@ -60,3 +60,21 @@ def test_rare_heavy_parents_the_draws_missed_are_added_whole(spark):
                          children_range=(0, 720), seed=0, table="t", n_buckets=2).toPandas()
     c = out["__count"]
     assert c.sum() == 2100 and (c > 0).sum() == 3 and c.max() == 720
+
+
+@pytest.mark.parametrize("mean", [3.3, 0.3])
+def test_inside_plans_only_the_counts_are_the_same_and_the_plan_stays_small(spark, mean):
+    from pyspark_synth.spark.checkpoints import plans_only
+
+    rng = np.random.default_rng(2)
+    draws = rng.choice([0, 0, 1, 2, 3, 6], size=(400, 3))
+    tries = [f"__count{a}" for a in range(3)]
+    kwargs = dict(mean=mean, children_range=(0, 6), seed=5, table="t", n_buckets=4)
+    jobs = matched_counts(_parents(spark, draws, 3), ["__k0"], ["__k0"], tries, **kwargs)
+    with plans_only():
+        plan = matched_counts(_parents(spark, draws, 3), ["__k0"], ["__k0"], tries, **kwargs)
+    # four passes of plans read once each: a few hundred nodes, not thousands of copies
+    assert len(plan._jdf.queryExecution().analyzed().toString().splitlines()) < 400
+    a, b = (df.toPandas().sort_values("__k0").reset_index(drop=True) for df in (jobs, plan))
+    pd.testing.assert_frame_equal(a, b)
+    assert a["__count"].sum() == round(400 * mean)
