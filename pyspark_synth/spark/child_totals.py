@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["matched_counts"]
 
 COUNT = "__count"
+_MODES = ("count", "count", "room", "fill")  # the passes, in order (see the module docstring)
 
 
 def matched_counts(counted: DataFrame, columns: list[str], keys: list[str], tries: list[str], *, mean: float,
@@ -73,16 +74,25 @@ def matched_counts(counted: DataFrame, columns: list[str], keys: list[str], trie
     if linear:
         columns = [*columns, "__E"]
         counts = counted.select(*columns, pick.cast("long").alias(COUNT))
-        expected = None
+        for mode in _MODES:  # a pass deals what its weights allow (nothing once the gap is 0)
+            counts = _deal(counts, None, columns, keys, low, high, mode=mode, seed=seed, table=table,
+                           n_buckets=n_buckets)
     else:
-        chosen = totals.selectExpr(f"array_min(array({gaps})).a AS __try")
-        counts = counted.crossJoin(chosen).select(
-            *columns, F.expr(f"element_at(array({', '.join(tries)}), __try + 1)").cast("long").alias(COUNT))
+        # the totals in the driver (one small job): the draw nearest, as the expression above
+        # picks it, and no pass at all once the gap is closed
+        row = totals.first()
+        target = int(row["__E"] or 0)
+        drawn = [int(row[f"__T{a}"] or 0) for a in range(n)]
+        best = min(range(n), key=lambda a: (abs(drawn[a] - target), a))
+        counts = counted.select(*columns, F.col(tries[best]).cast("long").alias(COUNT))
         expected = totals.select("__E")
-    for mode in ("count", "count", "room", "fill"):  # a pass deals what its weights allow
-        counts = _deal(counts, expected, columns, keys, low, high, mode=mode, seed=seed, table=table,
-                       n_buckets=n_buckets)
-        counts = counts if mode == "fill" else kept(counts)  # (a plan only, inside plans_only())
+        left = target - drawn[best]
+        for mode in _MODES:
+            if left == 0:
+                break
+            counts = kept(_deal(counts, expected, columns, keys, low, high, mode=mode, seed=seed, table=table,
+                                n_buckets=n_buckets))
+            left = target - int(counts.agg(F.sum(COUNT)).first()[0] or 0)
     return counts.select(*[c for c in columns if c not in ("__lo", "__hi", "__E")], F.col(COUNT).cast("int").alias(COUNT))
 
 
