@@ -133,8 +133,9 @@ class CategoricalCodec(Codec):
         self.dtype_ordered_ = bool(isinstance(data.dtype, pd.CategoricalDtype) and data.dtype.ordered)
         self.formats_ = None
         present = vals[~isna]
-        if (not len(keep) and len(present) and self.dtype_categories_ is None
-                and bool(present.map(lambda v: isinstance(v, str)).all())):
+        from pyspark_synth.transformers.rare import all_strings
+
+        if not len(keep) and self.dtype_categories_ is None and all_strings(present):
             # no value held by k rows (names in a small table): the pooled token stands for text
             # of the column's common formats (as `transformers.rare` gives the other backends)
             from pyspark_synth.models.text import FormatModel

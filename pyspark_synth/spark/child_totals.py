@@ -69,9 +69,9 @@ def matched_counts(counted: DataFrame, columns: list[str], keys: list[str], trie
     else:
         totals = counted.agg(F.round(F.count(F.lit(1)) * F.lit(float(mean))).cast("long").alias("__E"),
                              *[F.sum(t).cast("long").alias(f"__T{a}") for a, t in enumerate(tries)])
-    gaps = ", ".join(f"struct(abs(__T{a} - __E) AS gap, {a} AS a)" for a in range(n))
-    pick = F.expr(f"element_at(array({', '.join(tries)}), array_min(array({gaps})).a + 1)")
     if linear:
+        gaps = ", ".join(f"struct(abs(__T{a} - __E) AS gap, {a} AS a)" for a in range(n))
+        pick = F.expr(f"element_at(array({', '.join(tries)}), array_min(array({gaps})).a + 1)")
         columns = [*columns, "__E"]
         counts = counted.select(*columns, pick.cast("long").alias(COUNT))
         for mode in _MODES:  # a pass deals what its weights allow (nothing once the gap is 0)
@@ -85,33 +85,30 @@ def matched_counts(counted: DataFrame, columns: list[str], keys: list[str], trie
         drawn = [int(row[f"__T{a}"] or 0) for a in range(n)]
         best = min(range(n), key=lambda a: (abs(drawn[a] - target), a))
         counts = counted.select(*columns, F.col(tries[best]).cast("long").alias(COUNT))
-        expected = totals.select("__E")
         left = target - drawn[best]
         for mode in _MODES:
             if left == 0:
                 break
-            counts = kept(_deal(counts, expected, columns, keys, low, high, mode=mode, seed=seed, table=table,
+            counts = kept(_deal(counts, left, columns, keys, low, high, mode=mode, seed=seed, table=table,
                                 n_buckets=n_buckets))
             left = target - int(counts.agg(F.sum(COUNT)).first()[0] or 0)
     return counts.select(*[c for c in columns if c not in ("__lo", "__hi", "__E")], F.col(COUNT).cast("int").alias(COUNT))
 
 
-def _deal(counts: DataFrame, expected: DataFrame | None, columns: list[str], keys: list[str], low: Any, high: Any, *,
+def _deal(counts: DataFrame, known_gap: int | None, columns: list[str], keys: list[str], low: Any, high: Any, *,
           mode: str, seed: int, table: str, n_buckets: int) -> DataFrame:
-    """One pass: the gap between `expected` (one row, `__E`) and the counts' total dealt out by
-    weight: proportional to the count capped by the room ("count"), to the room of parents with
-    children ("room"); or ("fill") parents with room, those without children too, filled to the real
-    most one after the other in the keyed order."""
+    """One pass: the gap (`known_gap`, known in the driver; None: `__E` minus the counts' total, in
+    linear plans) dealt out by weight: proportional to the count capped by the room ("count"), to
+    the room of parents with children ("room"); or ("fill") parents with room, those without
+    children too, filled to the real most one after the other in the keyed order."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     whole = Window.partitionBy(F.lit(0))
-    if expected is None:  # linear plans (see matched_counts): `counts` carries `__E`
+    if known_gap is None:  # linear plans (see matched_counts): `counts` carries `__E`
         picked = counts.withColumn("__gap", F.col("__E") - F.coalesce(F.sum(COUNT).over(whole), F.lit(0)).cast("long"))
-    else:
-        gaps = counts.agg(F.sum(COUNT).cast("long").alias("__T")).crossJoin(expected).select(
-            (F.col("__E") - F.coalesce(F.col("__T"), F.lit(0))).alias("__gap"))
-        picked = counts.crossJoin(gaps)
+    else:  # the gap the driver knows
+        picked = counts.withColumn("__gap", F.lit(int(known_gap)).cast("long"))
     count, gap = F.col(COUNT), F.col("__gap")
     room = F.when(gap > 0, F.greatest(high - count, F.lit(0))).otherwise(F.greatest(count - low, F.lit(0)))
     if mode == "fill":
@@ -119,7 +116,7 @@ def _deal(counts: DataFrame, expected: DataFrame | None, columns: list[str], key
     else:
         first = F.when(gap <= 0, room).when(count == 0, F.lit(0)).otherwise(room if mode == "room" else F.least(count, room))
     weighed = picked.withColumn("__room", room).withColumn("__first_w", first)
-    if expected is None:
+    if known_gap is None:
         weighed = weighed.withColumn("__first_sum", F.coalesce(F.sum("__first_w").over(whole), F.lit(0)))
     else:
         weighed = weighed.crossJoin(weighed.agg(F.coalesce(F.sum("__first_w"), F.lit(0)).cast("long").alias("__first_sum")))
@@ -128,7 +125,7 @@ def _deal(counts: DataFrame, expected: DataFrame | None, columns: list[str], key
     bucket = F.pmod(F.xxhash64(*[F.col(k) for k in keys], F.lit(derive_seed(seed, table, "count match buckets"))),
                     F.lit(max(1, n_buckets)))
     ranked = weighed.withColumn("__o", order).withColumn("__b", bucket)
-    if expected is None:  # the running sum in (bucket, order, key) order, over every parent at once
+    if known_gap is None:  # the running sum in (bucket, order, key) order, over every parent at once
         running = Window.partitionBy(F.lit(0)).orderBy("__b", "__o", *keys).rowsBetween(
             Window.unboundedPreceding, Window.currentRow)
         ranked = ranked.withColumn("__s", F.sum("__wt").over(running))

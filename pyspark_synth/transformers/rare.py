@@ -175,7 +175,7 @@ def _categorical(s: pd.Series, k: int, seed: int) -> tuple[pd.Series, dict[str, 
         draws = np.asarray(frequent.index)[rng.choice(len(frequent), size=n_hit, p=p / p.sum())]
         out.iloc[np.flatnonzero(hit)] = draws  # values of the column itself: its dtype is kept
         return out, {"rare_values": len(rare), "rare_rows": n_hit}
-    if _is_text(vals[~isna]):
+    if all_strings(vals[~isna]):
         # no value held by k rows (names in a table of 60): values of the column's common
         # formats with random characters (`models.text.FormatModel`, formats of fewer than k
         # rows dropped), so the column keeps its nulls, lengths and character classes, and no
@@ -192,7 +192,7 @@ def _categorical(s: pd.Series, k: int, seed: int) -> tuple[pd.Series, dict[str, 
     return out, {"rare_values": len(rare), "rare_rows": n_hit, "nulled": n_hit}
 
 
-def _is_text(present: pd.Series) -> bool:
+def all_strings(present: pd.Series) -> bool:
     """True when every present value is a string (a categorical dtype's fixed categories are not)."""
     if isinstance(present.dtype, pd.CategoricalDtype) or not len(present):
         return False
