@@ -38,11 +38,14 @@ if TYPE_CHECKING:
 __all__ = ["matched_counts"]
 
 COUNT = "__count"
+# buckets of parents for the running sums: a constant, so the order of the parents (and so the
+# counts) does not depend on the session's parallelism
+_BUCKETS = 64
 _MODES = ("count", "count", "room", "fill")  # the passes, in order (see the module docstring)
 
 
 def matched_counts(counted: DataFrame, columns: list[str], keys: list[str], tries: list[str], *, mean: float,
-                   children_range: tuple[int, int], seed: int, table: str, n_buckets: int) -> DataFrame:
+                   children_range: tuple[int, int], seed: int, table: str) -> DataFrame:
     """Parents (`columns`, their key `keys` among them) with a `__count` whose total is
     `round(parents * mean)`: of the candidate draws `tries` the one nearest it, with the gap left
     dealt out as the module docstring says (within each parent's `__lo`..`__hi` where `counted`
@@ -75,8 +78,7 @@ def matched_counts(counted: DataFrame, columns: list[str], keys: list[str], trie
         columns = [*columns, "__E"]
         counts = counted.select(*columns, pick.cast("long").alias(COUNT))
         for mode in _MODES:  # a pass deals what its weights allow (nothing once the gap is 0)
-            counts = _deal(counts, None, columns, keys, low, high, mode=mode, seed=seed, table=table,
-                           n_buckets=n_buckets)
+            counts = _deal(counts, None, columns, keys, low, high, mode=mode, seed=seed, table=table)
     else:
         # the totals in the driver (one small job): the draw nearest, as the expression above
         # picks it, and no pass at all once the gap is closed
@@ -89,14 +91,13 @@ def matched_counts(counted: DataFrame, columns: list[str], keys: list[str], trie
         for mode in _MODES:
             if left == 0:
                 break
-            counts = kept(_deal(counts, left, columns, keys, low, high, mode=mode, seed=seed, table=table,
-                                n_buckets=n_buckets))
+            counts = kept(_deal(counts, left, columns, keys, low, high, mode=mode, seed=seed, table=table))
             left = target - int(counts.agg(F.sum(COUNT)).first()[0] or 0)
     return counts.select(*[c for c in columns if c not in ("__lo", "__hi", "__E")], F.col(COUNT).cast("int").alias(COUNT))
 
 
 def _deal(counts: DataFrame, known_gap: int | None, columns: list[str], keys: list[str], low: Any, high: Any, *,
-          mode: str, seed: int, table: str, n_buckets: int) -> DataFrame:
+          mode: str, seed: int, table: str) -> DataFrame:
     """One pass: the gap (`known_gap`, known in the driver; None: `__E` minus the counts' total, in
     linear plans) dealt out by weight: proportional to the count capped by the room ("count"), to
     the room of parents with children ("room"); or ("fill") parents with room, those without
@@ -104,45 +105,45 @@ def _deal(counts: DataFrame, known_gap: int | None, columns: list[str], keys: li
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
+    # four selects a pass (each a level of the plan; a pipeline's plan is sent whole to Spark
+    # Connect, whose messages have a bounded depth): the gap; each parent's weight, order and
+    # bucket; the weights' total and running sum; the move
     whole = Window.partitionBy(F.lit(0))
+    base = [*columns, COUNT]
     if known_gap is None:  # linear plans (see matched_counts): `counts` carries `__E`
-        picked = counts.withColumn("__gap", F.col("__E") - F.coalesce(F.sum(COUNT).over(whole), F.lit(0)).cast("long"))
+        gap_now = F.col("__E") - F.coalesce(F.sum(COUNT).over(whole), F.lit(0))
     else:  # the gap the driver knows
-        picked = counts.withColumn("__gap", F.lit(int(known_gap)).cast("long"))
+        gap_now = F.lit(int(known_gap))
+    picked = counts.select(*base, gap_now.cast("long").alias("__gap"))
     count, gap = F.col(COUNT), F.col("__gap")
     room = F.when(gap > 0, F.greatest(high - count, F.lit(0))).otherwise(F.greatest(count - low, F.lit(0)))
     if mode == "fill":
         first = room
     else:
         first = F.when(gap <= 0, room).when(count == 0, F.lit(0)).otherwise(room if mode == "room" else F.least(count, room))
-    weighed = picked.withColumn("__room", room).withColumn("__first_w", first)
-    if known_gap is None:
-        weighed = weighed.withColumn("__first_sum", F.coalesce(F.sum("__first_w").over(whole), F.lit(0)))
-    else:
-        weighed = weighed.crossJoin(weighed.agg(F.coalesce(F.sum("__first_w"), F.lit(0)).cast("long").alias("__first_sum")))
-    weighed = weighed.withColumn("__wt", F.col("__first_w").cast("long")).withColumn("__wsum", F.col("__first_sum").cast("long"))
     order = F.xxhash64(*[F.col(k) for k in keys], F.lit(derive_seed(seed, table, "count match")))
     bucket = F.pmod(F.xxhash64(*[F.col(k) for k in keys], F.lit(derive_seed(seed, table, "count match buckets"))),
-                    F.lit(max(1, n_buckets)))
-    ranked = weighed.withColumn("__o", order).withColumn("__b", bucket)
+                    F.lit(_BUCKETS))
+    weighed = picked.select(*base, "__gap", first.cast("long").alias("__wt"), order.alias("__o"), bucket.alias("__b"))
     if known_gap is None:  # the running sum in (bucket, order, key) order, over every parent at once
         running = Window.partitionBy(F.lit(0)).orderBy("__b", "__o", *keys).rowsBetween(
             Window.unboundedPreceding, Window.currentRow)
-        ranked = ranked.withColumn("__s", F.sum("__wt").over(running))
+        ranked = weighed.select("*", F.coalesce(F.sum("__wt").over(whole), F.lit(0)).cast("long").alias("__wsum"),
+                                F.sum("__wt").over(running).alias("__s"))
     else:  # per bucket, plus the buckets' offsets (the same sums)
         within = Window.partitionBy("__b").orderBy("__o", *keys).rowsBetween(Window.unboundedPreceding, Window.currentRow)
-        ranked = ranked.withColumn("__s_in", F.sum("__wt").over(within))
-        per_bucket = ranked.groupBy("__b").agg(F.sum("__wt").alias("__bw"))
+        per_bucket = weighed.groupBy("__b").agg(F.sum("__wt").alias("__bw"))
         before = Window.orderBy("__b").rowsBetween(Window.unboundedPreceding, -1)
         offsets = per_bucket.select("__b", F.coalesce(F.sum("__bw").over(before), F.lit(0)).cast("long").alias("__off"))
-        ranked = ranked.join(offsets, on="__b").withColumn("__s", F.col("__off") + F.col("__s_in"))
+        total = weighed.agg(F.coalesce(F.sum("__wt"), F.lit(0)).cast("long").alias("__wsum"))
+        ranked = weighed.join(offsets, on="__b").crossJoin(total).select(
+            *base, "__gap", "__wt", "__wsum", (F.col("__off") + F.sum("__wt").over(within)).alias("__s"))
     # parent i moves by the integers in (|d| S_(i-1) + W/2, |d| S_i + W/2] divided by W (all integers)
-    ranked = ranked.withColumn("__size", F.least(F.abs(gap), F.col("__wsum")))
-    dec = "decimal(38,0)"
-    step = (f"((CAST(__size AS {dec}) * CAST(__s AS {dec}) + CAST(__wsum div 2 AS {dec})) div CAST(__wsum AS {dec}))"
-            f" - ((CAST(__size AS {dec}) * CAST(__s - __wt AS {dec}) + CAST(__wsum div 2 AS {dec})) div CAST(__wsum AS {dec}))")
+    size, dec = "least(abs(__gap), __wsum)", "decimal(38,0)"
+    step = (f"((CAST({size} AS {dec}) * CAST(__s AS {dec}) + CAST(__wsum div 2 AS {dec})) div CAST(__wsum AS {dec}))"
+            f" - ((CAST({size} AS {dec}) * CAST(__s - __wt AS {dec}) + CAST(__wsum div 2 AS {dec})) div CAST(__wsum AS {dec}))")
     if mode == "fill":  # parent i takes its room, or what is left of the gap after the ones before it
-        step = "least(__wt, greatest(__size - (__s - __wt), 0))"
+        step = f"least(__wt, greatest({size} - (__s - __wt), 0))"
     move = F.when(F.col("__wsum") > 0, F.expr(step)).otherwise(F.lit(0))
     new = F.when(gap > 0, count + move).otherwise(count - move)
     return ranked.select(*columns, new.alias(COUNT))

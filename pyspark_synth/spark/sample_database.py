@@ -162,7 +162,7 @@ def sample_children(
     # employees with 0..21 customers) as when rare parents carry most children (3 of 1,458
     # airports have weather) however many synthetic parents resemble them.
     counted = kept(matched_counts(counted, keyed.columns, keys, tries, mean=mean, children_range=drv.children_range,
-                                  seed=seed, table=table, n_buckets=n_parts))
+                                  seed=seed, table=table))
     exploded = counted.where(F.col("__count") > 0).select(
         *keyed.columns, F.explode(F.sequence(F.lit(0), F.col("__count") - 1)).alias("__idx"))
     exploded = kept(exploded.withColumn(BUCKET, bucket))

@@ -21,7 +21,7 @@ def test_the_total_is_exact_the_room_kept_and_the_layout_irrelevant(spark, mean)
     rng = np.random.default_rng(1)
     draws = rng.choice([0, 0, 1, 2, 3, 6], size=(500, 4))  # mean 2: too few for 3.3, a few too many for 2.1
     tries = [f"__count{a}" for a in range(4)]
-    kwargs = dict(mean=mean, children_range=(0, 6), seed=3, table="t", n_buckets=3)
+    kwargs = dict(mean=mean, children_range=(0, 6), seed=3, table="t")
     out = [matched_counts(_parents(spark, draws, p), ["__k0"], ["__k0"], tries, **kwargs).toPandas()
            .sort_values("__k0").reset_index(drop=True) for p in (1, 4)]
     pd.testing.assert_frame_equal(out[0], out[1])  # the same counts in any layout
@@ -40,14 +40,14 @@ def test_at_most_one_child_goes_to_parents_without_one(spark):
     draws = np.zeros((200, 2), dtype=int)
     draws[:50] = 1
     out = matched_counts(_parents(spark, draws, 2), ["__k0"], ["__k0"], ["__count0", "__count1"], mean=0.6,
-                         children_range=(0, 1), seed=0, table="t", n_buckets=2).toPandas()
+                         children_range=(0, 1), seed=0, table="t").toPandas()
     assert out["__count"].sum() == 120 and out["__count"].max() == 1
 
 
 def test_a_gap_larger_than_the_room_fills_the_room(spark):
     draws = np.full((10, 1), 2)
     out = matched_counts(_parents(spark, draws, 2), ["__k0"], ["__k0"], ["__count0"], mean=5.0,
-                         children_range=(1, 3), seed=0, table="t", n_buckets=2).toPandas()
+                         children_range=(1, 3), seed=0, table="t").toPandas()
     assert (out["__count"] == 3).all()  # 30 of the 50 wanted: every parent at the real most
 
 
@@ -57,7 +57,7 @@ def test_rare_heavy_parents_the_draws_missed_are_added_whole(spark):
     draws = np.zeros((300, 1), dtype=int)
     draws[17] = 700
     out = matched_counts(_parents(spark, draws, 3), ["__k0"], ["__k0"], ["__count0"], mean=2100 / 300,
-                         children_range=(0, 720), seed=0, table="t", n_buckets=2).toPandas()
+                         children_range=(0, 720), seed=0, table="t").toPandas()
     c = out["__count"]
     assert c.sum() == 2100 and (c > 0).sum() == 3 and c.max() == 720
 
@@ -69,7 +69,7 @@ def test_inside_plans_only_the_counts_are_the_same_and_the_plan_stays_small(spar
     rng = np.random.default_rng(2)
     draws = rng.choice([0, 0, 1, 2, 3, 6], size=(400, 3))
     tries = [f"__count{a}" for a in range(3)]
-    kwargs = dict(mean=mean, children_range=(0, 6), seed=5, table="t", n_buckets=4)
+    kwargs = dict(mean=mean, children_range=(0, 6), seed=5, table="t")
     jobs = matched_counts(_parents(spark, draws, 3), ["__k0"], ["__k0"], tries, **kwargs)
     with plans_only():
         plan = matched_counts(_parents(spark, draws, 3), ["__k0"], ["__k0"], tries, **kwargs)
