@@ -29,7 +29,7 @@ __all__ = [
 
 SemanticType = Literal["numerical", "categorical", "datetime", "boolean", "id", "text"]
 PIIAction = Literal["drop", "mask", "hash", "fake", "keep", "custom"]
-OrphanPolicy = Literal["drop", "null", "keep"]
+OrphanPolicy = Literal["drop", "null", "keep", "nearest"]
 SEMANTIC_TYPES: tuple[str, ...] = SemanticType.__args__  # type: ignore[attr-defined]
 PII_ACTIONS: tuple[str, ...] = PIIAction.__args__  # type: ignore[attr-defined]
 
@@ -189,15 +189,28 @@ class ForeignKey(_Frozen):
         parent_table: The referenced table.
         parent_columns: The referenced columns (the parent's primary key).
         on_orphan: What fitting does with child rows whose key has no parent:
-            "null" sets the key to null (the default; columns another foreign key of the table
-            also uses keep their values), "drop" removes the rows,
-            "keep" keeps them and generates no orphan (the model learns from them as they are).
+            "null" sets the key to null (the default of a one-column key; columns another foreign
+            key of the table also uses keep their values), "nearest" gives the row the parent key
+            next to its own (the default of a composite key, whose columns are usually the row's
+            own attributes, such as a flight's airport and hour: see
+            `spark.fit_database.nearest_parent_keys`), "drop" removes the rows, "keep" keeps them
+            and generates no orphan (the model learns from them as they are).
     """
 
     columns: tuple[str, ...]
     parent_table: str
     parent_columns: tuple[str, ...]
     on_orphan: OrphanPolicy = "null"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_policy(cls, data: Any) -> Any:
+        """No policy given (or None): "null" for a one-column key, "nearest" for a composite one."""
+        if isinstance(data, Mapping) and data.get("on_orphan") is None:
+            cols = data.get("columns")
+            many = not isinstance(cols, str) and cols is not None and len(tuple(cols)) > 1
+            data = {**data, "on_orphan": "nearest" if many else "null"}
+        return data
 
     @model_validator(mode="after")
     def _same_arity(self) -> ForeignKey:
@@ -394,7 +407,7 @@ class Metadata(BaseModel):
         parent_context_cols: Sequence[str] | None = None,
         columns: Mapping[str, str | Column | Mapping[str, Any]] | Sequence[Column] | None = None,
         driving_parent: str | None = None,
-        on_orphan: OrphanPolicy = "null",
+        on_orphan: OrphanPolicy | None = None,
     ) -> Metadata:
         """Add (or replace) a table; returns self so calls can be chained.
 
@@ -408,7 +421,8 @@ class Metadata(BaseModel):
             columns: `{name: semantic_type}`, `{name: Column(...)}` or a list of Column.
             driving_parent: The parent whose rows drive child counts and context; when neither it
                 nor `parent_context_cols` is set, fitting chooses it from the data.
-            on_orphan: Default orphan policy for the foreign keys given in `fk`.
+            on_orphan: Orphan policy for the foreign keys given in `fk` (default: "null" for a
+                one-column key, "nearest" for a composite one; see `ForeignKey`).
 
         Raises:
             MetadataError: The table is inconsistent in itself (cross-table checks run in validate()).

@@ -245,7 +245,7 @@ def rows_to_metadata(rows: list[dict[str, Any]], *, validate: bool = True) -> Me
                 t["fks"].append((r.get("position") or 0, ForeignKey(
                     columns=_column_names(r["column_name"], where, "column_name"),
                     parent_table=detail["parent_table"], parent_columns=_name_list(detail, "parent_columns", where),
-                    on_orphan=detail.get("on_orphan", "null")), where))
+                    on_orphan=detail.get("on_orphan")), where))
         except MetadataError:
             raise
         except (ValueError, KeyError, TypeError) as exc:

