@@ -21,6 +21,7 @@ def _example(name: str):
     return module
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["seed_api", "accessor_api"])
 def test_example_runs_small(spark, tmp_path, name):
     from pyspark_synth.spark.fit_database import read_tables

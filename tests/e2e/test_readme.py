@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.conftest import ROOT
 
 
@@ -19,6 +21,7 @@ def test_readme_has_exactly_two_setup_commands():
     assert "python -m pytest" in (ROOT / ".ci" / "run").read_text()
 
 
+@pytest.mark.slow
 def test_readme_example_runs(spark, capsys):
     (code,) = _blocks("python")
     exec(compile(code, "README.md", "exec"), {"__name__": "readme"})

@@ -86,6 +86,7 @@ def _check_output(spark, paths: dict[str, str], truth, n_users: int) -> dict:
     return pdfs
 
 
+@pytest.mark.slow
 def test_seed_scenario_with_privacy_copula_delta_and_validation(spark, ground_truth, tmp_path):
     syn = Synthesizer(_metadata(), _privacy(), spark_session=spark, backend="copula",
                       report_dir=tmp_path / "reports")
@@ -126,6 +127,7 @@ def test_errors_before_any_training(spark, ground_truth, monkeypatch):
         Synthesizer(_metadata(), no_key, spark_session=spark, backend="copula").fit(uris)
 
 
+@pytest.mark.slow
 def test_fake_rules_without_a_kind_sample_with_the_kind_of_their_column_names(spark, ground_truth, tmp_path):
     """Issue 22: this config passed config and fit, then sampling died on the executors (KeyError '')."""
     cfg = PrivacyConfig(rules={"users": {"name": "fake", "email": "fake"}}, key=KEY)
@@ -179,6 +181,7 @@ def _marginals_backend() -> type:
     return Marginals
 
 
+@pytest.mark.slow
 def test_user_backend_is_used_for_every_table_and_on_executors(spark, ground_truth, tmp_path):
     cls = _marginals_backend()
     register_backend("marginals", cls)

@@ -64,6 +64,7 @@ def shop(spark):
     return _frames(spark)
 
 
+@pytest.mark.slow
 def test_metadata_fit_and_sample_leave_the_conf_alone(spark, shop, tmp_path):
     md = _metadata()
     reg = CatalogRegistry(spark, namespace="conf-test")
@@ -107,6 +108,7 @@ def test_metadata_fit_and_sample_leave_the_conf_alone(spark, shop, tmp_path):
     release_kept(spark)
 
 
+@pytest.mark.slow
 def test_pii_synthesizer_and_migration_leave_the_conf_alone(spark, shop, tmp_path):
     customers = shop["customers"]
     with conf_unchanged(spark, "detect_pii / scrub / scan_leaks"):
@@ -125,6 +127,7 @@ def test_pii_synthesizer_and_migration_leave_the_conf_alone(spark, shop, tmp_pat
         migrate_registry(spark, str(tmp_path / "old-registry"), registry=CatalogRegistry(spark, "conf_migrated_models"))
 
 
+@pytest.mark.slow
 def test_sql_leaves_the_conf_alone_except_activate_registering_its_catalog(spark, shop, tmp_path):
     from pyspark_synth.spark.sql import activate
     from pyspark_synth.spark.table_functions import register_table_functions

@@ -113,6 +113,7 @@ def _dotted(spark):
     return {k: spark.createDataFrame(v) for k, v in frames.items()}, md
 
 
+@pytest.mark.slow
 def test_column_names_with_dots_work_end_to_end(spark, tmp_path):
     from pyspark_synth.io.writers import write_tables
     from pyspark_synth.validation.validate import validate

@@ -157,8 +157,8 @@ def _no_minimum(monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setattr(fit_job, "MIN_JOB_WORK", 0.0)
 
 
-@pytest.mark.parametrize("driver_slot", [True, False])
-@pytest.mark.parametrize("backend", ["copula", "ctgan"])
+@pytest.mark.parametrize(("backend", "driver_slot"), [pytest.param("copula", True, marks=pytest.mark.slow), ("copula", False), ("ctgan", True),
+                                                    pytest.param("ctgan", False, marks=pytest.mark.slow)])
 def test_a_spark_job_fit_gives_the_models_of_the_sequential_fit(spark, tmp_path, backend, driver_slot, monkeypatch):
     _no_minimum(monkeypatch)
     if not driver_slot:
@@ -312,6 +312,7 @@ def recording():  # noqa: ANN201
     _BACKENDS.pop("recording", None)
 
 
+@pytest.mark.slow
 def test_each_table_trains_in_its_own_task_biggest_first_and_parallelism_bounds_the_tasks(spark, tmp_path,
                                                                                            monkeypatch, recording):
     """Spark 4 plans a union of single-partition frames as one partition: every table then trained
@@ -325,6 +326,7 @@ def test_each_table_trains_in_its_own_task_biggest_first_and_parallelism_bounds_
         _recorded_tasks(spark, tmp_path / "c", parallelism=0)
 
 
+@pytest.mark.slow
 def test_on_a_local_master_the_driver_trains_the_biggest_slot_and_the_job_the_rest(spark, tmp_path, recording,
                                                                                   monkeypatch):
     """On local[2] the driver's process is one of two slots: the biggest table trains there (no
@@ -348,6 +350,7 @@ def _no_job(monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setattr(fit_job, "_run_job", no_job)
 
 
+@pytest.mark.slow
 def test_copula_tables_are_fitted_by_the_driver_without_a_job(spark, tmp_path, monkeypatch):
     """A copula on a few hundred rows costs less to fit than to ship: with the automatic backend
     such tables never reach the training job, on any master (the job is refused here), and neither
@@ -369,6 +372,7 @@ def test_copula_tables_are_fitted_by_the_driver_without_a_job(spark, tmp_path, m
                      registry=ModelRegistry(tmp_path / "c"), fit_in="spark", pii="ignore")
 
 
+@pytest.mark.slow
 def test_too_little_training_for_a_job_trains_in_the_driver_on_any_master(spark, tmp_path, monkeypatch, recording):
     """Starting a job (Python workers, their imports, a shuffle per sample) costs seconds: when
     the training it would overlap (every task's work but the longest's, the driver being idle) is
@@ -410,6 +414,7 @@ def _prepared(spark, md, frames) -> list:  # noqa: ANN001
     return seen
 
 
+@pytest.mark.slow
 def test_the_automatic_choice_is_made_once_in_the_driver_and_the_task_trains_it(spark, tmp_path, monkeypatch):
     """A table small enough to bring to the driver has its automatic backend chosen there, before
     the job is planned (so a copula is never shipped and the job is scheduled by real training):

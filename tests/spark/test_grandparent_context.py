@@ -40,6 +40,7 @@ def _latitude_amount(sales: pd.DataFrame, stores: pd.DataFrame, regions: pd.Data
     return float(np.corrcoef(j.latitude.astype(float), j.amount.astype(float))[0, 1])
 
 
+@pytest.mark.slow
 def test_a_grandparent_column_that_decides_the_grandchild_is_its_context_and_the_synthetic_rows_keep_it(spark, tmp_path):
     data = regions_stores_sales()
     frames = {k: spark.createDataFrame(v) for k, v in data.items()}

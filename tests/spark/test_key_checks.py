@@ -111,6 +111,7 @@ def test_fit_table_notes_dropped_keys_in_its_spec_and_refuses_when_asked(spark, 
                   on_duplicate_key="refuse")
 
 
+@pytest.mark.slow
 def test_the_policy_reaches_fit_through_the_accessors_and_the_synthesizer(spark, tmp_path):
     md, frames = _shop(spark)
     reg = ModelRegistry(tmp_path)

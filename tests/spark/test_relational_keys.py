@@ -38,7 +38,7 @@ def league_metadata() -> Metadata:
     return md
 
 
-@pytest.mark.parametrize("driving", ["a", "b"])
+@pytest.mark.parametrize("driving", ["a", pytest.param("b", marks=pytest.mark.slow)])
 def test_two_keys_sharing_a_column_are_both_filled_and_resolve(spark, tmp_path, driving):
     # games.(year, team_a) and games.(year, team_b) both point at teams.(year, team) and share
     # `year`: whichever drives, the other key is drawn among the parents of the same year, never null

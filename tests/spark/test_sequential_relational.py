@@ -130,6 +130,7 @@ def test_child_counts_keep_zeros_the_long_tail_and_depend_on_the_parent(real, sy
     assert means["gold"] > 70 and means["basic"] < 40 and means["silver"] < 40
 
 
+@pytest.mark.slow
 def test_same_seed_same_rows_whatever_the_partitioning(spark, fitted, synthetic):
     _, reg = fitted
     # children from materialized parents, split into more partitions, are the rows sample_database made
@@ -176,6 +177,7 @@ def test_bad_sequential_arguments_fail_before_any_job(spark, real, tmp_path):
     assert not list(tmp_path.iterdir())  # nothing was fitted
 
 
+@pytest.mark.slow
 def test_a_link_table_of_keys_only_in_sequential_mode(spark, tmp_path):
     # playlist_track has only its two keys: the sequence model learns how many playlists each
     # track is in (2 or 3), the playlists are dealt as for any link table (unique pairs)
@@ -227,6 +229,7 @@ def test_a_sequential_table_is_driven_by_the_key_with_the_most_parents(spark):
                             "one sequence each); set driving_parent to choose another"]
 
 
+@pytest.mark.slow
 def test_a_pii_column_of_a_sequential_table_is_faked_never_learned(spark, tmp_path_factory):
     data = shop(3)
     orders = data["orders"]

@@ -234,6 +234,7 @@ def test_setup_ddl_matches_the_catalog_schema(spark):
         spark.sql("DROP TABLE IF EXISTS synth_ddl_check")
 
 
+@pytest.mark.slow
 def test_sql_examples_run_and_give_a_consistent_database(spark, fitted):
     for statement in sql_statements(ROOT / "sql" / "examples.sql"):
         spark.sql(statement).collect()

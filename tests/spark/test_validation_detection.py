@@ -23,6 +23,7 @@ def _draw(rng: np.random.Generator, n: int, shift: float = 0.0) -> pd.DataFrame:
     })
 
 
+@pytest.mark.slow
 def test_a_fresh_sample_scores_near_chance_and_a_shifted_column_near_one(spark):
     rng = np.random.default_rng(21)
     real = spark.createDataFrame(_draw(rng, 300))

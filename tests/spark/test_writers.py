@@ -395,6 +395,7 @@ def _two_writers(tmp_path: Path, mode: str) -> tuple[dict[str, Path], dict[str, 
     return targets, {fmt: {tag: results[tag].get(fmt, "missing") for tag in procs} for fmt in FORMATS}
 
 
+@pytest.mark.slow
 def test_two_processes_create_the_same_target_exactly_one_wins(spark, tmp_path):
     targets, results = _two_writers(tmp_path, "error")
     for fmt, by_writer in results.items():
@@ -407,6 +408,7 @@ def test_two_processes_create_the_same_target_exactly_one_wins(spark, tmp_path):
     assert len([p for p in targets["delta"].iterdir() if p.name.startswith("synth-")]) == 1  # nor inside it
 
 
+@pytest.mark.slow
 def test_two_processes_append_to_the_same_new_target_both_land(spark, tmp_path):
     targets, results = _two_writers(tmp_path, "append")
     for fmt, by_writer in results.items():
@@ -433,6 +435,7 @@ def _wait_until_gone(pgid: int, timeout: float = 60.0) -> None:
     raise AssertionError(f"processes {running} of the killed writer still run")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_a_killed_writer_leaves_no_staging_after_the_next_write(spark, tmp_path, fmt):
     target = tmp_path / "out" / "t"
