@@ -222,17 +222,15 @@ def nearest_parent_keys(child: DataFrame, parent: DataFrame, fk: ForeignKey, sha
         cond = e if cond is None else cond & e
     marked = child.join(moves, on=cond, how="left")
     moved = {c: k for k, c in zip(keys, fk.columns, strict=True) if k in movable}
-    nulled = set(nulled_columns(fk.columns, [list(shared)])) if shared else set(fk.columns)
     cols = []
     for c in child.columns:
         if c not in moved:
             cols.append(quoted(c).alias(c))
             continue
-        dtype = child.schema[c].dataType
-        new = F.col("__to")[moved[c]].cast(dtype)
-        none = F.lit(None).cast(dtype) if c in nulled else quoted(c)
+        dtype = child.schema[c].dataType  # a movable column of an orphan without a parent is nulled
         cols.append(F.when(F.col("__orphan").isNull(), quoted(c))
-                    .when(F.col("__to").isNotNull(), new).otherwise(none).alias(c))
+                    .when(F.col("__to").isNotNull(), F.col("__to")[moved[c]].cast(dtype))
+                    .otherwise(F.lit(None).cast(dtype)).alias(c))
     return marked.select(*cols)
 
 
