@@ -7,7 +7,8 @@ is made in one fixed order of steps:
 
 1. the model draws the rows, conditioned on the parents' context columns when there are any (a
    sequence model draws a block of parents' children, one sequence per parent, instead:
-   `generate_sequences`; the steps below are the same, `finish`);
+   `generate_sequences`; the steps below are the same, `finish`); a lookup table copied as it is
+   (`TableSpec.copied`) gives its real rows instead, row id i its i-th row, and skips the steps;
 2. the driving foreign key takes its parent's key values (null at the key's real rate);
 3. primary-key columns are made from the global row ids;
 4. self-references point at earlier rows;
@@ -122,6 +123,11 @@ class TableKernel:
             DataError: The table's children are drawn as sequences (see `generate_sequences`).
         """
         ids = np.asarray(row_ids, dtype=np.int64)
+        if self.spec.copied is not None:  # a lookup table copied as it is: row id i is its i-th row
+            if len(ids) and (ids.min() < 0 or ids.max() >= self.spec.row_count):
+                raise DataError(f"Table '{self.spec.name}' is a lookup table copied as it is: its row ids are "
+                                f"0..{self.spec.row_count - 1}, not up to {int(ids.max())}")
+            return coerce_to_schema(self.spec.copied.frame(ids), self.spec.fields)
         if self.model is None:
             return coerce_to_schema(pd.DataFrame(index=pd.RangeIndex(len(ids))), self.spec.fields)
         if self.sequential:

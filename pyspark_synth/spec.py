@@ -29,7 +29,9 @@ from pyspark_synth.relational.inherited import InheritedContext
 from pyspark_synth.relational.primary_keys import KeySpec
 
 __all__ = [
+    "COPY_BACKEND",
     "EMPTY_BACKEND",
+    "CopiedRows",
     "SPEC_VERSION",
     "ColumnStats",
     "ColumnPrivacy",
@@ -48,12 +50,16 @@ __all__ = [
     "schema_fields",
 ]
 
-# 1: the redesign's spec; 2: `inherited_context` (grandparents' context columns). A library reads
+# 1: the redesign's spec; 2: `inherited_context` (grandparents' context columns); 3: `copied` (lookup
+# tables copied as they are, backend "copy"). A library reads
 # every version up to its own (fields added since default to what older specs meant) and refuses a
 # newer one with an upgrade message, not a validation error on the unknown field.
-SPEC_VERSION = 2
+SPEC_VERSION = 3
 # the backend of a table that had no rows when it was fitted: no model, an empty synthetic copy
 EMPTY_BACKEND = "empty"
+# the backend of a lookup table copied as it is (a small code list, `validation.lookups`): no
+# model; its rows are in the spec (`TableSpec.copied`) and come back exactly, keys included
+COPY_BACKEND = "copy"
 
 
 class _Frozen(BaseModel):
@@ -326,6 +332,36 @@ class FakeColumnSpec(_Frozen):
         return self
 
 
+class CopiedRows(_Frozen):
+    """The rows of a lookup table copied into the synthetic data as they are (at most a few hundred).
+
+    Attributes:
+        columns: The table's columns, in the output schema's order.
+        rows: One tuple per row, values as JSON (dates and timestamps as ISO text, restored to the
+            schema's types by the kernel's coercion).
+    """
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+    @model_validator(mode="after")
+    def _rectangular(self) -> CopiedRows:
+        bad = [i for i, r in enumerate(self.rows) if len(r) != len(self.columns)]
+        if bad:
+            raise ValueError(f"copied rows {bad[:5]} do not have one value per column {list(self.columns)}")
+        return self
+
+    def frame(self, row_ids: Any = None) -> Any:
+        """The rows (those at positions `row_ids`, by default all) as a pandas DataFrame."""
+        import numpy as np
+        import pandas as pd
+
+        pdf = pd.DataFrame(list(self.rows), columns=list(self.columns), dtype=object)
+        if row_ids is None:
+            return pdf
+        return pdf.iloc[np.asarray(row_ids, dtype=np.int64)].reset_index(drop=True)
+
+
 class ModelReference(_Frozen):
     """Where the table's model archive is and what it must hold (checked before it is used)."""
 
@@ -386,6 +422,9 @@ class TableSpec(_Frozen):
         notes: What fitting chose or found for this table.
         privacy: What the privacy step did to each PII column before the model saw the data.
         fakes: Columns not learned but made at sampling (they are in `spark_schema`, not in `table`).
+        copied: The rows of a lookup table copied as it is (backend "copy"), None otherwise.
+        learned_keys: Foreign keys (their columns) to copied lookup tables that the model learns
+            as its own columns (`spark.lookup_copies`): they are in `table` as plain columns.
     """
 
     spec_version: int = SPEC_VERSION
@@ -410,6 +449,8 @@ class TableSpec(_Frozen):
     notes: tuple[str, ...] = ()
     privacy: tuple[ColumnPrivacy, ...] = ()
     fakes: tuple[FakeColumnSpec, ...] = ()
+    copied: CopiedRows | None = None
+    learned_keys: tuple[tuple[str, ...], ...] = ()
 
     @field_validator("spark_schema")
     @classmethod
@@ -429,6 +470,7 @@ class TableSpec(_Frozen):
                              f"table's columns {self.table.column_names}")
         known = set(names)
         used = [k.column for k in self.keys] + [c for r in self.relations for c in r.columns] + [t.column for t in self.text]
+        used += [c for key in self.learned_keys for c in key]
         used += [c for f in self.fakes for c in (f.column, *f.entity_columns)]
         missing = sorted({c for c in used if c not in known})
         if missing:
@@ -453,7 +495,17 @@ class TableSpec(_Frozen):
                 raise ValueError(f"the context columns {list(self.context)} differ from the linkage model's {linked}")
         if self.driving is not None and self.driving.sequential and self.backend == EMPTY_BACKEND:
             raise ValueError("an empty table has no sequence model to draw its children per parent from")
-        if self.backend != EMPTY_BACKEND and self.model is None:
+        if (self.backend == COPY_BACKEND) != (self.copied is not None):
+            raise ValueError(f"backend '{COPY_BACKEND}' and copied rows go together (backend '{self.backend}', "
+                             f"{'with' if self.copied is not None else 'without'} copied rows)")
+        if self.copied is not None:
+            if list(self.copied.columns) != names:
+                raise ValueError(f"the copied rows' columns {list(self.copied.columns)} differ from the schema's {names}")
+            if len(self.copied.rows) != self.row_count:
+                raise ValueError(f"{len(self.copied.rows)} copied rows for a table of {self.row_count} real rows")
+            if self.driving is not None or self.keys:
+                raise ValueError("a copied table has no driving parent and no keys made from row ids")
+        elif self.backend != EMPTY_BACKEND and self.model is None:
             raise ValueError(f"backend '{self.backend}' needs a model reference")
         return self
 
@@ -476,6 +528,24 @@ class TableSpec(_Frozen):
     def is_empty(self) -> bool:
         """True when the table had no rows when fitted (its synthetic copy is empty)."""
         return self.backend == EMPTY_BACKEND
+
+    @property
+    def is_copied(self) -> bool:
+        """True for a lookup table copied as it is (its rows are `copied`)."""
+        return self.copied is not None
+
+    def copied_rows(self, num_rows: Any, where: str) -> int:
+        """The rows to generate of a table, checked: a copied table has exactly its real rows.
+
+        Raises:
+            DataError: The table is copied and `num_rows` asks for another number of rows.
+        """
+        n = self.row_count if num_rows is None else check_num_rows(num_rows, f"{where}: num_rows for table '{self.name}'")
+        if self.is_copied and n != self.row_count:
+            raise DataError(f"{where}: table '{self.name}' is a lookup table copied as it is ({self.row_count} rows, "
+                            f"its real ones); it cannot give {n} rows. Ask for {self.row_count} (or leave num_rows "
+                            "out), or refit with the table listed in lookup_tables=() to have it modelled.")
+        return n
 
     # ------------------------------------------------------------------------- JSON
     def to_json(self, *, indent: int | None = None) -> str:
@@ -602,6 +672,8 @@ class DatabaseSpec(_Frozen):
             spec = self.tables[name]
             if spec.is_empty and name not in sizes:
                 out[name] = 0.0
+            elif spec.is_copied:  # a code list keeps its rows whatever the scale
+                out[name] = float(spec.copied_rows(sizes.get(name), "sample_database"))
             elif spec.driving is None:
                 out[name] = float(sizes.get(name, round(spec.row_count * factor)))
             else:
@@ -615,10 +687,13 @@ class DatabaseSpec(_Frozen):
         lines = [f"{len(self.order)} tables, generated in this order:"]
         for i, name in enumerate(self.order, 1):
             spec = self.tables[name]
-            model = "no model: empty when fitted" if spec.is_empty else f"{spec.backend} model"
+            model = ("no model: empty when fitted" if spec.is_empty else "no model: a lookup table copied as it is"
+                     if spec.is_copied else f"{spec.backend} model")
             head = f"{i:>3}. {name}: ~{expected[name]:,.0f} rows ({spec.row_count:,} real; {model})"
             lines.append(head)
-            if spec.driving is None:
+            if spec.is_copied:
+                lines.append("       copied: its real rows, keys included, whatever num_rows or scale")
+            elif spec.driving is None:
                 lines.append("       root: its size is asked for (num_rows) or its real size times scale")
             else:
                 d = spec.driving
@@ -635,6 +710,9 @@ class DatabaseSpec(_Frozen):
                 else:
                     lines.append(f"       driven by {d.label}: each of ~{expected[d.parent_table]:,.0f} parents draws "
                                  f"its children (mean {d.mean_children:.3g}){ctx}")
+            for cols in spec.learned_keys:
+                lines.append(f"       key ({', '.join(cols)}): a column of its {spec.backend} model (the codes of a "
+                             "copied lookup table)")
             for s in spec.secondary:
                 law = s.law
                 lines.append(f"       key {s.label}: {law.values[0]}..{law.values[-1]} children per parent "

@@ -147,8 +147,10 @@ class GaussianCopula(SynthModel):
         self.var_arrays_: list[np.ndarray] = []
         scores: list[tuple[np.ndarray, np.ndarray | None, np.ndarray | None]] = []
         skip = self._skipped_columns()
+        self.guides_ = _guides(data, {c: self._semantic(c) for c in data.columns}, skip)
         self.columns_ = [self._fit_column(data[c], self._semantic(c), c in skip, n_q, rng, scores, "table")
                          for c in data.columns]
+        del self.guides_
         self.n_table_vars_ = len(self.vars_)
         self.context_ = []
         if context is not None:
@@ -228,7 +230,7 @@ class GaussianCopula(SynthModel):
         if kind in ("categorical", "boolean"):
             present = x[~null]
             counts = present.value_counts(sort=False, dropna=True)
-            order = np.lexsort((np.arange(len(counts)), -counts.to_numpy()))
+            order = _category_order(present, counts, ~null, getattr(self, "guides_", {}), name)
             values = list(counts.index[order])
             if len(values) == 1:
                 return {**spec, "kind": "constant", "constant": _tag(values[0])}
@@ -546,6 +548,77 @@ class GaussianCopula(SynthModel):
 
 
 # ---------------------------------------------------------------------------------- marginals
+# a category order follows a numerical column only when the column's means per category explain
+# at least this share of its variance (the correlation ratio); else categories go by frequency
+_MIN_GUIDE_ETA2 = 0.02
+
+
+def _guides(data: pd.DataFrame, semantics: dict[str, str | None], skip: set[str]) -> dict[str, np.ndarray]:
+    """Normal scores by rank of the table's numerical and datetime columns (NaN where missing):
+    what a categorical column's order of categories may follow (`_category_order`)."""
+    out: dict[str, np.ndarray] = {}
+    for c in data.columns:
+        if c in skip:
+            continue
+        s = data[c]
+        kind = infer_semantic_type(s, semantics.get(c))
+        if kind not in ("numerical", "datetime") or isinstance(s.dtype, pd.CategoricalDtype):
+            continue
+        if pd.api.types.is_datetime64_any_dtype(s):
+            t = s.dt.tz_convert("UTC").dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
+            v = pd.Series(np.where(t.isna(), np.nan, t.to_numpy().astype("datetime64[ns]").astype("int64")),
+                          dtype="float64")
+        else:
+            try:
+                v = pd.to_numeric(s, errors="coerce").astype("float64")
+            except (TypeError, ValueError):
+                continue
+        v = v.where(np.isfinite(v))
+        if v.notna().sum() < 2 or v.nunique() < 2:
+            continue
+        r = v.rank(method="average").to_numpy()
+        out[str(c)] = ndtri((r - 0.5) / v.notna().sum())
+    return out
+
+
+def _category_order(present: pd.Series, counts: pd.Series, mask: np.ndarray, guides: dict[str, np.ndarray],
+                    name: str) -> np.ndarray:
+    """The order of a categorical column's categories on the uniform (their intervals).
+
+    A Gaussian copula keeps monotone dependence only, so categories ordered by frequency lose a
+    relation such as a track's genre and its length (genre codes in no order of length). Here the
+    categories follow the mean of the numerical column they explain best (the highest correlation
+    ratio, at least `_MIN_GUIDE_ETA2`): that relation becomes monotone and the latent correlation
+    keeps it. Without such a column (or with two categories), by frequency. Ties by frequency,
+    then first appearance.
+    """
+    freq = -counts.to_numpy()
+    first = np.arange(len(counts))
+    if len(counts) <= 2 or not guides:
+        return np.lexsort((first, freq))
+    codes = pd.Index(counts.index).get_indexer(present)
+    best, best_eta, best_means = None, _MIN_GUIDE_ETA2, None
+    for col, g in guides.items():
+        if col == name:
+            continue
+        gp = g[mask]
+        ok = ~np.isnan(gp)
+        if ok.sum() < 2 * len(counts):
+            continue
+        gv, cv = gp[ok], codes[ok]
+        n_c = np.bincount(cv, minlength=len(counts)).astype(np.float64)
+        sums = np.bincount(cv, weights=gv, minlength=len(counts))
+        mean = gv.mean()
+        means = np.where(n_c > 0, sums / np.maximum(n_c, 1), mean)
+        total = float(((gv - mean) ** 2).sum())
+        eta = float((n_c * (means - mean) ** 2).sum()) / total if total > 0 else 0.0
+        if eta > best_eta:
+            best, best_eta, best_means = col, eta, means
+    if best is None:
+        return np.lexsort((first, freq))
+    return np.lexsort((first, freq, np.round(best_means, 12)))
+
+
 def _rank_scores(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Normal scores of values by rank, ties broken at random (a discrete value fills its band)."""
     order = np.lexsort((rng.random(len(x)), x))

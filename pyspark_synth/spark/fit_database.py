@@ -23,7 +23,9 @@ from pyspark_synth.relational.plan import (
 )
 from pyspark_synth.seeds import derive_seed, resolve_seed
 from pyspark_synth.spark.at_once import each_at_once
+from pyspark_synth.spark.lookup_copies import copyable, learned_keys, model_metadata
 from pyspark_synth.spec import (
+    CopiedRows,
     CountLawSpec,
     DatabaseSpec,
     DrivingRelation,
@@ -320,27 +322,43 @@ def choose_driving(plan: Plan, name: str, frames: Mapping[str, DataFrame], repor
 _LOOKUP_MAX_ROWS = 100  # as validate's lookup_max_rows
 
 
-def _exempt_lookups(private: Any, frames: Mapping[str, DataFrame], metadata: Metadata, report: FitReport) -> Any:
-    """Lookup tables (code lists: each row its own label, every row referenced by a child, at most
-    100 rows; the rule `validate` uses, `validation.lookups`) are learned without rare-value
-    protection: every label of such a table is held by one row, so the protection would leave
-    the column null, and a code list holds no person whose rare value could be replayed."""
+def _lookups(private: Any, frames: Mapping[str, DataFrame], metadata: Metadata,
+             report: FitReport) -> tuple[Any, dict[str, CopiedRows]]:
+    """The lookup tables (code lists: at most 100 rows, referenced by a child, each row its own
+    label; the rule `validate` uses, `validation.lookups`): `(private, {table: its copied rows})`.
+
+    Most are copied as they are (`spark.lookup_copies`). Those with a column of a type the copy
+    would not keep exactly (decimals) are learned without rare-value protection: every label of
+    such a table is held by one row, so the protection would leave the column null, and a code
+    list holds no person whose rare value could be replayed. Those that a privacy rule or
+    differential privacy touches are modelled as any table."""
     from dataclasses import replace as dc_replace
 
     from pyspark_synth.validation.lookups import find_lookups
 
-    if all(pt.rare_threshold <= 1 for pt in private.tables.values()):
-        return private
     lookups = find_lookups(dict(frames), metadata, set(), _LOOKUP_MAX_ROWS)
-    if not lookups:
-        return private
+    found = each_at_once(frames[next(iter(lookups))].sparkSession if lookups else None,
+                         lambda t: copyable(t, frames[t], metadata.tables[t], private.tables[t]), list(lookups))
+    copies: dict[str, CopiedRows] = {}
+    modelled: dict[str, str] = {}
+    for (name, why), (rows, reason) in zip(lookups.items(), found, strict=True):
+        if rows is not None:
+            copies[name] = rows
+            report.notes.append(f"table '{name}': a lookup table ({why}): copied as it is, keys included")
+        else:
+            report.notes.append(f"table '{name}': a lookup table ({why}), modelled, not copied: {reason}")
+            pt = private.tables[name]
+            if not (pt.columns or pt.fake_types or pt.differential_privacy is not None):
+                modelled[name] = why  # a column the privacy step changed keeps the protection
+    if not modelled or all(private.tables[t].rare_threshold <= 1 for t in modelled):
+        return private, copies
     tables = dict(private.tables)
-    for name, why in lookups.items():
+    for name, why in modelled.items():
         note = (f"table '{name}': a lookup table ({why}): learned without rare-value protection (its labels are "
                 "one row each)")
         tables[name] = dc_replace(tables[name], rare_threshold=1, notes=(*tables[name].notes, note))
         report.notes.append(note)
-    return dc_replace(private, tables=tables)
+    return dc_replace(private, tables=tables), copies
 
 
 _CONTEXT_ROWS = 5_000  # child rows (and parents) brought to the driver to measure dependence
@@ -620,9 +638,16 @@ def fit_database(
     reg = registry_for(spark, registry)
     report = FitReport(metadata=metadata)
     report.notes.extend(private.notes)
-    private = _exempt_lookups(private, frames, metadata, report)
     frames = apply_orphan_policies(plan, {n: frames[n] for n in plan.order}, report)
     frames = apply_key_policies(plan, frames, report, on_duplicate_key, seed=derive_seed(seed, "keys"))
+    private, copies = _lookups(private, frames, metadata, report)
+    # the models see each key to a copied lookup table as a column of its child (`lookup_copies`)
+    learned = learned_keys(metadata, copies)
+    plan = build_plan(model_metadata(metadata, learned))
+    for child, keys in learned.items():
+        for fk in keys:
+            report.notes.append(f"table '{child}': key '{fk.label}' to the copied lookup table '{fk.parent_table}' is "
+                                "learned as a column of its model (drawn with its other columns; every code resolves)")
     if sample_size is not None:
         from pyspark_synth.spark.subset import relational_sample
 
@@ -634,6 +659,10 @@ def fit_database(
             """The table's training plan, and its notes (the tables of a wave prepare at once)."""
             own = FitReport(metadata=report.metadata)
             df = frames[name]
+            if name in copies:  # a lookup table: its rows are the copy (no model, no keys from row ids)
+                return prepare_table(df, table=name, metadata=plan.tables[name].table, backend=backend,
+                                     seed=derive_seed(seed, name), registry=reg, empty_ok=True,
+                                     privacy=private.tables[name], copied=copies[name]), own.notes
             if not df.take(1):
                 # an empty table stays empty: no model, no links to learn (its children get no rows from it)
                 own.notes.append(f"Table '{name}' has no rows: its synthetic copy is empty")
@@ -651,11 +680,13 @@ def fit_database(
                 from pyspark_synth.spark.fit_sequence import prepare_sequential_table
 
                 relations, _ = _relations(tp, tframes, seed=seed, sequence=True)
+                relations["learned_keys"] = tuple(tuple(fk.columns) for fk in learned.get(name, ()))
                 return prepare_sequential_table(
                     df, tframes[tp.driving.parent_table], tp, relations=relations, model_args=seq_args,
                     sample_rows=sample_rows or DEFAULT_SAMPLE_ROWS, seed=derive_seed(seed, name), registry=reg,
                     privacy=private.tables[name], threads=threads), own.notes
             relations, ctx_map = _relations(tp, tframes, seed=seed)
+            relations["learned_keys"] = tuple(tuple(fk.columns) for fk in learned.get(name, ()))
             if tp.driving is not None:
                 fk = tp.driving
                 pctx = tframes[fk.parent_table].select(

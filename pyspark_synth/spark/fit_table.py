@@ -15,7 +15,7 @@ from pyspark_synth.io.names import model_name
 from pyspark_synth.io.registry import ModelEntry, ModelRegistry, registry_for
 from pyspark_synth.metadata import Metadata, Table, format_validation_error, type_family
 from pyspark_synth.seeds import derive_seed, resolve_seed
-from pyspark_synth.spec import EMPTY_BACKEND, ColumnStats, TableSpec, TextColumnSpec
+from pyspark_synth.spec import COPY_BACKEND, EMPTY_BACKEND, ColumnStats, TableSpec, TextColumnSpec
 from pyspark_synth.training import TrainedTable, TrainingJob, train_table
 from pyspark_synth.validation.integrity import (
     DEFAULT_KEY_POLICY,
@@ -445,6 +445,7 @@ class PreparedTable:
         sequence: For a table fitted in sequential mode, its sample's plan (`fit_sequence.SequencePlan`:
             `sample` is then its children); None for every other table.
         label: The driving foreign key of a sequence table (for its notes).
+        copied: A lookup table's rows copied as they are (`spec.CopiedRows`: nothing trains), or None.
     """
 
     job: TrainingJob
@@ -458,6 +459,7 @@ class PreparedTable:
     key_counters: dict[str, tuple[tuple[str, ...], int]] = field(default_factory=dict)
     sequence: Any = None
     label: str = ""
+    copied: Any = None
 
     @property
     def name(self) -> str:
@@ -505,6 +507,7 @@ def prepare_table(
     privacy: PrivacyConfig | PrivateTable | None = None,
     pii: str = "suggest",
     on_duplicate_key: str = DEFAULT_KEY_POLICY,
+    copied: Any = None,
     **model_kwargs: Any,
 ) -> PreparedTable:
     """Everything `fit_table` does before training: the privacy step, checks, Spark statistics,
@@ -512,7 +515,8 @@ def prepare_table(
 
     See `fit_table` for the arguments; `threads` sets torch's threads while the model trains.
     Within a database (`privacy` is a `PrivateTable`), `fit_database` has already checked the
-    keys and run the privacy step for every table.
+    keys and run the privacy step for every table. With `copied` (a lookup table's rows,
+    `spec.CopiedRows`), nothing trains: the table's spec holds those rows.
     """
     from pyspark_synth.spark.privacy_step import PrivateTable, check_pii_mode
 
@@ -557,20 +561,22 @@ def prepare_table(
                       threads=threads, rare_threshold=private.rare_threshold,
                       differential_privacy=private.differential_privacy)
     sample = None
-    if stats["row_count"] == 0:
+    if copied is not None:
+        pass  # nothing to train: the spec holds the rows
+    elif stats["row_count"] == 0:
         if not empty_ok:
             raise DataError(f"Table '{tbl.name}' has no rows: there is nothing to learn from. Fit it once it has data "
                             "(within a database, fit_database keeps an empty table as an empty table)")
     else:
         full = df.select(*[f"`{c}`" for c in tbl.column_names + list(ctx_map)])
         sample = uniform_sample(full, sample_rows, stats["row_count"], derive_seed(seed, tbl.name, "sample"))
-    counters = counter_keys(data_df, tbl) if stats["row_count"] else {}
+    counters = counter_keys(data_df, tbl) if stats["row_count"] and copied is None else {}
     if counters:
         base["notes"] = (*base["notes"], *[f"key column '{c}' numbers the rows of each {list(g)} from {start}, as in the "
                                            "data: generated so" for c, (g, start) in counters.items()])
     return PreparedTable(job=job, model_class=model_cls, base=base, sample=sample, context_map=ctx_map, registry=reg,
                          spark=df.sparkSession, training_size=min(stats["row_count"], sample_rows),
-                         key_counters=counters)
+                         key_counters=counters, copied=copied)
 
 
 def spec_fields(tbl: Table, seed: int, stats: dict[str, Any], schema: Any, relations: Mapping[str, Any],
@@ -601,6 +607,9 @@ def finish_table(prepared: PreparedTable, trained: TrainedTable | None, *, catal
     With `index` False the version is not listed in the catalog table: the caller lists several
     at once (`index_models`), one write instead of one per table.
     """
+    if trained is None and prepared.copied is not None:  # a lookup table copied as it is
+        spec = TableSpec(backend=COPY_BACKEND, training_rows=0, copied=prepared.copied, **prepared.base)
+        return _store(prepared.registry, spec, None, prepared.spark, catalog_table if index else False)
     if trained is None:
         # an empty table of a database (northwind's customer_demographics): no model, and its
         # synthetic copy is empty with the same schema

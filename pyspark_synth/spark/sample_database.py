@@ -248,7 +248,9 @@ def _fitted(spark: SparkSession, metadata: Metadata | None, reg: ModelRegistry,
     db = DatabaseSpec.from_tables(metadata, {t: e.spec for t, e in entries.items()})
     for name in db.order:
         spec = db.tables[name]
-        parents = [p for p in metadata.tables[name].parent_tables if p != name]
+        learned = set(spec.learned_keys)  # keys to copied lookup tables: columns of the model
+        parents = [fk.parent_table for fk in metadata.tables[name].foreign_keys
+                   if fk.parent_table != name and tuple(fk.columns) not in learned]
         if parents and spec.driving is None and not spec.is_empty:
             raise MetadataError(f"Table '{name}' has foreign keys to {parents} but its model (version "
                                 f"{entries[name].version}) was fitted as a single table; refit the database with "

@@ -76,7 +76,8 @@ def sample_table(
 
     entry = entry or registry_for(spark, registry).get(table, version)
     spec = entry.spec
-    n = spec.row_count if num_rows is None else check_num_rows(num_rows, f"num_rows for table '{table}'")
+    n = spec.copied_rows(num_rows, "sample_table") if spec.is_copied else (
+        spec.row_count if num_rows is None else check_num_rows(num_rows, f"num_rows for table '{table}'"))
     block_size = check_num_rows(block_size, "block_size")
     if block_size < 1:
         raise DataError(f"block_size must be at least 1, got {block_size}")
@@ -87,7 +88,7 @@ def sample_table(
                             f"nothing to generate {n} rows from. Ask for 0 rows, or refit the table with data.")
         return spark.createDataFrame([], schema)
     seed = resolve_seed(seed)
-    model_bytes = entry.model_bytes()
+    model_bytes = None if spec.is_copied else entry.model_bytes()  # a copied table's rows are in its spec
     n_blocks = math.ceil(n / block_size)
     parts = num_partitions or max(1, min(n_blocks, max(default_parallelism(spark), math.ceil(n / _ROWS_PER_PARTITION))))
     _log.info("sampling table", table=table, rows=n, seed=seed, blocks=n_blocks, partitions=parts, version=entry.version)

@@ -119,14 +119,15 @@ def sample_udtf(root: str | None = None, namespace: str = "default", backends: d
 
             entry = SynthSample._entry(table, version)
             spec = entry.spec
-            n = spec.row_count if num_rows is None else check_num_rows(num_rows, "synth_sample: num_rows")
+            n = spec.copied_rows(num_rows, "synth_sample") if spec.is_copied else (
+                spec.row_count if num_rows is None else check_num_rows(num_rows, "synth_sample: num_rows"))
             if n == 0 or spec.is_empty:
                 if n > 0:
                     from pyspark_synth.errors import DataError
 
                     raise DataError(f"synth_sample: table '{table}' had no rows when it was fitted; ask for 0 rows")
                 return
-            fn = table_blocks(spec.to_json(), entry.model_bytes(), seed=resolve_seed(None if seed is None else int(seed)),
+            fn = table_blocks(spec.to_json(), None if spec.is_copied else entry.model_bytes(), seed=resolve_seed(None if seed is None else int(seed)),
                               num_rows=n, block_size=DEFAULT_BLOCK_SIZE, backend=shipped.get(spec.backend))
             # mapInPandas reads naive timestamps in the session time zone; do the same (Spark
             # propagates SQL confs to tasks as local properties), so the rows equal sample_table's

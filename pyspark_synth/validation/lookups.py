@@ -6,8 +6,9 @@ but not judged. A table is a lookup table when `lookup_tables` names it, or, wit
 it is referenced by a foreign key of another table, has at most `lookup_max_rows` real rows, each
 of its compared columns holds a different value on every row (a code list: each row its own
 label, where an entity table such as customers repeats its attributes' values), and every one of
-its real rows is referenced by some child row (a code list in use: a left-anti join). These checks
-run only on tables that small.
+its real rows is referenced by some child row (a code list in use: a left-anti join). A date or
+timestamp of one value on every row (a `last_update` stamp) labels nothing and is left out of
+the test. These checks run only on tables that small.
 """
 
 from __future__ import annotations
@@ -81,7 +82,12 @@ def _lookup_reason(reals: dict[str, DataFrame], metadata: Metadata, name: str, m
     if cols:  # a code list: each row its own label (an entity table repeats its attributes' values)
         aggs = [f(quoted(c.name)) for c in cols for f in (F.count, F.count_distinct)]
         counts = list(reals[name].agg(*aggs).first())
-        if any(counts[k] != counts[k + 1] for k in range(0, len(counts), 2)):
+        # a date or timestamp of one value on every row (a `last_update` stamp) labels nothing: left out
+        types = {f.name: f.dataType.typeName() for f in reals[name].schema.fields}
+        stamps = {2 * i for i, c in enumerate(cols) if types.get(c.name) in ("date", "timestamp", "timestamp_ntz")}
+        labels = [k for k in range(0, len(counts), 2)
+                  if not (k in stamps and n > 1 and counts[k] == n and counts[k + 1] == 1)]
+        if any(counts[k] != counts[k + 1] for k in labels):
             return None
     pcols = refs[0][1].parent_columns  # the referenced key (keys to other columns are left out)
     refs = [(c, fk) for c, fk in refs if fk.parent_columns == pcols]
@@ -92,7 +98,7 @@ def _lookup_reason(reals: dict[str, DataFrame], metadata: Metadata, name: str, m
         used = part if used is None else used.unionByName(part, allowMissingColumns=False)
     used = used.dropna().distinct()
     parent = reals[name].select(*[quoted(c).alias(k) for c, k in zip(pcols, keys, strict=True)])
-    if parent.join(used, on=keys, how="left_anti").limit(1).count() == 0:
-        children = ", ".join(sorted({c.name for c, _ in refs}))
-        return f"{n} distinct rows (at most {max_rows}), every one referenced by {children}"
-    return None
+    if parent.join(used, on=keys, how="left_anti").limit(1).count() != 0:
+        return None
+    children = ", ".join(sorted({c.name for c, _ in refs}))
+    return f"{n} distinct rows (at most {max_rows}), every one referenced by {children}"

@@ -1,9 +1,10 @@
-"""A lookup table (a code list) is learned without rare-value protection; other tables keep it."""
+"""Lookup tables (code lists): copied as they are, and the keys to them learned by their children."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from pyspark_synth import Metadata
 from pyspark_synth.io.registry import ModelRegistry
@@ -29,3 +30,63 @@ def test_a_code_list_keeps_its_labels_while_a_rare_value_of_its_child_is_never_g
     assert names.notna().all() and set(names) <= set(genres["name"]) and names.nunique() > 6
     moods = set(out["tracks"].toPandas()["mood"].dropna())
     assert "one-of-a-kind" not in moods and moods <= {"calm", "loud", "sad"}
+
+
+def test_a_lookup_table_is_copied_and_the_key_to_it_is_learned_with_the_childs_columns(spark, tmp_path):
+    """A code list comes back exactly (each code with its label, at any scale) and its children's
+    key to it is drawn with their other columns: a track's genre goes with its length. Dealt like
+    a key to any parent, genre and length were independent, and the genre table was a model's."""
+    from pyspark_synth.errors import DataError
+    from pyspark_synth.spark.sample_database import explain
+    from pyspark_synth.spark.sample_table import sample_table
+
+    rng = np.random.default_rng(1)
+    genres = pd.DataFrame({"genre_id": np.arange(1, 9), "name": [f"g{chr(97 + i)}x" for i in range(8)],
+                           "loaded": pd.Timestamp("2020-01-01")})  # a stamp the same on every row
+    n = 800
+    genre = rng.integers(1, 9, n)
+    tracks = pd.DataFrame({"track_id": np.arange(1, n + 1), "genre_id": genre,
+                           "seconds": genre * 60.0 + rng.normal(0, 5, n)})
+    md = Metadata().add_table("genres", pk="genre_id")
+    md.add_table("tracks", pk="track_id", fk={"genre_id": "genres.genre_id"})
+    reg = ModelRegistry(tmp_path / "r")
+    report = fit_database(spark, md, {"genres": spark.createDataFrame(genres), "tracks": spark.createDataFrame(tracks)},
+                          backend="copula", seed=0, registry=reg, pii="ignore")
+    assert any("'genres': a lookup table" in n and "copied as it is" in n for n in report.notes)
+    assert any("'genre_id -> genres.genre_id' to the copied lookup table 'genres' is learned" in n for n in report.notes)
+    assert reg.get("genres").spec.backend == "copy" and reg.get("tracks").spec.learned_keys == (("genre_id",),)
+    assert "copied: its real rows" in explain(spark, report.metadata, registry=reg)
+
+    out = sample_database(spark, report.metadata, seed=1, registry=reg, scale=2.0)
+    copy = out["genres"].toPandas().sort_values("genre_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(copy, genres, check_dtype=False)
+    synth = out["tracks"].toPandas()
+    assert abs(len(synth) - 2 * n) <= 0.02 * 2 * n
+    assert synth["genre_id"].notna().all() and set(synth["genre_id"]) <= set(genres["genre_id"])
+    assert synth["genre_id"].nunique() == 8
+    assert np.corrcoef(synth["genre_id"], synth["seconds"])[0, 1] > 0.9  # independent when dealt: about 0
+
+    # the child is a root now: its size can be asked for; the copy keeps its rows
+    sized = sample_database(spark, report.metadata, {"tracks": 50}, seed=1, registry=reg)
+    assert sized["tracks"].count() == 50 and sized["genres"].count() == 8
+    with pytest.raises(DataError, match=r"'genres' is a lookup table copied as it is \(8 rows"):
+        sample_table(spark, "genres", 5, registry=reg)
+    with pytest.raises(DataError, match=r"'genres' is a lookup table copied as it is"):
+        sample_database(spark, report.metadata, {"genres": 3}, registry=reg)
+
+
+def test_a_lookup_table_whose_column_a_privacy_rule_changes_is_modelled_not_copied(spark, tmp_path):
+    from pyspark_synth import PIIRule, PrivacyConfig
+
+    codes = pd.DataFrame({"code_id": np.arange(1, 7), "label": [f"c{i}q" for i in range(6)]})
+    facts = pd.DataFrame({"fact_id": np.arange(300), "code_id": np.arange(300) % 6 + 1,
+                          "x": np.random.default_rng(2).normal(size=300)})
+    md = Metadata().add_table("codes", pk="code_id").add_table("facts", pk="fact_id", fk={"code_id": "codes.code_id"})
+    reg = ModelRegistry(tmp_path / "r")
+    report = fit_database(spark, md, {"codes": spark.createDataFrame(codes), "facts": spark.createDataFrame(facts)},
+                          backend="copula", seed=0, registry=reg, pii="ignore",
+                          privacy=PrivacyConfig(rules={"codes": {"label": PIIRule(action="fake", kind="person_name")}}))
+    assert any("'codes': a lookup table" in n and "not copied: the privacy step changes" in n for n in report.notes)
+    assert reg.get("codes").spec.backend != "copy" and reg.get("facts").spec.learned_keys == ()
+    out = sample_database(spark, report.metadata, seed=1, registry=reg)
+    assert not set(out["codes"].toPandas()["label"].dropna()) & set(codes["label"])
