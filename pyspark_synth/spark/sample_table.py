@@ -69,7 +69,8 @@ def sample_table(
     Raises:
         NotFittedError: The table has no fitted model.
         SerializationError: The model or its spec is damaged (before any Spark job).
-        DataError: `num_rows` is negative or not an integer.
+        DataError: `num_rows` is negative or not an integer, or the table is a lookup table copied
+            as it is (`TableSpec.copied`) and `num_rows` is not its real number of rows.
     """
     from pyspark_synth.spark.convert import schema_from_json
     from pyspark_synth.spark.udfs import table_blocks

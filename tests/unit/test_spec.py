@@ -254,3 +254,45 @@ def test_explain_says_the_children_come_as_sequences():
     assert ("driven by customer_id -> customers.customer_id: each of ~10 parents draws its children as one sequence, "
             "their number included, from the autoregressive_sequential model (real: 0..20 per parent, mean 2.3, "
             "40.0% without children)") in text
+
+
+def test_a_copied_lookup_table_keeps_its_rows_through_json_and_the_kernel_gives_them_back():
+    import datetime as dt
+
+    import pandas as pd
+
+    from pyspark_synth.kernel import TableKernel
+    from pyspark_synth.spark.lookup_copies import copied_rows
+    from pyspark_synth.spec import CopiedRows
+
+    real = pd.DataFrame({"code": [3, 1, 2], "label": ["c", "a", None], "rate": [0.5, float("nan"), 2.25],
+                         "since": [pd.Timestamp("2020-01-02 03:04:05"), pd.NaT, pd.Timestamp("2021-06-01")],
+                         "day": [dt.date(2020, 1, 2), dt.date(2020, 1, 3), None]})
+    rows = copied_rows(real, ["code"])  # sorted by the key: the same copy in any layout
+    assert rows.columns == ("code", "label", "rate", "since", "day") and [r[0] for r in rows.rows] == [1, 2, 3]
+    table = Table(name="codes", primary_key=("code",), columns=(
+        Column(name="code", type="id", sql_type="bigint"), Column(name="label", sql_type="string"),
+        Column(name="rate", type="numerical", sql_type="double"), Column(name="since", type="datetime", sql_type="timestamp"),
+        Column(name="day", type="datetime", sql_type="date")))
+    spec = TableSpec(name="codes", backend="copy", seed=0, table=table, row_count=3, training_rows=0, copied=rows,
+                     spark_schema=_schema(("code", "long"), ("label", "string"), ("rate", "double"),
+                                          ("since", "timestamp"), ("day", "date")))
+    again = TableSpec.from_json(spec.to_json())
+    assert again == spec and again.is_copied and not again.is_empty
+    out = TableKernel(again, None).generate([0, 1, 2], seed=1, model_seed=2)
+    want = real.sort_values("code").reset_index(drop=True)
+    assert out["code"].tolist() == [1, 2, 3] and out["label"].tolist()[:2] == ["a", None]
+    assert np.isnan(out["rate"][0]) and out["rate"].tolist()[1:] == [2.25, 0.5]
+    assert out["since"].isna()[0] and out["since"][1] == want["since"][1] and out["day"].tolist()[0] == dt.date(2020, 1, 3)
+    with pytest.raises(DataError, match="row ids are 0..2, not up to 3"):
+        TableKernel(again, None).generate([2, 3], seed=1, model_seed=2)
+    assert again.copied_rows(None, "here") == 3
+    with pytest.raises(DataError, match=r"here: table 'codes' is a lookup table copied as it is \(3 rows"):
+        again.copied_rows(10, "here")
+    data = json.loads(spec.to_json())
+    data["copied"] = None
+    with pytest.raises(SerializationError, match="backend 'copy' and copied rows go together"):
+        TableSpec.from_dict(data)
+    data["copied"] = CopiedRows(columns=("code",), rows=((1,),)).model_dump()
+    with pytest.raises(SerializationError, match="copied rows' columns"):
+        TableSpec.from_dict(data)
