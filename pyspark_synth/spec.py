@@ -534,17 +534,16 @@ class TableSpec(_Frozen):
         """True for a lookup table copied as it is (its rows are `copied`)."""
         return self.copied is not None
 
-    def copied_rows(self, num_rows: Any, where: str) -> int:
-        """The rows to generate of a table, checked: a copied table has exactly its real rows.
+    def copied_rows(self, n: int, where: str) -> int:
+        """`n`, the rows asked of the table, checked: a copied table has exactly its real rows.
 
         Raises:
-            DataError: The table is copied and `num_rows` asks for another number of rows.
+            DataError: The table is copied and `n` is another number of rows.
         """
-        n = self.row_count if num_rows is None else check_num_rows(num_rows, f"{where}: num_rows for table '{self.name}'")
         if self.is_copied and n != self.row_count:
             raise DataError(f"{where}: table '{self.name}' is a lookup table copied as it is ({self.row_count} rows, "
                             f"its real ones); it cannot give {n} rows. Ask for {self.row_count} (or leave num_rows "
-                            "out), or refit with the table listed in lookup_tables=() to have it modelled.")
+                            "out).")
         return n
 
     # ------------------------------------------------------------------------- JSON
@@ -673,7 +672,7 @@ class DatabaseSpec(_Frozen):
             if spec.is_empty and name not in sizes:
                 out[name] = 0.0
             elif spec.is_copied:  # a code list keeps its rows whatever the scale
-                out[name] = float(spec.copied_rows(sizes.get(name), "sample_database"))
+                out[name] = float(spec.copied_rows(sizes.get(name, spec.row_count), "sample_database"))
             elif spec.driving is None:
                 out[name] = float(sizes.get(name, round(spec.row_count * factor)))
             else:

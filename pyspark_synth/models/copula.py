@@ -147,10 +147,9 @@ class GaussianCopula(SynthModel):
         self.var_arrays_: list[np.ndarray] = []
         scores: list[tuple[np.ndarray, np.ndarray | None, np.ndarray | None]] = []
         skip = self._skipped_columns()
-        self.guides_ = _guides(data, {c: self._semantic(c) for c in data.columns}, skip)
-        self.columns_ = [self._fit_column(data[c], self._semantic(c), c in skip, n_q, rng, scores, "table")
+        guides = _guides(data, {c: self._semantic(c) for c in data.columns}, skip)
+        self.columns_ = [self._fit_column(data[c], self._semantic(c), c in skip, n_q, rng, scores, "table", guides)
                          for c in data.columns]
-        del self.guides_
         self.n_table_vars_ = len(self.vars_)
         self.context_ = []
         if context is not None:
@@ -188,7 +187,8 @@ class GaussianCopula(SynthModel):
         return len(self.vars_) - 1
 
     def _fit_column(self, s: pd.Series, semantic: str | None, skip: bool, n_q: int,
-                    rng: np.random.Generator, scores: list[np.ndarray], owner: str) -> dict[str, Any]:
+                    rng: np.random.Generator, scores: list[np.ndarray], owner: str,
+                    guides: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
         name = str(s.name)
         key = f"{owner}.{name}"
         spec: dict[str, Any] = {"name": name, "dtype": str(s.dtype), "value_var": None, "null_var": None}
@@ -230,7 +230,7 @@ class GaussianCopula(SynthModel):
         if kind in ("categorical", "boolean"):
             present = x[~null]
             counts = present.value_counts(sort=False, dropna=True)
-            order = _category_order(present, counts, ~null, getattr(self, "guides_", {}), name)
+            order = _category_order(present, counts, ~null, guides or {}, name)
             values = list(counts.index[order])
             if len(values) == 1:
                 return {**spec, "kind": "constant", "constant": _tag(values[0])}

@@ -327,18 +327,19 @@ def _lookups(private: Any, frames: Mapping[str, DataFrame], metadata: Metadata,
     """The lookup tables (code lists: at most 100 rows, referenced by a child, each row its own
     label; the rule `validate` uses, `validation.lookups`): `(private, {table: its copied rows})`.
 
-    Most are copied as they are (`spark.lookup_copies`). Those with a column of a type the copy
-    would not keep exactly (decimals) are learned without rare-value protection: every label of
-    such a table is held by one row, so the protection would leave the column null, and a code
-    list holds no person whose rare value could be replayed. Those that a privacy rule or
-    differential privacy touches are modelled as any table."""
+    Most are copied as they are (`spark.lookup_copies`). Those not copied for another reason
+    (foreign keys of their own, a column of a type the copy would not keep exactly) are learned
+    without rare-value protection: every label of such a table is held by one row, so the
+    protection would leave the column null, and a code list holds no person whose rare value
+    could be replayed. Those that a privacy rule or differential privacy touches are modelled as
+    any table."""
     from dataclasses import replace as dc_replace
 
     from pyspark_synth.validation.lookups import find_lookups
 
     lookups = find_lookups(dict(frames), metadata, set(), _LOOKUP_MAX_ROWS)
     found = each_at_once(frames[next(iter(lookups))].sparkSession if lookups else None,
-                         lambda t: copyable(t, frames[t], metadata.tables[t], private.tables[t]), list(lookups))
+                         lambda t: copyable(frames[t], metadata.tables[t], private.tables[t]), list(lookups))
     copies: dict[str, CopiedRows] = {}
     modelled: dict[str, str] = {}
     for (name, why), (rows, reason) in zip(lookups.items(), found, strict=True):

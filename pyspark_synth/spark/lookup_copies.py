@@ -43,8 +43,8 @@ _COPYABLE_TYPES = {"string", "varchar", "char", "byte", "short", "integer", "lon
                    "date", "timestamp", "timestamp_ntz"}
 
 
-def copyable(name: str, df: DataFrame, table: Table, private: Any) -> tuple[CopiedRows | None, str]:
-    """The rows of lookup table `name` to copy, or None with the reason it is modelled instead.
+def copyable(df: DataFrame, table: Table, private: Any) -> tuple[CopiedRows | None, str]:
+    """The rows of lookup table `table` to copy, or None with the reason it is modelled instead.
 
     `private` is the table's `PrivateTable` (the privacy step's account of it).
     """
@@ -75,16 +75,12 @@ def _json_value(v: Any) -> Any:
     import numpy as np
     import pandas as pd
 
-    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NaT:
-        return None
-    if isinstance(v, pd.Timestamp):
-        return v.isoformat()
-    if isinstance(v, dt.datetime | dt.date):
-        return v.isoformat()
     if isinstance(v, np.generic):
         v = v.item()
-        if isinstance(v, float) and math.isnan(v):
-            return None
+    if v is None or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if isinstance(v, dt.date):  # datetimes and pandas Timestamps too
+        return v.isoformat()
     if isinstance(v, float) and math.isinf(v):
         return "Infinity" if v > 0 else "-Infinity"
     return v

@@ -77,8 +77,8 @@ def sample_table(
 
     entry = entry or registry_for(spark, registry).get(table, version)
     spec = entry.spec
-    n = spec.copied_rows(num_rows, "sample_table") if spec.is_copied else (
-        spec.row_count if num_rows is None else check_num_rows(num_rows, f"num_rows for table '{table}'"))
+    n = spec.row_count if num_rows is None else check_num_rows(num_rows, f"num_rows for table '{table}'")
+    spec.copied_rows(n, "sample_table")
     block_size = check_num_rows(block_size, "block_size")
     if block_size < 1:
         raise DataError(f"block_size must be at least 1, got {block_size}")

@@ -119,8 +119,8 @@ def sample_udtf(root: str | None = None, namespace: str = "default", backends: d
 
             entry = SynthSample._entry(table, version)
             spec = entry.spec
-            n = spec.copied_rows(num_rows, "synth_sample") if spec.is_copied else (
-                spec.row_count if num_rows is None else check_num_rows(num_rows, "synth_sample: num_rows"))
+            n = spec.row_count if num_rows is None else check_num_rows(num_rows, "synth_sample: num_rows")
+            spec.copied_rows(n, "synth_sample")
             if n == 0 or spec.is_empty:
                 if n > 0:
                     from pyspark_synth.errors import DataError

@@ -286,7 +286,7 @@ def test_a_copied_lookup_table_keeps_its_rows_through_json_and_the_kernel_gives_
     assert out["since"].isna()[0] and out["since"][1] == want["since"][1] and out["day"].tolist()[0] == dt.date(2020, 1, 3)
     with pytest.raises(DataError, match="row ids are 0..2, not up to 3"):
         TableKernel(again, None).generate([2, 3], seed=1, model_seed=2)
-    assert again.copied_rows(None, "here") == 3
+    assert again.copied_rows(3, "here") == 3
     with pytest.raises(DataError, match=r"here: table 'codes' is a lookup table copied as it is \(3 rows"):
         again.copied_rows(10, "here")
     data = json.loads(spec.to_json())
