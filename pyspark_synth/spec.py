@@ -40,6 +40,7 @@ __all__ = [
     "DrivingRelation",
     "FakeColumnSpec",
     "InheritedContext",
+    "LearnedKey",
     "ModelReference",
     "SecondaryRelation",
     "SelfReference",
@@ -362,6 +363,46 @@ class CopiedRows(_Frozen):
         return pdf.iloc[np.asarray(row_ids, dtype=np.int64)].reset_index(drop=True)
 
 
+class LearnedKey(_Frozen):
+    """A foreign key to a copied lookup table, learned as columns of the child's model
+    (`spark.lookup_copies`), and the real children of each code.
+
+    The model draws the codes with the child's other columns; sampling then keeps each code's
+    children within the real range (`spark.lookup_copies.bounded_codes`), as every other
+    parent's children follow their real law: a code the model draws too rarely (or never: codes
+    of fewer rows than the rare-value threshold are not learned) or too often gets rows moved
+    from or to the codes with the most to spare.
+
+    Attributes:
+        columns: The child's key columns.
+        codes: Every key of the copied lookup table (JSON values, in the order of `columns`).
+        children: Real child rows of each code (aligned with `codes`). Empty (a spec of
+            version 3 written before these were kept): the model's draws are left as they are.
+    """
+
+    columns: tuple[str, ...]
+    codes: tuple[tuple[Any, ...], ...] = ()
+    children: tuple[int, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_columns(cls, data: Any) -> Any:
+        """A plain tuple of column names (how version-3 specs first wrote a learned key)."""
+        if isinstance(data, (list, tuple)) and all(isinstance(c, str) for c in data):
+            return {"columns": tuple(data)}
+        return data
+
+    @model_validator(mode="after")
+    def _aligned(self) -> LearnedKey:
+        if len(self.codes) != len(self.children):
+            raise ValueError(f"{len(self.codes)} codes but {len(self.children)} child counts")
+        if any(len(c) != len(self.columns) for c in self.codes):
+            raise ValueError(f"a code does not have one value per key column {list(self.columns)}")
+        if any(n < 0 for n in self.children):
+            raise ValueError("a code has a negative number of children")
+        return self
+
+
 class ModelReference(_Frozen):
     """Where the table's model archive is and what it must hold (checked before it is used)."""
 
@@ -423,8 +464,8 @@ class TableSpec(_Frozen):
         privacy: What the privacy step did to each PII column before the model saw the data.
         fakes: Columns not learned but made at sampling (they are in `spark_schema`, not in `table`).
         copied: The rows of a lookup table copied as it is (backend "copy"), None otherwise.
-        learned_keys: Foreign keys (their columns) to copied lookup tables that the model learns
-            as its own columns (`spark.lookup_copies`): they are in `table` as plain columns.
+        learned_keys: Foreign keys to copied lookup tables that the model learns as its own
+            columns (`spark.lookup_copies`): they are in `table` as plain columns.
     """
 
     spec_version: int = SPEC_VERSION
@@ -450,7 +491,7 @@ class TableSpec(_Frozen):
     privacy: tuple[ColumnPrivacy, ...] = ()
     fakes: tuple[FakeColumnSpec, ...] = ()
     copied: CopiedRows | None = None
-    learned_keys: tuple[tuple[str, ...], ...] = ()
+    learned_keys: tuple[LearnedKey, ...] = ()
 
     @field_validator("spark_schema")
     @classmethod
@@ -470,7 +511,7 @@ class TableSpec(_Frozen):
                              f"table's columns {self.table.column_names}")
         known = set(names)
         used = [k.column for k in self.keys] + [c for r in self.relations for c in r.columns] + [t.column for t in self.text]
-        used += [c for key in self.learned_keys for c in key]
+        used += [c for key in self.learned_keys for c in key.columns]
         used += [c for f in self.fakes for c in (f.column, *f.entity_columns)]
         missing = sorted({c for c in used if c not in known})
         if missing:
@@ -709,9 +750,11 @@ class DatabaseSpec(_Frozen):
                 else:
                     lines.append(f"       driven by {d.label}: each of ~{expected[d.parent_table]:,.0f} parents draws "
                                  f"its children (mean {d.mean_children:.3g}){ctx}")
-            for cols in spec.learned_keys:
-                lines.append(f"       key ({', '.join(cols)}): a column of its {spec.backend} model (the codes of a "
-                             "copied lookup table)")
+            for key in spec.learned_keys:
+                bounds = (f", {min(key.children)}..{max(key.children)} children per code (real), kept in that range"
+                          if key.children else "")
+                lines.append(f"       key ({', '.join(key.columns)}): a column of its {spec.backend} model (the "
+                             f"{len(key.codes) or ''}{' ' if key.codes else ''}codes of a copied lookup table){bounds}")
             for s in spec.secondary:
                 law = s.law
                 lines.append(f"       key {s.label}: {law.values[0]}..{law.values[-1]} children per parent "

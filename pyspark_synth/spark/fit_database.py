@@ -23,7 +23,7 @@ from pyspark_synth.relational.plan import (
 )
 from pyspark_synth.seeds import derive_seed, resolve_seed
 from pyspark_synth.spark.at_once import each_at_once
-from pyspark_synth.spark.lookup_copies import copyable, learned_keys, model_metadata
+from pyspark_synth.spark.lookup_copies import copyable, learned_key, learned_keys, model_metadata
 from pyspark_synth.spec import (
     CopiedRows,
     CountLawSpec,
@@ -653,6 +653,9 @@ def fit_database(
         from pyspark_synth.spark.subset import relational_sample
 
         frames = relational_sample(plan, frames, sample_size, stratify_by=stratify_by, seed=derive_seed(seed, "sample"))
+    # each learned key's codes and their real children (sampling keeps every code within that range)
+    learned_specs = {child: tuple(learned_key(frames[child], fk, copies[fk.parent_table]) for fk in keys)
+                     for child, keys in learned.items()}
     persisted = [df.persist() for df in frames.values()]
     drivers: dict[str, ForeignKey | None] = {}  # each table's driving key, once chosen
     try:
@@ -681,13 +684,13 @@ def fit_database(
                 from pyspark_synth.spark.fit_sequence import prepare_sequential_table
 
                 relations, _ = _relations(tp, tframes, seed=seed, sequence=True)
-                relations["learned_keys"] = tuple(tuple(fk.columns) for fk in learned.get(name, ()))
+                relations["learned_keys"] = learned_specs.get(name, ())
                 return prepare_sequential_table(
                     df, tframes[tp.driving.parent_table], tp, relations=relations, model_args=seq_args,
                     sample_rows=sample_rows or DEFAULT_SAMPLE_ROWS, seed=derive_seed(seed, name), registry=reg,
                     privacy=private.tables[name], threads=threads), own.notes
             relations, ctx_map = _relations(tp, tframes, seed=seed)
-            relations["learned_keys"] = tuple(tuple(fk.columns) for fk in learned.get(name, ()))
+            relations["learned_keys"] = learned_specs.get(name, ())
             if tp.driving is not None:
                 fk = tp.driving
                 pctx = tframes[fk.parent_table].select(

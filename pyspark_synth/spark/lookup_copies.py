@@ -12,6 +12,16 @@ more column of the child's model (a categorical of the real codes, learned joint
 child's other columns and its parent's context); every code the model draws is a key of the
 copy, so the key always resolves.
 
+Each code then keeps its children within the real range, as every other parent's children follow
+their real law: the model's draws give a code with one real track none about a third of the time,
+and never draw a code held by fewer rows than the rare-value threshold (rare-value protection
+pools them), while the most frequent code can pass its real count. So the spec keeps the real
+children of every code (`spec.LearnedKey`), and `bounded_codes` moves the fewest generated rows
+it can, chosen by a keyed hash of the row, from the codes above the range (or with the most to
+spare) to those below it: children per code end within [smallest, largest] real count times the
+scale of the sample, the table keeps its size, and the moved rows are whole model rows (no real
+row's attributes go with a rare code).
+
 A table is copied when it is a lookup table by `validation.lookups`' rule (at most 100 rows,
 referenced by a foreign key, each of its columns a different value on every row), has no
 foreign key itself, the privacy step left every column as it is (under the default `pii`, a
@@ -31,12 +41,15 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from pyspark_synth.metadata import ForeignKey, Metadata, Table
-from pyspark_synth.spec import CopiedRows
+from pyspark_synth.spec import CopiedRows, LearnedKey
 
 if TYPE_CHECKING:
+    import numpy as np
     from pyspark.sql import DataFrame
 
-__all__ = ["copied_rows", "copyable", "learned_keys", "model_metadata"]
+    from pyspark_synth.spec import TableSpec
+
+__all__ = ["bounded_codes", "code_targets", "copied_rows", "copyable", "learned_key", "learned_keys", "model_metadata"]
 
 # Spark types whose values come back exactly from their JSON copy
 _COPYABLE_TYPES = {"string", "varchar", "char", "byte", "short", "integer", "long", "boolean", "float", "double",
@@ -119,3 +132,149 @@ def model_metadata(metadata: Metadata, learned: Mapping[str, tuple[ForeignKey, .
     md = Metadata()
     md.tables = tables
     return md.validate()
+
+
+def learned_key(child: DataFrame, fk: ForeignKey, copy: CopiedRows) -> LearnedKey:
+    """The learned key `fk` of the child rows `child` to the copied lookup `copy`: every code, and
+    its real children (one aggregation)."""
+    from pyspark.sql import functions as F
+
+    at = [copy.columns.index(c) for c in fk.parent_columns]
+    codes = tuple(tuple(row[i] for i in at) for row in copy.rows)
+    counted = child.where(_all([F.col(f"`{c}`").isNotNull() for c in fk.columns])).groupBy(*[F.col(f"`{c}`") for c in fk.columns]).count().collect()
+    found = {tuple(_json_value(v) for v in row[:-1]): int(row[-1]) for row in counted}
+    return LearnedKey(columns=tuple(fk.columns), codes=codes, children=tuple(found.get(c, 0) for c in codes))
+
+
+def code_targets(drawn: np.ndarray, low: int, high: int) -> np.ndarray:
+    """Children per code after the fewest moves of the `drawn` ones: within [low, high], same total.
+
+    Codes above `high` give their excess and those below `low` get what they lack; the balance is
+    taken from (or given to) the other codes in proportion to what they can spare (or to their
+    counts), each within the range. Where the total does not fit `low` or `high` times the codes,
+    the range is widened to what it allows.
+    """
+    import numpy as np
+
+    drawn = np.asarray(drawn, dtype=np.int64)
+    k, total = len(drawn), int(drawn.sum())
+    if not k:
+        return drawn
+    low = min(int(low), total // k)
+    high = max(int(high), -(-total // k), low)
+    target = np.clip(drawn, low, high)
+    gap = int(target.sum()) - total  # > 0: rows to take back from codes above `low`
+    while gap:
+        room = (target - low) if gap > 0 else (high - target)
+        weight = room if gap > 0 else np.where(room > 0, np.maximum(target, 1), 0)
+        step = _apportion(abs(gap), weight, room)
+        if not step.any():
+            break
+        target = target - step if gap > 0 else target + step
+        gap += int(step.sum()) if gap < 0 else -int(step.sum())
+    return target
+
+
+def _apportion(n: int, weight: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """`n` units shared in proportion to `weight` (largest remainders, ties to the first), none
+    above its `cap`."""
+    import numpy as np
+
+    weight = np.where(cap > 0, weight, 0).astype(np.float64)
+    if weight.sum() <= 0:
+        return np.zeros(len(weight), dtype=np.int64)
+    share = n * weight / weight.sum()
+    out = np.minimum(np.floor(share).astype(np.int64), cap)
+    left = n - int(out.sum())
+    order = np.lexsort((np.arange(len(share)), -(share - np.floor(share))))
+    for i in order:
+        if left <= 0:
+            break
+        if out[i] < cap[i] and weight[i] > 0:
+            out[i] += 1
+            left -= 1
+    return out
+
+
+def bounded_codes(df: DataFrame, spec: TableSpec, *, seed: int, scale: float) -> DataFrame:
+    """The generated rows `df` of `spec`'s table with each learned key's children per code within
+    the real range times `scale` (see the module). A spec without learned keys gives `df` back."""
+    import math
+
+    from pyspark_synth.seeds import derive_seed
+    from pyspark_synth.spark.checkpoints import kept
+
+    keys = [k for k in spec.learned_keys if k.codes and max(k.children) > 0]
+    if not keys:
+        return df
+    df = kept(df)  # the steps below read the rows three times
+    for key in keys:
+        low = math.floor(scale * min(key.children) + 1e-9)
+        high = max(low, math.ceil(scale * max(key.children) - 1e-9))
+        df = _bounded(df, key, low, high, seed=derive_seed(seed, spec.name, "codes", *key.columns))
+    return df
+
+
+def _bounded(df: DataFrame, key: LearnedKey, low: int, high: int, *, seed: int) -> DataFrame:
+    import numpy as np
+    import pandas as pd
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    types = {f.name: f.dataType for f in df.schema.fields}
+    names = [f"__code{j}" for j in range(len(key.columns))]
+    codes = df.sparkSession.range(1).select(F.inline(F.array(*[
+        F.struct(F.lit(i).alias("__code"), *[F.lit(v).cast(types[c]).alias(a) for v, c, a in zip(code, key.columns, names, strict=True)])
+        for i, code in enumerate(key.codes)])))
+    match = [F.col(f"`{c}`") == F.col(a) for c, a in zip(key.columns, names, strict=True)]
+    coded = df.join(F.broadcast(codes), on=_all(match), how="left").drop(*names)
+    n_codes = len(key.codes)
+
+    def plan(frames: Any) -> Any:
+        drawn = np.zeros(n_codes, dtype=np.int64)
+        for pdf in frames:
+            drawn[pdf["__code"].to_numpy(dtype=np.int64)] += pdf["__n"].to_numpy(dtype=np.int64)
+        target = code_targets(drawn, low, high)
+        take, give = np.maximum(drawn - target, 0), np.maximum(target - drawn, 0)
+        # candidates: a share of a giving code's rows a little above what it gives, by hash
+        p = np.where(take > 0, np.minimum(1.0, (1.1 * take + 32) / np.maximum(drawn, 1)), 0.0)
+        yield pd.DataFrame({"__code": np.arange(n_codes, dtype=np.int64), "__take": take, "__p": p,
+                            "__from": np.cumsum(take) - take, "__give_from": np.cumsum(give) - give,
+                            "__give_to": np.cumsum(give)})
+
+    counts = coded.where(F.col("__code").isNotNull()).groupBy("__code").agg(F.count(F.lit(1)).alias("__n"))
+    plan_schema = T.StructType([T.StructField("__code", T.LongType()), T.StructField("__take", T.LongType()),
+                                T.StructField("__p", T.DoubleType()), T.StructField("__from", T.LongType()),
+                                T.StructField("__give_from", T.LongType()), T.StructField("__give_to", T.LongType())])
+    moves = counts.coalesce(1).mapInPandas(plan, plan_schema)
+    hashed = coded.join(F.broadcast(moves.select("__code", "__take", "__p", "__from")), on="__code", how="left") \
+        .withColumn("__u", F.xxhash64(*[F.col(f"`{c}`") for c in df.columns], F.lit(seed)))
+    chosen = (F.col("__take") > 0) & (F.pmod(F.col("__u"), F.lit(1 << 30)) < F.col("__p") * F.lit(1 << 30))
+    stay = hashed.where(~F.coalesce(chosen, F.lit(False))).select(*[F.col(f"`{c}`") for c in df.columns])
+    ranked = hashed.where(chosen).withColumn(
+        "__rank", F.row_number().over(Window.partitionBy("__code").orderBy("__u")))
+    moved = F.col("__rank") <= F.col("__take")
+    ranked = ranked.withColumn("__slot", F.when(moved, F.col("__from") + F.col("__rank") - 1))
+    gives = moves.where(F.col("__give_to") > F.col("__give_from")).select(
+        F.col("__code").alias("__to"), "__give_from", "__give_to").join(
+        codes.withColumnRenamed("__code", "__to"), on="__to")
+    slot = F.col("__slot")
+    placed = ranked.join(F.broadcast(gives), (slot >= F.col("__give_from")) & (slot < F.col("__give_to")), how="left")
+    new = F.col("__to").isNotNull()
+    out = placed.select(*[F.when(new, F.col(a)).otherwise(F.col(f"`{c}`")).alias(c) if c in key.columns
+                          else F.col(f"`{c}`") for c, a in zip(df.columns, _aligned(df.columns, key.columns, names), strict=True)])
+    return stay.unionByName(out)
+
+
+def _all(conditions: list[Any]) -> Any:
+    out = conditions[0]
+    for c in conditions[1:]:
+        out = out & c
+    return out
+
+
+def _aligned(columns: list[str], key: tuple[str, ...], names: list[str]) -> list[str | None]:
+    """For each of `columns`, the code column that replaces it (None for a column not of the key)."""
+    at = dict(zip(key, names, strict=True))
+    return [at.get(c) for c in columns]

@@ -133,11 +133,12 @@ def sample_children(
     keyed = parents.select(*parent_keys(parents, drv.parent_columns, table, drv.parent_table),
                            *[F.col(f"`{c}`").alias(f"__ctx__{i}") for i, c in enumerate(ctx_names)])
     mean = drv.mean_children
+    try:
+        real_parents = reg.get(drv.parent_table).row_count
+    except Exception:  # noqa: BLE001 - only a bucket-size hint and the scale of the codes' range
+        real_parents = None
     if expected_parents is None:
-        try:
-            expected_parents = reg.get(drv.parent_table).row_count
-        except Exception:  # noqa: BLE001 - only a bucket-size hint
-            expected_parents = spec.row_count
+        expected_parents = real_parents if real_parents is not None else spec.row_count
     n_buckets = max(1, math.ceil(expected_parents * mean / block_size))
     n_parts = max(1, min(n_buckets, max(default_parallelism(spark), math.ceil(expected_parents * mean / 500_000))))
     bucket = F.pmod(F.xxhash64(*[F.col(k) for k in keys], F.lit(derive_seed(seed, table, "bucket"))), F.lit(n_buckets))
@@ -229,6 +230,10 @@ def sample_children(
         drawn = assign_secondary(rows.select(ROW_ID, *keys, "__idx"), given[sec.parent_table], sec, seed=seed, table=table)
         child = child.drop(*sec.columns).join(drawn, on=ROW_ID).select(
             *[F.col(f"`{c}`").cast(types[c]).alias(c) if c in sec.columns else F.col(f"`{c}`") for c in types])
+    if spec.learned_keys:  # each code of a copied lookup keeps its children within the real range
+        from pyspark_synth.spark.lookup_copies import bounded_codes
+
+        child = bounded_codes(child, spec, seed=seed, scale=expected_parents / real_parents if real_parents else 1.0)
     # (a counter key column numbers each group's rows once every column of its group is set)
     return number_counters(child.drop(ROW_ID), spec)
 
@@ -248,7 +253,7 @@ def _fitted(spark: SparkSession, metadata: Metadata | None, reg: ModelRegistry,
     db = DatabaseSpec.from_tables(metadata, {t: e.spec for t, e in entries.items()})
     for name in db.order:
         spec = db.tables[name]
-        learned = set(spec.learned_keys)  # keys to copied lookup tables: columns of the model
+        learned = {k.columns for k in spec.learned_keys}  # keys to copied lookup tables: columns of the model
         parents = [fk.parent_table for fk in metadata.tables[name].foreign_keys
                    if fk.parent_table != name and tuple(fk.columns) not in learned]
         if parents and spec.driving is None and not spec.is_empty:

@@ -96,7 +96,12 @@ def sample_table(
     blocks = spark.range(0, n_blocks, 1, numPartitions=max(1, min(parts, max(n_blocks, 1)))).withColumnRenamed("id", "block")
     fn = table_blocks(spec.to_json(), model_bytes, seed=seed, num_rows=n, block_size=block_size,
                       backend=shipped_backend(entry))
-    return number_counters(blocks.mapInPandas(fn, schema), spec)
+    rows = blocks.mapInPandas(fn, schema)
+    if spec.learned_keys:  # each code of a copied lookup keeps its children within the real range
+        from pyspark_synth.spark.lookup_copies import bounded_codes
+
+        rows = bounded_codes(rows, spec, seed=seed, scale=n / max(spec.row_count, 1))
+    return number_counters(rows, spec)
 
 
 def number_counters(df: DataFrame, spec: TableSpec) -> DataFrame:

@@ -54,7 +54,7 @@ def test_a_lookup_table_is_copied_and_the_key_to_it_is_learned_with_the_childs_c
                           backend="copula", seed=0, registry=reg, pii="ignore")
     assert any("'genres': a lookup table" in n and "copied as it is" in n for n in report.notes)
     assert any("'genre_id -> genres.genre_id' to the copied lookup table 'genres' is learned" in n for n in report.notes)
-    assert reg.get("genres").spec.backend == "copy" and reg.get("tracks").spec.learned_keys == (("genre_id",),)
+    assert reg.get("genres").spec.backend == "copy" and [k.columns for k in reg.get("tracks").spec.learned_keys] == [("genre_id",)]
     assert "copied: its real rows" in explain(spark, report.metadata, registry=reg)
 
     out = sample_database(spark, report.metadata, seed=1, registry=reg, scale=2.0)
@@ -90,3 +90,44 @@ def test_a_lookup_table_whose_column_a_privacy_rule_changes_is_modelled_not_copi
     assert reg.get("codes").spec.backend != "copy" and reg.get("facts").spec.learned_keys == ()
     out = sample_database(spark, report.metadata, seed=1, registry=reg)
     assert not set(out["codes"].toPandas()["label"].dropna()) & set(codes["label"])
+
+
+def test_every_code_of_a_learned_key_keeps_its_children_in_the_real_range(spark, tmp_path):
+    """Codes held by 1..4 real tracks are below the rare-value threshold, so the model never draws
+    them, and a code of one track is missed by chance anyway: they got no children at all (an
+    SDMetrics relationship-validity failure), while the big codes went past their real count.
+    Every code now ends within the real range of children per code, the table keeps its size and
+    the same seeds give the same rows."""
+    rng = np.random.default_rng(3)
+    held = np.array([1, 1, 2, 3, 4, 30, 60, 90, 120, 150])  # real tracks per genre
+    genres = pd.DataFrame({"genre_id": np.arange(1, 11), "name": [f"g{chr(97 + i)}q" for i in range(10)]})
+    genre = np.repeat(genres["genre_id"].to_numpy(), held)
+    n = len(genre)
+    albums = pd.DataFrame({"album_id": np.arange(1, 61), "year": rng.integers(1970, 2020, 60)})
+    tracks = pd.DataFrame({"track_id": np.arange(1, n + 1), "album_id": rng.integers(1, 61, n), "genre_id": genre,
+                           "seconds": genre * 30.0 + rng.normal(0, 5, n)})
+    md = Metadata().add_table("genres", pk="genre_id").add_table("albums", pk="album_id")
+    md.add_table("tracks", pk="track_id", fk={"genre_id": "genres.genre_id", "album_id": "albums.album_id"})
+    reg = ModelRegistry(tmp_path / "r")
+    frames = {"genres": spark.createDataFrame(genres), "albums": spark.createDataFrame(albums),
+              "tracks": spark.createDataFrame(tracks)}
+    report = fit_database(spark, md, frames, backend="copula", seed=0, registry=reg, pii="ignore")
+    (key,) = reg.get("tracks").spec.learned_keys
+    assert key.columns == ("genre_id",) and list(key.children) == held.tolist()
+
+    first = sample_database(spark, report.metadata, seed=4, registry=reg)["tracks"].toPandas()
+    per_code = first["genre_id"].value_counts().reindex(genres["genre_id"], fill_value=0)
+    assert per_code.min() >= 1 and per_code.max() <= held.max()
+    assert abs(len(first) - n) <= 0.05 * n and first["genre_id"].notna().all()
+    # few rows move (5 here, one per code never drawn; the model's own draws give 0.86, real 0.99),
+    # and a moved row keeps its other columns: it costs the pair a little
+    assert np.corrcoef(first["genre_id"], first["seconds"])[0, 1] > 0.7
+    again = sample_database(spark, report.metadata, seed=4, registry=reg)["tracks"].toPandas()
+    order = ["track_id"]
+    pd.testing.assert_frame_equal(first.sort_values(order).reset_index(drop=True),
+                                  again.sort_values(order).reset_index(drop=True))
+
+    # a root child asked for at another size: the range scales with it
+    double = sample_database(spark, report.metadata, {"albums": 120}, seed=5, registry=reg)["tracks"].toPandas()
+    per_code = double["genre_id"].value_counts().reindex(genres["genre_id"], fill_value=0)
+    assert per_code.min() >= 2 and per_code.max() <= 2 * held.max()
