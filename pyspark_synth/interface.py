@@ -15,7 +15,7 @@ from __future__ import annotations
 import inspect
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -133,6 +133,7 @@ class Synthesizer:
         stratify_by: str | None = None,
         pii: str = "suggest",
         on_duplicate_key: str = DEFAULT_KEY_POLICY,
+        copy_lookups: bool | Collection[str] = True,
         **model_kwargs: Any,
     ) -> Synthesizer:
         """Read the database, apply the privacy rules, and fit every table's model; returns self.
@@ -157,16 +158,24 @@ class Synthesizer:
             on_duplicate_key: Rows whose primary key is null or repeats a value: "drop" (the
                 default: dropped, one row kept per value, listed in `fit_report_`) or "refuse"
                 (see `fit_database`).
+            copy_lookups: Lookup tables copied as they are: True (the default: any the rule
+                finds and nothing rules out), False (none: modelled as any table) or a list of
+                table names (see `fit_database`).
             **model_kwargs: Passed to the backend's constructor.
 
         Raises:
             SynthError: The backend is not registered.
             DataError: A table has no data, the database does not exist, the strategy or
-                `on_duplicate_key` is unknown, or a primary key breaks `on_duplicate_key="refuse"`.
+                `on_duplicate_key` or `copy_lookups` is unknown, or a primary key breaks `on_duplicate_key="refuse"`.
             PrivacyError: A rule is invalid, or hash rules have no key (before any training), or
                 `pii="strict"` and a column without a rule looks like PII.
         """
-        from pyspark_synth.spark.fit_database import fill_columns, fit_database, read_tables
+        from pyspark_synth.spark.fit_database import (
+            check_copy_lookups,
+            fill_columns,
+            fit_database,
+            read_tables,
+        )
         from pyspark_synth.spark.privacy_step import check_pii_mode, prepare_privacy
 
         if sampling_strategy not in SAMPLING_STRATEGIES:
@@ -178,6 +187,7 @@ class Synthesizer:
         if self.embedding_threshold is not None and cls is not None and _accepts(cls, "embedding_threshold"):
             model_kwargs.setdefault("embedding_threshold", self.embedding_threshold)
         metadata = self.metadata.validate()
+        check_copy_lookups(copy_lookups, metadata, "Synthesizer.fit")
         seed = resolve_seed(seed)
         spark = self.spark
         frames = read_tables(spark, self._sources(data, metadata))
@@ -190,7 +200,7 @@ class Synthesizer:
             spark, metadata, frames, backend=name, epochs=epochs, batch_size=batch_size,
             sample_size=sample_size if sampling_strategy == "relational_stratified" else None,
             stratify_by=stratify_by, seed=seed, registry=reg, privacy=prepared, on_duplicate_key=on_duplicate_key,
-            **model_kwargs,
+            copy_lookups=copy_lookups, **model_kwargs,
         )
         self.backend_ = name
         self.registry_ = reg

@@ -322,22 +322,47 @@ def choose_driving(plan: Plan, name: str, frames: Mapping[str, DataFrame], repor
 _LOOKUP_MAX_ROWS = 100  # as validate's lookup_max_rows
 
 
+def check_copy_lookups(copy_lookups: Any, metadata: Metadata, where: str) -> bool | frozenset[str]:
+    """`fit_database`'s `copy_lookups` checked before any Spark job: True, False or a set of the
+    metadata's table names."""
+    if isinstance(copy_lookups, bool):
+        return copy_lookups
+    if isinstance(copy_lookups, str) or not isinstance(copy_lookups, Collection) \
+            or not all(isinstance(t, str) for t in copy_lookups):
+        raise DataError(f"{where}: copy_lookups must be True (copy every lookup table found), False (model them "
+                        f"all) or a list of table names to copy, got {copy_lookups!r}")
+    unknown = sorted(set(copy_lookups) - set(metadata.tables))
+    if unknown:
+        raise DataError(f"{where}: copy_lookups names {unknown}, which are not tables of the metadata "
+                        f"({sorted(metadata.tables)}). Name tables of the metadata. Nothing was fitted.")
+    return frozenset(copy_lookups)
+
+
 def _lookups(private: Any, frames: Mapping[str, DataFrame], metadata: Metadata,
-             report: FitReport) -> tuple[Any, dict[str, CopiedRows]]:
+             report: FitReport, copy: bool | frozenset[str] = True) -> tuple[Any, dict[str, CopiedRows]]:
     """The lookup tables (code lists: at most 100 rows, referenced by a child, each row its own
     label; the rule `validate` uses, `validation.lookups`): `(private, {table: its copied rows})`.
 
-    Most are copied as they are (`spark.lookup_copies`). Those not copied for another reason
-    (foreign keys of their own, a column of a type the copy would not keep exactly) are learned
-    without rare-value protection: every label of such a table is held by one row, so the
-    protection would leave the column null, and a code list holds no person whose rare value
-    could be replayed. Those that a privacy rule or differential privacy touches are modelled as
-    any table."""
+    Most are copied as they are (`spark.lookup_copies`); `copy` says which may be (True: any,
+    False: none, or those named). Those not copied for another reason (foreign keys of their own,
+    a column of a type the copy would not keep exactly) are learned without rare-value
+    protection: every label of such a table is held by one row, so the protection would leave
+    the column null, and a code list holds no person whose rare value could be replayed. Those
+    that a privacy rule or differential privacy touches, and those `copy` leaves out (the user's
+    choice, which may be for privacy), are modelled as any table."""
     from dataclasses import replace as dc_replace
 
     from pyspark_synth.validation.lookups import find_lookups
 
     lookups = find_lookups(dict(frames), metadata, set(), _LOOKUP_MAX_ROWS)
+    if copy is not True:
+        for name in sorted(set(copy or ()) - set(lookups)):
+            report.notes.append(f"table '{name}': named in copy_lookups, but not a lookup table (at most "
+                                f"{_LOOKUP_MAX_ROWS} rows, referenced by a child, each column a different value on "
+                                "every row): modelled, not copied")
+        for name in sorted(set(lookups) - set(copy or ())):
+            report.notes.append(f"table '{name}': a lookup table ({lookups.pop(name)}), modelled as any table: "
+                                "copy_lookups leaves it out")
     found = each_at_once(frames[next(iter(lookups))].sparkSession if lookups else None,
                          lambda t: copyable(frames[t], metadata.tables[t], private.tables[t]), list(lookups))
     copies: dict[str, CopiedRows] = {}
@@ -515,6 +540,7 @@ def fit_database(
     sequential: bool | str | Collection[str] | None = None,
     on_duplicate_key: str = DEFAULT_KEY_POLICY,
     distributed: int | DistributedTraining | None = None,
+    copy_lookups: bool | Collection[str] = True,
     **model_kwargs: Any,
 ) -> FitReport:
     """Fit every table of a database, parents first, and store the models in the registry.
@@ -581,14 +607,22 @@ def fit_database(
             a number of processes on the driver, or a `DistributedTraining(num_processes,
             local_mode=..., use_gpu=..., min_rows=...)`. The autoregressive backend only ("auto"
             trains it for those tables); the other tables train as usual. None: no table does.
+        copy_lookups: Lookup tables (code lists: at most 100 rows, referenced by a child, each
+            column a different value on every row) that are copied as they are, keys included,
+            with their children's keys to them learned as columns of the children's models
+            (`spark.lookup_copies`): True (the default) any that no privacy rule, differential
+            privacy or foreign key of its own rules out, False none, or a list of table names.
+            A lookup table left out is modelled as any table (its one-row labels under
+            rare-value protection). The report's notes say what each lookup table got.
         **model_kwargs: Passed to the backend.
 
     Returns:
         A FitReport with the entries per table, the primary- and foreign-key checks and notes.
 
     Raises:
-        DataError: `on_duplicate_key` is unknown (before any Spark job), or it is "refuse" and a
-            primary key has null or repeated values.
+        DataError: `on_duplicate_key` or `copy_lookups` is not one the function knows (before any
+            Spark job), or `on_duplicate_key` is "refuse" and a primary key has null or repeated
+            values.
         FitError: Some tables failed to train (each named with its error); the others were
             stored, and the error's `.report` lists them.
         PrivacyError: A PII rule is invalid or a hash rule has no key (before any Spark job), or
@@ -622,6 +656,7 @@ def fit_database(
                            "differential-privacy mode, and PrivacyConfig(enable_differential_privacy=True) was "
                            "given. Fit without sequential=, or without differential privacy. Nothing was fitted.")
     check_key_policy(on_duplicate_key)
+    copy_lookups = check_copy_lookups(copy_lookups, metadata, "fit_database")
     seed = resolve_seed(seed)
     frames = read_tables(spark, tables)
     metadata = fill_columns(metadata, frames)
@@ -641,7 +676,7 @@ def fit_database(
     report.notes.extend(private.notes)
     frames = apply_orphan_policies(plan, {n: frames[n] for n in plan.order}, report)
     frames = apply_key_policies(plan, frames, report, on_duplicate_key, seed=derive_seed(seed, "keys"))
-    private, copies = _lookups(private, frames, metadata, report)
+    private, copies = _lookups(private, frames, metadata, report, copy_lookups)
     # the models see each key to a copied lookup table as a column of its child (`lookup_copies`)
     learned = learned_keys(metadata, copies)
     plan = build_plan(model_metadata(metadata, learned))

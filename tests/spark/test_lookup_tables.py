@@ -131,3 +131,27 @@ def test_every_code_of_a_learned_key_keeps_its_children_in_the_real_range(spark,
     double = sample_database(spark, report.metadata, {"albums": 120}, seed=5, registry=reg)["tracks"].toPandas()
     per_code = double["genre_id"].value_counts().reindex(genres["genre_id"], fill_value=0)
     assert per_code.min() >= 2 and per_code.max() <= 2 * held.max()
+
+
+def test_copy_lookups_says_which_lookup_tables_may_be_copied(spark, tmp_path):
+    from pyspark_synth.errors import DataError
+
+    codes = pd.DataFrame({"code_id": np.arange(1, 7), "label": [f"c{i}q" for i in range(6)]})
+    facts = pd.DataFrame({"fact_id": np.arange(240), "code_id": np.arange(240) % 6 + 1,
+                          "x": np.random.default_rng(4).normal(size=240)})
+    md = Metadata().add_table("codes", pk="code_id").add_table("facts", pk="fact_id", fk={"code_id": "codes.code_id"})
+    frames = {"codes": spark.createDataFrame(codes), "facts": spark.createDataFrame(facts)}
+    for bad, message in [("codes", "must be True .* or a list of table names to copy, got 'codes'"),
+                         (["codez"], r"names \['codez'\], which are not tables of the metadata")]:
+        with pytest.raises(DataError, match=message):
+            fit_database(spark, md, frames, backend="copula", registry=ModelRegistry(tmp_path / "bad"), copy_lookups=bad)
+    reg = ModelRegistry(tmp_path / "r")
+    report = fit_database(spark, md, frames, backend="copula", seed=0, registry=reg, pii="ignore",
+                          copy_lookups=["facts"])
+    assert any("'codes': a lookup table" in n and "copy_lookups leaves it out" in n for n in report.notes)
+    assert any("'facts': named in copy_lookups, but not a lookup table" in n for n in report.notes)
+    assert reg.get("codes").spec.backend != "copy" and reg.get("facts").spec.learned_keys == ()
+    assert not any("learned without rare-value protection" in n for n in report.notes)  # modelled as any table
+    out = sample_database(spark, report.metadata, seed=1, registry=reg)
+    keys = set(out["codes"].toPandas()["code_id"])
+    assert set(out["facts"].toPandas()["code_id"].dropna()) <= keys
