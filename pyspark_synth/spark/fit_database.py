@@ -195,10 +195,14 @@ def nearest_parent_keys(child: DataFrame, parent: DataFrame, fk: ForeignKey, sha
     `shared` (the columns another foreign key of the table also uses, which so keep their
     values): a flight of an hour without a weather record takes the airport's record of the hour
     before. An orphan with no such parent gets its other columns nulled, as `"null"` does. The
-    rows, their number and their other columns are kept; the choice is made on distinct keys by
-    one window and is the same in any layout.
+    rows, their number and their other columns are kept; the choice is made on distinct keys and
+    is the same in any layout.
+
+    No single task sorts every key (a key of one column shares no column with another key): the
+    distinct keys are range-partitioned in key order, each range finds its orphans' neighbours
+    by a window, and an orphan without one inside its range takes the last parent of the ranges
+    before it (the first of those after it) of the same shared columns, from one row per range.
     """
-    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     keys = [f"__k{i}" for i in range(len(fk.columns))]
@@ -211,13 +215,7 @@ def nearest_parent_keys(child: DataFrame, parent: DataFrame, fk: ForeignKey, sha
                .where(present).distinct().withColumn("__parent", F.lit(True)))
     orphans = (orphan_rows(child, parent, fk).select(*[quoted(c).alias(k) for k, c in zip(keys, fk.columns, strict=True)])
                .distinct().withColumn("__parent", F.lit(False)))
-    both = parents.unionByName(orphans)
-    order = Window.partitionBy(*fixed).orderBy(*movable, "__parent")
-    target = F.when(F.col("__parent"), F.struct(*[F.col(k) for k in movable]))
-    before = F.last(target, ignorenulls=True).over(order.rowsBetween(Window.unboundedPreceding, -1))
-    after = F.first(target, ignorenulls=True).over(order.rowsBetween(1, Window.unboundedFollowing))
-    moves = (both.select(*keys, "__parent", F.coalesce(before, after).alias("__to"))
-             .where(~F.col("__parent")).drop("__parent").withColumn("__orphan", F.lit(True)))
+    moves = _nearest_moves(parents.unionByName(orphans), keys, movable, fixed).withColumn("__orphan", F.lit(True))
     cond = None
     for k, c in zip(keys, fk.columns, strict=True):
         e = quoted(c) == F.col(k)
@@ -234,6 +232,35 @@ def nearest_parent_keys(child: DataFrame, parent: DataFrame, fk: ForeignKey, sha
                     .when(F.col("__to").isNotNull(), F.col("__to")[moved[c]].cast(dtype))
                     .otherwise(F.lit(None).cast(dtype)).alias(c))
     return marked.select(*cols)
+
+
+def _nearest_moves(both: DataFrame, keys: list[str], movable: list[str], fixed: list[str]) -> DataFrame:
+    """`(keys, __to)` for each orphan row of `both` (parents' and orphans' distinct keys, `__parent`
+    telling which): the struct of `movable` columns of the parent just before it among those with
+    the same `fixed` columns, else just after, else null (see `nearest_parent_keys`)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from pyspark_synth.spark.checkpoints import kept
+
+    # ranges of the key order; kept, so every use below reads the same ranges
+    ranged = kept(both.repartitionByRange(*fixed, *movable).withColumn("__r", F.spark_partition_id()))
+    target = F.when(F.col("__parent"), F.struct(*[F.col(k) for k in movable]))
+    order = Window.partitionBy(*fixed, "__r").orderBy(*movable, "__parent")
+    inside = ranged.select(*keys, "__r", "__parent",
+                           F.last(target, ignorenulls=True).over(order.rowsBetween(Window.unboundedPreceding, -1)).alias("__b"),
+                           F.first(target, ignorenulls=True).over(order.rowsBetween(1, Window.unboundedFollowing)).alias("__a"))
+    # each range's last and first parent (per shared columns), then the nearest range before / after
+    ends = ranged.where(F.col("__parent")).groupBy(*fixed, "__r").agg(
+        F.max(F.struct(*[F.col(k) for k in movable])).alias("__last"),
+        F.min(F.struct(*[F.col(k) for k in movable])).alias("__first"))
+    over = Window.partitionBy(*fixed).orderBy("__r")
+    prev = F.last("__last", ignorenulls=True).over(over.rowsBetween(Window.unboundedPreceding, -1))
+    nxt = F.first("__first", ignorenulls=True).over(over.rowsBetween(1, Window.unboundedFollowing))
+    ranges = ranged.select(*fixed, "__r").distinct().join(ends, on=[*fixed, "__r"], how="left")
+    beside = ranges.select(*fixed, "__r", prev.alias("__pb"), nxt.alias("__na"))
+    orphans = inside.where(~F.col("__parent")).join(beside, on=[*fixed, "__r"], how="left")
+    return orphans.select(*keys, F.coalesce("__b", "__pb", "__a", "__na").alias("__to"))
 
 
 def _fk_key_frame(fk: ForeignKey, df: DataFrame) -> DataFrame:

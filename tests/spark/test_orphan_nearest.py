@@ -66,3 +66,42 @@ def test_a_composite_keys_orphans_keep_their_rows_and_the_synthetic_key_is_never
     fk = next(k for k in report.metadata.table("flights").foreign_keys if len(k.columns) == 2)
     assert orphan_rows(f, syn["weather"], fk).count() == 0
     assert f.count() == n  # the orphans' rows were kept (and counted at their new parent)
+
+
+def test_the_nearest_parent_is_found_across_the_key_ranges_of_many_tasks(spark):
+    """The keys are range-partitioned (no task sorts them all): an orphan whose neighbour lies in
+    another range still gets it, with or without shared columns, in any number of ranges."""
+    rng = np.random.default_rng(5)
+    pairs = {(int(s), int(h)) for s, h in zip(rng.integers(0, 4, 300), rng.integers(0, 400, 300), strict=True)}
+    parents = pd.DataFrame(sorted(pairs), columns=["site", "hour"])
+    kids = pd.DataFrame({"id": range(200), "site": rng.integers(0, 5, 200), "hour": rng.integers(-20, 420, 200)})
+    fk = ForeignKey(columns=("site", "hour"), parent_table="w", parent_columns=("site", "hour"))
+
+    def want(shared: list[str]) -> list[tuple]:
+        out = []
+        for s, h in zip(kids["site"], kids["hour"], strict=True):
+            if (s, h) in pairs:
+                out.append((s, h))
+                continue
+            same = [p for p in sorted(pairs) if not shared or p[0] == s]
+            before = [p for p in same if p < (s, h)] if not shared else [p for p in same if p[1] < h]
+            after = [p for p in same if p > (s, h)] if not shared else [p for p in same if p[1] > h]
+            pick = before[-1] if before else (after[0] if after else (s, None))  # (s, None): no parent of site s
+            out.append(pick)
+        return out
+
+    old = spark.conf.get("spark.sql.shuffle.partitions")
+    merge = "spark.sql.adaptive.coalescePartitions.enabled"
+    old_merge = spark.conf.get(merge)
+    spark.conf.set(merge, "false")  # else the tiny ranges are merged back into one
+    try:
+        for parts in ("1", "9"):
+            spark.conf.set("spark.sql.shuffle.partitions", parts)
+            for shared in ([], ["site"]):
+                got = nearest_parent_keys(spark.createDataFrame(kids), spark.createDataFrame(parents), fk,
+                                          shared=shared).toPandas().sort_values("id")
+                rows = [(int(s), None if pd.isna(h) else int(h)) for s, h in zip(got["site"], got["hour"], strict=True)]
+                assert rows == want(shared), (parts, shared)
+    finally:
+        spark.conf.set("spark.sql.shuffle.partitions", old)
+        spark.conf.set(merge, old_merge)
