@@ -276,6 +276,7 @@ def fit(
     registry: str | None = None,
     pii: str | None = None,
     on_duplicate_key: str | None = None,
+    copy_lookups: str | None = None,
 ) -> DataFrame:
     """`CALL synth.fit(...)`: fit a catalog table (or a whole database) and store the model(s).
 
@@ -290,7 +291,8 @@ def fit(
     see `spark.privacy_step`); the HMAC key of hash rules comes from the Spark conf
     `spark.synth.hmacKey` (or $PYSPARK_SYNTH_HMAC_KEY). `on_duplicate_key => 'refuse'` stops the fit when a primary key
     has null or repeated values; the default 'drop' drops those rows, keeping one per value (see
-    `fit_database`).
+    `fit_database`). `copy_lookups` (a database only) says which lookup tables are copied as they
+    are: 'true' (the default: any the rule finds), 'false' (none) or their names, comma-separated.
 
     Raises:
         DataError: The arguments do not make sense together, or a primary key breaks
@@ -319,6 +321,11 @@ def fit(
         from pyspark_synth.validation.integrity import check_key_policy
 
         kwargs["on_duplicate_key"] = check_key_policy(on_duplicate_key, "synth.fit: on_duplicate_key")
+    if copy_lookups is not None:
+        if tables is None:
+            raise DataError("synth.fit: copy_lookups applies to a database (tables => '<metadata name>'); a single "
+                            "table => ... fit copies no lookup table. Leave copy_lookups out.")
+        kwargs["copy_lookups"] = _copy_lookups(copy_lookups)
     if tables is not None:
         return _fit_database(spark, tables, source_schema, kwargs)
     from pyspark_synth.spark.fit_table import fit_table
@@ -337,6 +344,17 @@ def fit(
           entry.seed, entry.path)],
         FIT_RESULT,
     )
+
+
+def _copy_lookups(value: Any) -> bool | list[str]:
+    """`copy_lookups => 'true' | 'false' | 'a, b'` as `fit_database` takes it."""
+    text = str(value).strip()
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if not names:
+        raise DataError(f"synth.fit: copy_lookups => {value!r}: give 'true', 'false' or table names separated by commas")
+    return names
 
 
 def _fit_database(spark: SparkSession, name: str, source_schema: str | None, kwargs: dict[str, Any]) -> DataFrame:
@@ -423,7 +441,8 @@ PROCEDURES: dict[str, Procedure] = {
         Procedure(
             "fit",
             "table STRING, metadata STRING, name STRING, backend STRING, epochs INT, seed BIGINT, "
-            "sample_rows BIGINT, tables STRING, source_schema STRING, registry STRING, pii STRING, on_duplicate_key STRING",
+            "sample_rows BIGINT, tables STRING, source_schema STRING, registry STRING, pii STRING, on_duplicate_key STRING, "
+            "copy_lookups STRING",
             "Fit a catalog table (table => ...) or a database (tables => ...) and store the models",
             fit,
         ),

@@ -216,6 +216,21 @@ def test_call_fit_takes_the_key_policy(spark, fitted):
 
 
 
+def test_call_fit_takes_copy_lookups_for_a_database(spark, fitted):
+    from pyspark_synth.spark.procedures import _copy_lookups
+
+    assert _copy_lookups("TRUE") is True and _copy_lookups("false") is False
+    assert _copy_lookups(" genres, media_types ") == ["genres", "media_types"]
+    before = [(m.table_name, m.model_version) for m in spark.sql("CALL synth.models()").collect()]
+    with pytest.raises(Exception, match=r"copy_lookups applies to a database \(tables => '<metadata name>'\)"):
+        spark.sql("CALL synth.fit(table => 'shop.customers', copy_lookups => 'false')").collect()
+    with pytest.raises(Exception, match=r"copy_lookups => ' , ': give 'true', 'false' or table names"):
+        spark.sql("CALL synth.fit(tables => 'shop', copy_lookups => ' , ')").collect()
+    with pytest.raises(Exception, match=r"copy_lookups names \['genres'\], which are not tables of the metadata"):
+        spark.sql("CALL synth.fit(tables => 'shop', copy_lookups => 'genres')").collect()
+    assert [(m.table_name, m.model_version) for m in spark.sql("CALL synth.models()").collect()] == before
+
+
 def sql_statements(path) -> list[str]:
     """The statements of a .sql file (line comments dropped, split on semicolons)."""
     text = "\n".join(line for line in path.read_text().splitlines() if not line.strip().startswith("--"))
