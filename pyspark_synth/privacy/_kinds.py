@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 __all__ = [
+    "BARE_NAME_CUES",
     "KINDS",
     "name_cues",
     "is_email",
@@ -111,6 +112,10 @@ _POSTCODE_SHORT_OK = frozenset(
 )
 
 
+# person-name cues that say only "name": of a person, or of anything else (a category, a product)
+BARE_NAME_CUES = frozenset({"name", "nom", "nome", "nombre", "名"})
+
+
 def _name_tokens(name: str) -> list[str]:
     s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(name))
     return [t for t in _NAME_SPLIT.split(s.lower()) if t]
@@ -129,7 +134,7 @@ def name_cues(column: str) -> tuple[dict[str, str], str | None]:
                 found[kind] = cue
                 break
     negative = next((t for t in tokens if t in _NEGATIVE_CUES), None)
-    if "person_name" in found and found["person_name"] in {"name", "nom", "nome", "nombre", "名"}:
+    if "person_name" in found and found["person_name"] in BARE_NAME_CUES:
         if any(t in _NAME_OWNERS for t in tokens):
             del found["person_name"]
     if found.get("street_address") in {"address", "addr", "adres", "адрес", "indirizzo"} and (

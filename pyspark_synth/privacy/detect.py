@@ -414,7 +414,13 @@ def _candidates(p: _Profile) -> dict[str, tuple[float, str]]:
         take("city", max(city, x.get("placeish", 0.0)), "place names")
     elif not blocked and org < 0.05 and (city >= 0.6 or (city >= 0.25 and city + person >= 0.85)):
         take("city", city, "known cities or city prefixes/suffixes")
-    if "person_name" in cues and org < 0.1 and city < 0.25 and (person >= 0.4 or x.get("nameish", 0.0) >= 0.9):
+    # under a bare "name" header, one capitalised word a row that is seldom a known name is a label
+    # ("Action", "Comedy": a category's name), not a person: name-shaped alone does not make it one
+    # (CJK names are one word without spaces: not for "名")
+    label_like = (cues.get("person_name") in K.BARE_NAME_CUES - {"名"} and person < 0.4
+                  and x.get("avg_words", 2.0) < 1.2)
+    nameish = x.get("nameish", 0.0) >= 0.9 and not label_like
+    if "person_name" in cues and org < 0.1 and city < 0.25 and (person >= 0.4 or nameish):
         take("person_name", max(person, x.get("nameish", 0.0) * 0.9), "name-shaped values")
     elif not blocked and org < 0.05 and city < 0.25 and person >= 0.7 and _name_diverse(p):
         take("person_name", person, "values are known given or family names")

@@ -308,3 +308,18 @@ def test_a_few_category_values_whose_words_are_in_name_lists_are_not_person_name
                                                       "Moore", "Taylor"], 3000), strict=True)]
     found = detect_pii_pandas(pd.DataFrame({"c7": people}))
     assert [d.kind for d in found] == ["person_name"]
+
+
+def test_one_word_labels_under_a_bare_name_header_are_not_people_while_names_are():
+    """A code list's `name` ("Action", "Comedy": film categories) was taken for person names
+    (capitalised words under a `name` header), so under the default policy it was faked. One word
+    a row that is seldom a known name is a label; given names alone, full names and a
+    `customer_name` header stay people."""
+    labels = ["Action", "Animation", "Children", "Classics", "Comedy", "Documentary", "Drama", "Family",
+              "Foreign", "Games", "Horror", "Music", "New", "Sci-Fi", "Sports", "Travel"]
+    assert detect_pii_pandas(pd.DataFrame({"name": labels})) == []
+    given = ["Anna", "John", "Maria", "Peter", "Ivan", "Olga", "Kenji", "Luca", "Sofia", "Pierre"]
+    full = [Faker("en_US").name() for _ in range(20)]
+    for column, values in [("name", given), ("name", full), ("nombre", ["Lucía", "Mateo", "Sofía", "Hugo"])]:
+        (found,) = detect_pii_pandas(pd.DataFrame({column: values}))
+        assert found.kind == "person_name", (column, values)
