@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from pyspark.sql import functions as F
 
 from pyspark_synth import Metadata
 from pyspark_synth.io.registry import ModelRegistry
@@ -133,18 +134,26 @@ def test_every_code_of_a_learned_key_keeps_its_children_in_the_real_range(spark,
     assert per_code.min() >= 2 and per_code.max() <= 2 * held.max()
 
 
-def test_copy_lookups_says_which_lookup_tables_may_be_copied(spark, tmp_path):
+def test_copy_lookups_that_make_no_sense_are_refused_before_any_job(spark, tmp_path):
     from pyspark_synth.errors import DataError
 
+    md = Metadata().add_table("codes", pk="code_id").add_table("facts", pk="fact_id", fk={"code_id": "codes.code_id"})
+    frames = {"codes": spark.range(3).withColumnRenamed("id", "code_id"),
+              "facts": spark.range(3).select(F.col("id").alias("fact_id"), F.col("id").alias("code_id"))}
+    for bad, message in [("codes", "must be True .* or a list of table names to copy, got 'codes'"),
+                         (["codez"], r"names \['codez'\], which are not tables of the metadata")]:
+        with pytest.raises(DataError, match=message):
+            fit_database(spark, md, frames, backend="copula", registry=ModelRegistry(tmp_path / "bad"), copy_lookups=bad)
+    assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())
+
+
+@pytest.mark.slow
+def test_copy_lookups_says_which_lookup_tables_may_be_copied(spark, tmp_path):
     codes = pd.DataFrame({"code_id": np.arange(1, 7), "label": [f"c{i}q" for i in range(6)]})
     facts = pd.DataFrame({"fact_id": np.arange(240), "code_id": np.arange(240) % 6 + 1,
                           "x": np.random.default_rng(4).normal(size=240)})
     md = Metadata().add_table("codes", pk="code_id").add_table("facts", pk="fact_id", fk={"code_id": "codes.code_id"})
     frames = {"codes": spark.createDataFrame(codes), "facts": spark.createDataFrame(facts)}
-    for bad, message in [("codes", "must be True .* or a list of table names to copy, got 'codes'"),
-                         (["codez"], r"names \['codez'\], which are not tables of the metadata")]:
-        with pytest.raises(DataError, match=message):
-            fit_database(spark, md, frames, backend="copula", registry=ModelRegistry(tmp_path / "bad"), copy_lookups=bad)
     reg = ModelRegistry(tmp_path / "r")
     report = fit_database(spark, md, frames, backend="copula", seed=0, registry=reg, pii="ignore",
                           copy_lookups=["facts"])

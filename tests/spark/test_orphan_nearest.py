@@ -70,7 +70,7 @@ def test_a_composite_keys_orphans_keep_their_rows_and_the_synthetic_key_is_never
 
 def test_the_nearest_parent_is_found_across_the_key_ranges_of_many_tasks(spark):
     """The keys are range-partitioned (no task sorts them all): an orphan whose neighbour lies in
-    another range still gets it, with or without shared columns, in any number of ranges."""
+    another range still gets it, with or without shared columns."""
     rng = np.random.default_rng(5)
     pairs = {(int(s), int(h)) for s, h in zip(rng.integers(0, 4, 300), rng.integers(0, 400, 300), strict=True)}
     parents = pd.DataFrame(sorted(pairs), columns=["site", "hour"])
@@ -95,7 +95,7 @@ def test_the_nearest_parent_is_found_across_the_key_ranges_of_many_tasks(spark):
     old_merge = spark.conf.get(merge)
     spark.conf.set(merge, "false")  # else the tiny ranges are merged back into one
     try:
-        for parts in ("1", "9"):
+        for parts in ("9",):  # (one range: the other tests)
             spark.conf.set("spark.sql.shuffle.partitions", parts)
             for shared in ([], ["site"]):
                 got = nearest_parent_keys(spark.createDataFrame(kids), spark.createDataFrame(parents), fk,
