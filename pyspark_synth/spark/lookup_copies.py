@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyspark_synth.metadata import ForeignKey, Metadata, Table
 from pyspark_synth.spec import CopiedRows, LearnedKey
+from pyspark_synth.validation.kinds import quoted
 
 if TYPE_CHECKING:
     import numpy as np
@@ -137,11 +138,9 @@ def model_metadata(metadata: Metadata, learned: Mapping[str, tuple[ForeignKey, .
 def learned_key(child: DataFrame, fk: ForeignKey, copy: CopiedRows) -> LearnedKey:
     """The learned key `fk` of the child rows `child` to the copied lookup `copy`: every code, and
     its real children (one aggregation)."""
-    from pyspark.sql import functions as F
-
     at = [copy.columns.index(c) for c in fk.parent_columns]
     codes = tuple(tuple(row[i] for i in at) for row in copy.rows)
-    counted = child.where(_all([F.col(f"`{c}`").isNotNull() for c in fk.columns])).groupBy(*[F.col(f"`{c}`") for c in fk.columns]).count().collect()
+    counted = child.where(_all([quoted(c).isNotNull() for c in fk.columns])).groupBy(*[quoted(c) for c in fk.columns]).count().collect()
     found = {tuple(_json_value(v) for v in row[:-1]): int(row[-1]) for row in counted}
     return LearnedKey(columns=tuple(fk.columns), codes=codes, children=tuple(found.get(c, 0) for c in codes))
 
@@ -227,7 +226,7 @@ def _bounded(df: DataFrame, key: LearnedKey, low: int, high: int, *, seed: int) 
     codes = df.sparkSession.range(1).select(F.inline(F.array(*[
         F.struct(F.lit(i).alias("__code"), *[F.lit(v).cast(types[c]).alias(a) for v, c, a in zip(code, key.columns, names, strict=True)])
         for i, code in enumerate(key.codes)])))
-    match = [F.col(f"`{c}`") == F.col(a) for c, a in zip(key.columns, names, strict=True)]
+    match = [quoted(c) == F.col(a) for c, a in zip(key.columns, names, strict=True)]
     coded = df.join(F.broadcast(codes), on=_all(match), how="left").drop(*names)
     n_codes = len(key.codes)
 
@@ -249,9 +248,9 @@ def _bounded(df: DataFrame, key: LearnedKey, low: int, high: int, *, seed: int) 
                                 T.StructField("__give_from", T.LongType()), T.StructField("__give_to", T.LongType())])
     moves = counts.coalesce(1).mapInPandas(plan, plan_schema)
     hashed = coded.join(F.broadcast(moves.select("__code", "__take", "__p", "__from")), on="__code", how="left") \
-        .withColumn("__u", F.xxhash64(*[F.col(f"`{c}`") for c in df.columns], F.lit(seed)))
+        .withColumn("__u", F.xxhash64(*[quoted(c) for c in df.columns], F.lit(seed)))
     chosen = (F.col("__take") > 0) & (F.pmod(F.col("__u"), F.lit(1 << 30)) < F.col("__p") * F.lit(1 << 30))
-    stay = hashed.where(~F.coalesce(chosen, F.lit(False))).select(*[F.col(f"`{c}`") for c in df.columns])
+    stay = hashed.where(~F.coalesce(chosen, F.lit(False))).select(*[quoted(c) for c in df.columns])
     ranked = hashed.where(chosen).withColumn(
         "__rank", F.row_number().over(Window.partitionBy("__code").orderBy("__u")))
     moved = F.col("__rank") <= F.col("__take")
@@ -262,8 +261,9 @@ def _bounded(df: DataFrame, key: LearnedKey, low: int, high: int, *, seed: int) 
     slot = F.col("__slot")
     placed = ranked.join(F.broadcast(gives), (slot >= F.col("__give_from")) & (slot < F.col("__give_to")), how="left")
     new = F.col("__to").isNotNull()
-    out = placed.select(*[F.when(new, F.col(a)).otherwise(F.col(f"`{c}`")).alias(c) if c in key.columns
-                          else F.col(f"`{c}`") for c, a in zip(df.columns, _aligned(df.columns, key.columns, names), strict=True)])
+    at = dict(zip(key.columns, names, strict=True))
+    out = placed.select(*[F.when(new, F.col(at[c])).otherwise(quoted(c)).alias(c) if c in at else quoted(c)
+                          for c in df.columns])
     return stay.unionByName(out)
 
 
@@ -273,8 +273,3 @@ def _all(conditions: list[Any]) -> Any:
         out = out & c
     return out
 
-
-def _aligned(columns: list[str], key: tuple[str, ...], names: list[str]) -> list[str | None]:
-    """For each of `columns`, the code column that replaces it (None for a column not of the key)."""
-    at = dict(zip(key, names, strict=True))
-    return [at.get(c) for c in columns]
