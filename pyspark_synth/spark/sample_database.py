@@ -133,10 +133,12 @@ def sample_children(
     keyed = parents.select(*parent_keys(parents, drv.parent_columns, table, drv.parent_table),
                            *[F.col(f"`{c}`").alias(f"__ctx__{i}") for i, c in enumerate(ctx_names)])
     mean = drv.mean_children
-    try:
-        real_parents = reg.get(drv.parent_table).row_count
-    except Exception:  # noqa: BLE001 - only a bucket-size hint and the scale of the codes' range
-        real_parents = None
+    real_parents = None  # read only where needed: a bucket-size hint and the scale of the codes' range
+    if expected_parents is None or spec.learned_keys:
+        try:
+            real_parents = reg.get(drv.parent_table).row_count
+        except Exception:  # noqa: BLE001 - a hint only
+            real_parents = None
     if expected_parents is None:
         expected_parents = real_parents if real_parents is not None else spec.row_count
     n_buckets = max(1, math.ceil(expected_parents * mean / block_size))
