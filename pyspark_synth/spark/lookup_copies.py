@@ -18,8 +18,8 @@ and never draw a code held by fewer rows than the rare-value threshold (rare-val
 pools them), while the most frequent code can pass its real count. So the spec keeps the real
 children of every code (`spec.LearnedKey`), and `bounded_codes` moves the fewest generated rows
 it can, chosen by a keyed hash of the row, from the codes above the range (or with the most to
-spare) to those below it: children per code end within [smallest, largest] real count times the
-scale of the sample, the table keeps its size, and the moved rows are whole model rows (no real
+spare) to those below it: children per code end within [smallest, largest] real count of the
+codes in use times the scale of the sample (a code no real child uses keeps none), the table keeps its size, and the moved rows are whole model rows (no real
 row's attributes go with a rare code).
 
 A table is copied when it is a lookup table by `validation.lookups`' rule (at most 100 rows,
@@ -145,26 +145,28 @@ def learned_key(child: DataFrame, fk: ForeignKey, copy: CopiedRows) -> LearnedKe
     return LearnedKey(columns=tuple(fk.columns), codes=codes, children=tuple(found.get(c, 0) for c in codes))
 
 
-def code_targets(drawn: np.ndarray, low: int, high: int) -> np.ndarray:
+def code_targets(drawn: np.ndarray, low: int, high: int, used: np.ndarray | None = None) -> np.ndarray:
     """Children per code after the fewest moves of the `drawn` ones: within [low, high], same total.
 
     Codes above `high` give their excess and those below `low` get what they lack; the balance is
     taken from (or given to) the other codes in proportion to what they can spare (or to their
     counts), each within the range. Where the total does not fit `low` or `high` times the codes,
-    the range is widened to what it allows.
+    the range is widened to what it allows. Codes `used` marks False (no real child: a code list
+    need not be in use row for row) end with none, their rows, if any, given to the others.
     """
     import numpy as np
 
     drawn = np.asarray(drawn, dtype=np.int64)
-    k, total = len(drawn), int(drawn.sum())
+    used = np.ones(len(drawn), dtype=bool) if used is None else np.asarray(used, dtype=bool)
+    k, total = int(used.sum()), int(drawn.sum())
     if not k:
         return drawn
     low = min(int(low), total // k)
     high = max(int(high), -(-total // k), low)
-    target = np.clip(drawn, low, high)
+    target = np.where(used, np.clip(drawn, low, high), 0)
     gap = int(target.sum()) - total  # > 0: rows to take back from codes above `low`
     while gap:
-        room = (target - low) if gap > 0 else (high - target)
+        room = np.where(used, (target - low) if gap > 0 else (high - target), 0)
         weight = room if gap > 0 else np.where(room > 0, np.maximum(target, 1), 0)
         step = _apportion(abs(gap), weight, room)
         if not step.any():
@@ -207,8 +209,8 @@ def bounded_codes(df: DataFrame, spec: TableSpec, *, seed: int, scale: float) ->
     if not keys:
         return df
     df = kept(df)  # the steps below read the rows three times
-    for key in keys:
-        low = math.floor(scale * min(key.children) + 1e-9)
+    for key in keys:  # the range of the codes in use (a code of no real child keeps none)
+        low = math.floor(scale * min(c for c in key.children if c > 0) + 1e-9)
         high = max(low, math.ceil(scale * max(key.children) - 1e-9))
         df = _bounded(df, key, low, high, seed=derive_seed(seed, spec.name, "codes", *key.columns))
     return df
@@ -229,12 +231,13 @@ def _bounded(df: DataFrame, key: LearnedKey, low: int, high: int, *, seed: int) 
     match = [quoted(c) == F.col(a) for c, a in zip(key.columns, names, strict=True)]
     coded = df.join(F.broadcast(codes), on=_all(match), how="left").drop(*names)
     n_codes = len(key.codes)
+    used = np.asarray(key.children) > 0
 
     def plan(frames: Any) -> Any:
         drawn = np.zeros(n_codes, dtype=np.int64)
         for pdf in frames:
             drawn[pdf["__code"].to_numpy(dtype=np.int64)] += pdf["__n"].to_numpy(dtype=np.int64)
-        target = code_targets(drawn, low, high)
+        target = code_targets(drawn, low, high, used)
         take, give = np.maximum(drawn - target, 0), np.maximum(target - drawn, 0)
         # candidates: a share of a giving code's rows a little above what it gives, by hash
         p = np.where(take > 0, np.minimum(1.0, (1.1 * take + 32) / np.maximum(drawn, 1)), 0.0)

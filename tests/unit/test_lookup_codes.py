@@ -39,6 +39,15 @@ def test_a_range_the_total_cannot_fill_is_widened_to_what_it_allows():
     assert code_targets(np.array([], dtype=np.int64), 1, 2).size == 0
 
 
+def test_a_code_of_no_real_child_keeps_none_and_gives_any_it_was_drawn():
+    used = np.array([True, False, True, True, False])
+    out = code_targets(np.array([10, 0, 3, 50, 4]), 2, 30, used)
+    assert out.sum() == 67 and out[~used].sum() == 0
+    assert out[used].min() >= 2 and out[used].max() <= 30
+    # left out of the range: two unused codes do not pull `low` down nor take the balance
+    assert (code_targets(np.array([40, 0, 0, 5]), 2, 30, np.array([True, True, False, True])) == [30, 4, 0, 11]).all()
+
+
 def test_a_learned_key_keeps_its_codes_and_counts_through_json_and_reads_the_older_form():
     key = LearnedKey(columns=("genre_id",), codes=((1,), (2,), (3,)), children=(1, 0, 300))
     assert LearnedKey.model_validate_json(key.model_dump_json()) == key
