@@ -236,7 +236,9 @@ class SelfReference(_Frozen):
 
 class TextColumnSpec(_Frozen):
     """A free-text column's word model (see `models.text.TextModel`), or, with kind "format", a
-    scrubbed column's format model (`models.text.FormatModel`: `words` are its formats)."""
+    format model (`models.text.FormatModel`: `words` are its formats; with `runs`, shapes whose run
+    marks take lengths of those laws, per character class; with `words_per_value`, words' shapes
+    strung together by that law) of a scrubbed column or of one without a shared word."""
 
     column: str
     min_rows: int
@@ -246,6 +248,8 @@ class TextColumnSpec(_Frozen):
     cumprobs: tuple[float, ...]
     lengths: CountLawSpec
     kind: Literal["words", "format"] = "words"
+    runs: dict[str, CountLawSpec] | None = None
+    words_per_value: CountLawSpec | None = None
 
 
 class ColumnStats(_Frozen):

@@ -103,6 +103,7 @@ _CLASSES = {"x": "0123456789abcdef", "9": "0123456789", "a": "abcdefghijklmnopqr
             "A": "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
 _CLASS_OF = {**{c: "a" for c in _CLASSES["a"]}, **{c: "A" for c in _CLASSES["A"]}, **{c: "9" for c in _CLASSES["9"]}}
 _ESCAPE = "\\"
+_RUN = "\x00"  # a run mark of a shape's parts (no character of a value)
 
 
 class FormatModel(TextModel):
@@ -116,6 +117,13 @@ class FormatModel(TextModel):
     rows are dropped. Generated values pick a format and fill each class with a character drawn
     from a keyed hash of (row id, position): `4ddc4ce2...` for a hash, `************4821` for a
     masked card number, never a real value.
+
+    Where every exact format is rare (names of a table of 60: `Aaaaaa Aaaaaaaa` with each length
+    its own), the formats are coarsened to their shapes, each run of one class a single mark
+    (`Aa+ Aa+`, `(9+) 9+-9+`), and the shapes of at least `min_rows` rows kept; each run's length
+    is then drawn from that class's run lengths in the column, winsorised to the `min_rows`-th
+    smallest and largest (no single value's length is kept). Only where no shape is shared by
+    enough rows does the model fall back to one class at the most common length.
     """
 
     def fit(self, values: pd.Series) -> FormatModel:
@@ -131,9 +139,27 @@ class FormatModel(TextModel):
 
         counts = present.map(shape).value_counts()
         kept = counts[counts >= self.min_rows].sort_values(ascending=False, kind="stable")[: self.max_words]
-        if kept.empty and len(counts):  # every format is rare: classes only, at the most common length
+        self.runs_: dict[str, CountLaw] | None = None
+        self.runs_: dict[str, CountLaw] | None = None
+        self.words_per_value_: CountLaw | None = None
+        if kept.empty and len(counts) and not hexed:  # every format is rare: their shapes, runs as one mark
+            shapes = present.map(_shape_of).value_counts()
+            kept = shapes[shapes >= self.min_rows].sort_values(ascending=False, kind="stable")[: self.max_words]
+            if kept.empty:  # every value's shape is rare too: its words' shapes, strung together
+                tokens = present.str.split()
+                words = tokens.explode().dropna().map(_shape_of)
+                rows = words.groupby(level=0).unique().explode() if len(words) else words
+                shared = rows.value_counts()
+                keep = shared[shared >= self.min_rows].index
+                kept = words[words.isin(keep)].value_counts().sort_values(ascending=False, kind="stable")[: self.max_words]
+                if not kept.empty:
+                    self.words_per_value_ = CountLaw.fit(_winsorised(tokens.str.len().to_numpy(dtype=np.int64),
+                                                                     self.min_rows))
+            if not kept.empty:
+                self.runs_ = _run_laws(present, self.min_rows)
+        if kept.empty and len(counts):  # no shape shared either: the commonest class, at the most common length
             length = int(present.str.len().mode().iloc[0])
-            kept = pd.Series({("x" if hexed else "a") * length: 1})
+            kept = pd.Series({("x" if hexed else _commonest_class(present)) * length: 1})
         self.words_ = [str(w) for w in kept.index]
         freq = kept.to_numpy(dtype=np.float64)
         self.cumprobs_ = np.cumsum(freq) / freq.sum() if len(freq) else np.zeros(0)
@@ -149,40 +175,159 @@ class FormatModel(TextModel):
         present = np.flatnonzero(hash_uniform(seed, f"{label}/null", key) >= self.null_rate_)
         if len(present) == 0:
             return pd.Series(out, dtype=object)
-        u = hash_uniform(seed, f"{label}/format", key.iloc[present])
-        pick = np.minimum(np.searchsorted(self.cumprobs_, u, side="right"), len(self.words_) - 1)
+        words = np.asarray(self.words_, dtype=object)
+        if self.words_per_value_ is None:  # one format (or shape) a value
+            u = hash_uniform(seed, f"{label}/format", key.iloc[present])
+            pick = np.minimum(np.searchsorted(self.cumprobs_, u, side="right"), len(words) - 1)
+            for f in np.unique(pick):
+                rows = present[pick == f]
+                out[rows] = self._render(words[f], pd.DataFrame({"id": ids[rows]}), seed=seed, label=label)
+            return pd.Series(out, dtype=object)
+        # words' shapes: as many as each value's drawn number of words, each rendered, joined by spaces
+        n = np.maximum(self.words_per_value_.draw(hash_uniform(seed, f"{label}/length", key.iloc[present])), 1)
+        owner = np.repeat(ids[present], n)
+        position = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+        occurrences = pd.DataFrame({"id": owner, "word": position})
+        u = hash_uniform(seed, f"{label}/word", occurrences)
+        pick = np.minimum(np.searchsorted(self.cumprobs_, u, side="right"), len(words) - 1)
+        text = np.empty(len(pick), dtype=object)
         for f in np.unique(pick):
-            rows = present[pick == f]
-            parts = _parse_format(self.words_[f])
-            grid = hash_uniform(seed, f"{label}/char", pd.DataFrame({
-                "id": np.repeat(ids[rows], len(parts)), "pos": np.tile(np.arange(len(parts)), len(rows))}))
-            grid = np.asarray(grid).reshape(len(rows), len(parts))
-            cols = []
-            for j, (literal, chars) in enumerate(parts):
-                if chars is None:
-                    cols.append(np.full(len(rows), literal, dtype=object))
-                else:
-                    cols.append(np.asarray(list(chars), dtype=object)[np.minimum((grid[:, j] * len(chars)).astype(int),
-                                                                              len(chars) - 1)])
-            out[rows] = ["".join(t) for t in zip(*cols, strict=True)] if cols else ""
+            at = np.flatnonzero(pick == f)
+            text[at] = self._render(words[f], occurrences.iloc[at].reset_index(drop=True), seed=seed, label=label)
+        ends = np.cumsum(n)
+        out[present] = [" ".join(text[a:b]) for a, b in zip(ends - n, ends, strict=True)]
         return pd.Series(out, dtype=object)
 
+    def _render(self, fmt: str, key: pd.DataFrame, *, seed: int, label: str) -> np.ndarray:
+        """Values of format (or shape) `fmt`, one per row of `key` (the rows' key columns): each
+        class filled with a character of a keyed hash of (key, position), each run mark with as
+        many as its length drawn from the class's run law."""
+        parts = _parse_format(fmt, runs=self.runs_ is not None)
+        keep: list[np.ndarray | None] = [None] * len(parts)
+        if self.runs_ is not None:
+            parts, keep = self._spread(parts, key, seed=seed, label=label)
+        n = len(key)
+        grid = hash_uniform(seed, f"{label}/char", pd.DataFrame(
+            {**{c: np.repeat(key[c].to_numpy(), len(parts)) for c in key.columns},
+             "pos": np.tile(np.arange(len(parts)), n)}))
+        grid = np.asarray(grid).reshape(n, len(parts))
+        cols = []
+        for j, (literal, chars) in enumerate(parts):
+            if chars is None:
+                col = np.full(n, literal, dtype=object)
+            else:
+                col = np.asarray(list(chars), dtype=object)[np.minimum((grid[:, j] * len(chars)).astype(int),
+                                                                       len(chars) - 1)]
+            if keep[j] is not None:
+                col = np.where(keep[j], col, "")
+            cols.append(col)
+        out = np.empty(n, dtype=object)
+        out[:] = ["".join(t) for t in zip(*cols, strict=True)] if cols else ""
+        return out
+
+    def _spread(self, parts: list[tuple[str, str | None]], key: pd.DataFrame, *, seed: int,
+                label: str) -> tuple[list[tuple[str, str | None]], list[np.ndarray | None]]:
+        """A shape's parts with each run mark spread into the most characters any row draws for
+        it, and per part the rows that keep it (None: every row)."""
+        out: list[tuple[str, str | None]] = []
+        keep: list[np.ndarray | None] = []
+        for j, (literal, chars) in enumerate(parts):
+            if literal != _RUN:
+                out.append((literal, chars))
+                keep.append(None)
+                continue
+            cls = out[-1][0]  # the run's class: its first character is the part before the mark
+            extra = np.maximum(self.runs_[cls].draw(hash_uniform(seed, f"{label}/run{j}", key)), 2) - 1
+            for i in range(int(extra.max()) if len(extra) else 0):
+                out.append((cls, _CLASSES[cls]))
+                keep.append(extra > i)
+        return out, keep
+
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "kind": "format"}
+        out = {**super().to_dict(), "kind": "format"}
+        if self.runs_ is not None:
+            out["runs"] = {c: law.to_dict() for c, law in self.runs_.items()}
+        if self.words_per_value_ is not None:
+            out["words_per_value"] = self.words_per_value_.to_dict()
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FormatModel:
+        m = super().from_dict(d)
+        m.runs_ = {c: CountLaw.from_dict(v) for c, v in d["runs"].items()} if d.get("runs") else None
+        m.words_per_value_ = CountLaw.from_dict(d["words_per_value"]) if d.get("words_per_value") else None
+        return m
 
 
-def _parse_format(fmt: str) -> list[tuple[str, str | None]]:
-    """A format as (literal, None) and (class, its characters) parts."""
-    parts, i = [], 0
+def _parse_format(fmt: str, *, runs: bool = False) -> list[tuple[str, str | None]]:
+    """A format as (literal, None) and (class, its characters) parts; with `runs` (a shape), a
+    `+` after a class is a run mark, `(_RUN, None)`."""
+    parts: list[tuple[str, str | None]] = []
+    i = 0
     while i < len(fmt):
         ch = fmt[i]
         if ch == _ESCAPE and i + 1 < len(fmt):
             parts.append((fmt[i + 1], None))
             i += 2
             continue
-        parts.append((ch, _CLASSES[ch]) if ch in _CLASSES else (ch, None))
+        if runs and ch == "+" and parts and parts[-1][1] is not None:
+            parts.append((_RUN, None))
+        else:
+            parts.append((ch, _CLASSES[ch]) if ch in _CLASSES else (ch, None))
         i += 1
     return parts
+
+
+def _shape_of(v: str) -> str:
+    """A value's shape: each character's class (`FormatModel`), a run of two or more of one class
+    written as the class and `+`; other characters as they are (`+` and the class letters escaped)."""
+    out: list[str] = []
+    last, run = None, False
+    for ch in v:
+        cls = _CLASS_OF.get(ch)
+        if cls is not None and cls == last:
+            if not run:
+                out.append("+")
+                run = True
+            continue
+        last, run = cls, False
+        if cls is not None:
+            out.append(cls)
+        else:
+            out.append(_ESCAPE + ch if ch in _CLASSES or ch in (_ESCAPE, "+") else ch)
+    return "".join(out)
+
+
+def _run_laws(present: pd.Series, k: int) -> dict[str, CountLaw]:
+    """Per character class, the law of its runs' lengths in `present`, winsorised to the k-th
+    smallest and largest run (no single value's run length is kept)."""
+    import re
+
+    lengths: dict[str, list[int]] = {c: [] for c in ("a", "A", "9")}
+    pattern = re.compile(r"[a-z]+|[A-Z]+|[0-9]+")
+    for v in present:
+        for m in pattern.finditer(v):
+            if len(m.group()) > 1:  # a run mark stands for two or more
+                lengths[_CLASS_OF[m.group()[0]]].append(len(m.group()))
+    return {cls: CountLaw.fit(_winsorised(np.asarray(values, dtype=np.int64), k))
+            for cls, values in lengths.items() if values}
+
+
+def _commonest_class(present: pd.Series) -> str:
+    """The character class most characters of `present` are in (lower-case letters on a tie or
+    where none is)."""
+    chars = pd.Series(list("".join(present))).map(_CLASS_OF).value_counts()
+    return str(chars.index[0]) if len(chars) and chars.iloc[0] > chars.get("a", 0) else "a"
+
+
+def _winsorised(x: np.ndarray, k: int) -> np.ndarray:
+    """`x` clipped to its k-th smallest and k-th largest value (its median where it has fewer than
+    2k - 1 values), as rare-value protection clips a numerical column."""
+    if not len(x):
+        return x
+    order = np.sort(x)
+    lo, hi = (order[k - 1], order[len(x) - k]) if len(x) >= 2 * k - 1 else (order[(len(x) - 1) // 2],) * 2
+    return np.clip(x, lo, hi)
 
 
 def text_model(state: dict[str, Any]) -> TextModel:
@@ -194,7 +339,9 @@ def text_model(state: dict[str, Any]) -> TextModel:
 def text_specs(table: Any, data: pd.DataFrame) -> list[dict[str, Any]]:
     """Fitted models of the table's free-text columns (type `text`) in `data`: a `TextModel` of the
     shared words, or, for a column the privacy step scrubbed (hash, mask, custom), a `FormatModel`
-    of its values' formats (a faked or dropped column is not in `data`)."""
+    of its values' formats (a faked or dropped column is not in `data`). A column none of whose
+    words is shared by enough rows (a company name on each row of a small table) gets a
+    `FormatModel` too: its values' shapes, not nulls where the real column has values."""
     out = []
     for c in table.columns:
         if c.type != "text" or c.name not in data.columns:
@@ -202,5 +349,8 @@ def text_specs(table: Any, data: pd.DataFrame) -> list[dict[str, Any]]:
         scrubbed = c.pii is not None and c.pii.action in ("hash", "mask", "custom")
         if c.pii is not None and not scrubbed:
             continue
-        out.append((FormatModel if scrubbed else TextModel)(c.name).fit(data[c.name]).to_dict())
+        model = (FormatModel if scrubbed else TextModel)(c.name).fit(data[c.name])
+        if model.empty and data[c.name].notna().any():
+            model = FormatModel(c.name).fit(data[c.name])
+        out.append(model.to_dict())
     return out

@@ -9,7 +9,8 @@ protects rare values itself). With threshold `k`:
   drawn among the frequent values (those of at least `k` rows), in proportion to their counts
   (seeded), so the column keeps its dtype and its frequent values keep their shares. A text
   column without any frequent value (names in a small table) gets random text of its common
-  formats (character classes, formats of fewer than `k` rows dropped: `models.text.FormatModel`);
+  formats (character classes, formats of fewer than `k` rows dropped, coarsened to shapes such
+  as `Aa+ Aa+` where every exact format is rare: `models.text.FormatModel`);
   another column without any frequent value comes back null. A rare value is also removed from a categorical
   dtype's categories. Booleans are not touched (their two values are public).
 - Numerical and datetime columns (dates written as text or integers included): values below the

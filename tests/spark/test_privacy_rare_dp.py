@@ -122,3 +122,23 @@ def test_dp_spec_keeps_no_exact_column_statistics_and_warns_what_dp_does_not_cov
     orders = report.entries["orders"].spec
     assert orders.backend == "autoregressive"
     assert any("does not cover its foreign keys' child-count laws" in n for n in orders.notes)
+
+
+def test_a_text_column_of_one_row_values_comes_back_in_their_shape_not_null(spark, tmp_path):
+    """Company names of a 60-row table, no word in 5 rows: the word model had nothing to draw
+    and the column came back null on every row (real: never); now two capitalised words, none real."""
+    rng = np.random.default_rng(4)
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+
+    def word() -> str:
+        return "".join(rng.choice(letters, rng.integers(3, 9))).capitalize()
+
+    real = pd.DataFrame({"firm_id": np.arange(60), "company": [f"{word()} {word()}" for _ in range(60)],
+                         "staff": rng.integers(1, 50, 60)})
+    md = Metadata().add_table("firms", pk="firm_id", columns={
+        "firm_id": {"type": "id"}, "company": {"type": "text"}, "staff": {"type": "numerical"}})
+    fit_table(spark.createDataFrame(real), table="firms", metadata=md, backend="copula",
+              registry=str(tmp_path / "r"), pii="ignore")
+    out = sample_table(spark, "firms", 300, seed=1, registry=str(tmp_path / "r")).toPandas()
+    assert out["company"].notna().all() and out["company"].str.fullmatch(r"[A-Z][a-z]+ [A-Z][a-z]+").all()
+    assert not set(out["company"]) & set(real["company"])

@@ -58,7 +58,7 @@ def test_specs_skip_pii_and_fill_in_place():
     spec = SimpleNamespace(name="t", text=[TextColumnSpec.model_validate(s) for s in specs])
     fill_text(rows, np.arange(10), spec, seed=0)
     assert rows["title"].notna().sum() >= 7 and rows["bio"].isna().all()
-    # a column whose every word is unique to one row has no vocabulary: it stays null
+    # a column whose every word is unique to one row has no vocabulary (text_specs gives it a format model)
     unique = TextModel("u").fit(pd.Series([f"w{i}" for i in range(300)]))
     assert unique.empty and unique.sample(np.arange(5), seed=0, label="u").isna().all()
 
@@ -80,3 +80,64 @@ def test_format_model_keeps_formats_never_values():
     out = FormatModel("m").fit(masked).sample(np.arange(3000), seed=2, label="t/m")
     assert out.str.fullmatch(r"\*{12}\d{4}|\*\*\*-\*\*-\d{4}").all()
     assert 0.55 < out.str.startswith("****").mean() < 0.78
+
+
+def _names(n: int, seed: int = 0) -> pd.Series:
+    """`n` people's names, every one its own exact format (lengths vary): all rare at k = 5."""
+    rng = np.random.default_rng(seed)
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+
+    def word() -> str:
+        return "".join(rng.choice(letters, rng.integers(3, 10))).capitalize()
+
+    return pd.Series([f"{word()} {word()}" for _ in range(n)], dtype=object)
+
+
+def test_names_whose_every_format_is_rare_keep_their_shape_and_no_value_or_length_of_one_row():
+    from pyspark_synth.models.text import FormatModel, text_model
+
+    real = _names(60)
+    real[[3, 9]] = None
+    m = FormatModel("name").fit(real)
+    assert m.words_ == ["Aa+ Aa+"]  # the exact formats (each length its own) are all rare
+    out = text_model(m.to_dict()).sample(np.arange(3000), seed=1, label="t/name")
+    present = out.dropna()
+    assert present.str.fullmatch(r"[A-Z][a-z]+ [A-Z][a-z]+").all()  # was one lower-case run
+    assert not set(present) & set(real.dropna())
+    runs = real.dropna().str.split().explode().str.len().to_numpy() - 1  # the lower-case run of each word
+    low, high = np.sort(runs)[4], np.sort(runs)[-5]
+    drawn = present.str.split().explode().str.len().to_numpy() - 1
+    assert drawn.min() >= low and drawn.max() <= high and len(set(drawn)) > 2
+    assert abs(out.isna().mean() - 2 / 60) < 0.02
+    assert out.equals(text_model(m.to_dict()).sample(np.arange(3000), seed=1, label="t/name"))
+
+
+def test_text_of_rare_shapes_is_strung_from_its_words_shapes_and_a_lone_pattern_keeps_its_class():
+    from pyspark_synth.models.text import FormatModel
+
+    rng = np.random.default_rng(2)
+    notes = pd.Series([" ".join(rng.choice(["Aaaa", "bb", "ccccc", "1984", "Dd."], rng.integers(4, 12)))
+                       + f" x{i}" for i in range(40)], dtype=object)  # every value's shape its own
+    m = FormatModel("notes").fit(notes)
+    assert m.words_per_value_ is not None and set(m.words_) <= {"Aa+", "a+", "9+", "Aa.", "a9+", "a9"}
+    out = m.sample(np.arange(500), seed=0, label="n")
+    counts = out.str.split().str.len()
+    real_counts = np.sort(notes.str.split().str.len().to_numpy())
+    assert counts.min() >= real_counts[4] and counts.max() <= real_counts[-5]
+    assert out.str.fullmatch(r"(([A-Z][a-z]+|[a-z]+|[0-9]+|[A-Z][a-z]\.|[a-z][0-9]+) ?)+").all()
+    # six phone numbers of two formats, three rows each: no format nor shape of 5 rows; digits, not letters
+    phones = pd.Series(["(503) 555-9831", "(503) 555-3199", "(503) 555-9931", "1-800-222-0451",
+                        "1-800-782-7892", "1-800-225-5345"])
+    assert FormatModel("phone").fit(phones).sample(np.arange(10), seed=0, label="p").str.fullmatch(r"\d{14}").all()
+
+
+def test_a_text_column_without_a_shared_word_comes_back_in_its_shapes_not_null():
+    table = Table(name="t", columns=(Column(name="company", type="text"),))
+    real = _names(80)
+    real[::10] = None
+    (spec,) = text_specs(table, pd.DataFrame({"company": real}))
+    assert spec["kind"] == "format"  # a word model of no word: every row null before
+    from pyspark_synth.models.text import text_model
+
+    out = text_model(spec).sample(np.arange(1000), seed=0, label="t/company")
+    assert abs(out.isna().mean() - 0.1) < 0.03 and out.dropna().str.fullmatch(r"[A-Z][a-z]+ [A-Z][a-z]+").all()
