@@ -207,10 +207,13 @@ class FormatModel(TextModel):
         if self.runs_ is not None:
             parts, keep = self._spread(parts, key, seed=seed, label=label)
         n = len(key)
-        grid = hash_uniform(seed, f"{label}/char", pd.DataFrame(
-            {**{c: np.repeat(key[c].to_numpy(), len(parts)) for c in key.columns},
-             "pos": np.tile(np.arange(len(parts)), n)}))
-        grid = np.asarray(grid).reshape(n, len(parts))
+        if self.runs_ is None:  # one keyed hash per (row, position), as formats always drew
+            grid = hash_uniform(seed, f"{label}/char", pd.DataFrame(
+                {**{c: np.repeat(key[c].to_numpy(), len(parts)) for c in key.columns},
+                 "pos": np.tile(np.arange(len(parts)), n)}))
+            grid = np.asarray(grid).reshape(n, len(parts))
+        else:  # a shape's many characters: one keyed hash per row, its positions mixed from it
+            grid = _positions(np.asarray(hash_uniform(seed, f"{label}/chars", key)), len(parts))
         cols = []
         for j, (literal, chars) in enumerate(parts):
             if chars is None:
@@ -311,6 +314,18 @@ def _run_laws(present: pd.Series, k: int) -> dict[str, CountLaw]:
                 lengths[_CLASS_OF[m.group()[0]]].append(len(m.group()))
     return {cls: CountLaw.fit(_winsorised(np.asarray(values, dtype=np.int64), k))
             for cls, values in lengths.items() if values}
+
+
+def _positions(u: np.ndarray, width: int) -> np.ndarray:
+    """`width` uniforms in [0, 1) per uniform of `u` (rows x width), each a splitmix64 mix of the
+    row's and the position's bits: as fixed by the row's keyed hash as the hash itself."""
+    with np.errstate(over="ignore"):
+        x = (u * float(1 << 53)).astype(np.uint64)[:, None] + \
+            (np.arange(1, width + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15))[None, :]
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+    return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
 
 def _commonest_class(present: pd.Series) -> str:
