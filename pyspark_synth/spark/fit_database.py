@@ -711,6 +711,7 @@ def fit_database(
         for fk in keys:
             report.notes.append(f"table '{child}': key '{fk.label}' to the copied lookup table '{fk.parent_table}' is "
                                 "learned as a column of its model (drawn with its other columns; every code resolves)")
+    whole = dict(frames)  # before any sample: a copied lookup table keeps every row
     if sample_size is not None:
         from pyspark_synth.spark.subset import relational_sample
 
@@ -726,7 +727,8 @@ def fit_database(
             own = FitReport(metadata=report.metadata)
             df = frames[name]
             if name in copies:  # a lookup table: its rows are the copy (no model, no keys from row ids)
-                return prepare_table(df, table=name, metadata=plan.tables[name].table, backend=backend,
+                # whole, whatever `sample_size` kept of it (the sampled rows train its children's links)
+                return prepare_table(whole[name], table=name, metadata=plan.tables[name].table, backend=backend,
                                      seed=derive_seed(seed, name), registry=reg, empty_ok=True,
                                      privacy=private.tables[name], copied=copies[name]), own.notes
             if not df.take(1):

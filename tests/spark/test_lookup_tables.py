@@ -168,3 +168,24 @@ def test_copy_lookups_says_which_lookup_tables_may_be_copied(spark, tmp_path):
     out = sample_database(spark, report.metadata, seed=1, registry=reg)
     keys = set(out["codes"].toPandas()["code_id"])
     assert set(out["facts"].toPandas()["code_id"].dropna()) <= keys
+
+
+def test_a_lookup_table_the_training_sample_cuts_is_still_copied_whole(spark, tmp_path):
+    """The children name the lookup as their driving parent (its label is their context), and
+    `sample_size` samples it as the root of their chain: 16 codes copied, a spec of the sample's
+    fewer rows was refused ('16 copied rows for a table of 13 real rows')."""
+    rng = np.random.default_rng(0)
+    genres = pd.DataFrame({"genre_id": np.arange(1, 17), "name": [f"Genre {chr(65 + i)}" for i in range(16)]})
+    n = 150
+    tracks = pd.DataFrame({"track_id": np.arange(1, n + 1), "genre_id": np.minimum(rng.geometric(0.35, n), 16),
+                           "seconds": rng.normal(200, 20, n)})
+    md = Metadata().add_table("genres", pk="genre_id")
+    md.add_table("tracks", pk="track_id", fk={"genre_id": "genres.genre_id"}, parent_context_cols=["name"])
+    reg = ModelRegistry(tmp_path / "r")
+    report = fit_database(spark, md, {"genres": spark.createDataFrame(genres), "tracks": spark.createDataFrame(tracks)},
+                          backend="copula", seed=0, registry=reg, pii="ignore", sample_size=n)
+    assert reg.get("genres").spec.backend == "copy" and reg.get("genres").spec.row_count == 16
+    out = sample_database(spark, report.metadata, seed=1, registry=reg)
+    copy = out["genres"].toPandas().sort_values("genre_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(copy, genres, check_dtype=False)
+    assert out["tracks"].join(out["genres"], "genre_id", "left_anti").count() == 0
