@@ -27,7 +27,10 @@ def main(spark: Any = None, *, max_flights: int | None = None, airlines: int | N
     from pyspark_synth.validation import validate as validate_tables
 
     max_flights = max_flights or int(os.environ.get("SYNTH_EXAMPLE_FLIGHTS", "2000"))
-    airlines = airlines or int(os.environ.get("SYNTH_EXAMPLE_AIRLINES_OUT", "16"))
+    # airlines is a code list: copied as it is, every carrier with its name; asking for a number of
+    # synthetic airlines (SYNTH_EXAMPLE_AIRLINES_OUT) models it instead, as any parent table
+    airlines = airlines or int(os.environ.get("SYNTH_EXAMPLE_AIRLINES_OUT") or 0) or None
+    num_rows = {"airlines": airlines} if airlines else None
     backend = backend or os.environ.get("SYNTH_EXAMPLE_BACKEND", "copula")
     epochs = epochs or int(os.environ.get("SYNTH_EXAMPLE_EPOCHS", "1"))
     output = output or os.environ.get("SYNTH_EXAMPLE_OUTPUT") or tempfile.mkdtemp(prefix="accessor_api_")
@@ -42,8 +45,8 @@ def main(spark: Any = None, *, max_flights: int | None = None, airlines: int | N
     metadata.add_table("flights", pk=None, fk={"carrier": "airlines.carrier"}, parent_context_cols=["name"])
 
     report = spark.synth.fit(metadata, real, backend=backend, epochs=epochs, sample_size=max_flights, seed=7,
-                             registry=os.path.join(output, "models"))
-    synthetic = spark.synth.sample(metadata=report.metadata, num_rows={"airlines": airlines}, seed=7,
+                             registry=os.path.join(output, "models"), copy_lookups=num_rows is None)
+    synthetic = spark.synth.sample(metadata=report.metadata, num_rows=num_rows, seed=7,
                                    registry=os.path.join(output, "models"))
     paths = spark.synth.write(synthetic, os.path.join(output, "synthetic"), format="delta")
 

@@ -6,8 +6,8 @@ written the way the seed project's users write it, so the two APIs can be compar
     python examples/seed_api.py                     # 2000 flights, Gaussian copula
     SYNTH_EXAMPLE_BACKEND=ctgan SYNTH_EXAMPLE_EPOCHS=50 python examples/seed_api.py
 
-Environment: SYNTH_EXAMPLE_FLIGHTS (rows of flights read), SYNTH_EXAMPLE_AIRLINES_OUT (synthetic
-airlines rows), SYNTH_EXAMPLE_BACKEND, SYNTH_EXAMPLE_EPOCHS, SYNTH_EXAMPLE_OUTPUT (directory),
+Environment: SYNTH_EXAMPLE_FLIGHTS (rows of flights read), SYNTH_EXAMPLE_AIRLINES_OUT (a number
+of synthetic airlines: airlines is then modelled, not copied), SYNTH_EXAMPLE_BACKEND, SYNTH_EXAMPLE_EPOCHS, SYNTH_EXAMPLE_OUTPUT (directory),
 PYSPARK_SYNTH_HMAC_KEY (the hash key; a random one is used when unset).
 """
 
@@ -27,7 +27,10 @@ def main(spark: Any = None, *, max_flights: int | None = None, airlines: int | N
     from pyspark_synth.spark.session import get_or_create_session
 
     max_flights = max_flights or int(os.environ.get("SYNTH_EXAMPLE_FLIGHTS", "2000"))
-    airlines = airlines or int(os.environ.get("SYNTH_EXAMPLE_AIRLINES_OUT", "16"))
+    # airlines is a code list: copied as it is, every carrier with its name; asking for a number of
+    # synthetic airlines (SYNTH_EXAMPLE_AIRLINES_OUT) models it instead, as any parent table
+    airlines = airlines or int(os.environ.get("SYNTH_EXAMPLE_AIRLINES_OUT") or 0) or None
+    num_rows = {"airlines": airlines} if airlines else None
     backend = backend or os.environ.get("SYNTH_EXAMPLE_BACKEND", "copula")
     epochs = epochs or int(os.environ.get("SYNTH_EXAMPLE_EPOCHS", "1"))
     output = output or os.environ.get("SYNTH_EXAMPLE_OUTPUT") or tempfile.mkdtemp(prefix="seed_api_")
@@ -46,8 +49,9 @@ def main(spark: Any = None, *, max_flights: int | None = None, airlines: int | N
     privacy = PrivacyConfig(rules={"flights": {"tailnum": "hash"}},
                             key=os.environ.get("PYSPARK_SYNTH_HMAC_KEY") or secrets.token_hex(16))
     synth = Synthesizer(metadata, privacy, spark_session=spark, backend=backend, report_dir=output)
-    synth.fit("nyc", sample_size=max_flights, validate={"pairs": False} if validate else False, epochs=epochs, seed=7)
-    paths = synth.sample({"airlines": airlines}, output_format="delta", output_path=os.path.join(output, "synthetic"),
+    synth.fit("nyc", sample_size=max_flights, validate={"pairs": False} if validate else False, epochs=epochs, seed=7,
+              copy_lookups=num_rows is None)
+    paths = synth.sample(num_rows, output_format="delta", output_path=os.path.join(output, "synthetic"),
                          seed=7)
 
     for table, path in paths.items():

@@ -588,7 +588,8 @@ class TableSpec(_Frozen):
         if self.is_copied and n != self.row_count:
             raise DataError(f"{where}: table '{self.name}' is a lookup table copied as it is ({self.row_count} rows, "
                             f"its real ones); it cannot give {n} rows. Ask for {self.row_count} (or leave num_rows "
-                            "out).")
+                            "out), or fit with copy_lookups=False (or a list of the lookup tables to copy without "
+                            f"'{self.name}') to model it as any table.")
         return n
 
     # ------------------------------------------------------------------------- JSON
