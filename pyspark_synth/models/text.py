@@ -9,6 +9,7 @@ their length and each word from keyed hashes of the row id, so they do not depen
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ import pandas as pd
 
 from pyspark_synth.models.laws import CountLaw
 from pyspark_synth.seeds import hash_uniform
+from pyspark_synth.transformers.rare import kth_bounds
 
 __all__ = ["FormatModel", "TextModel", "text_model", "text_specs"]
 
@@ -132,14 +134,8 @@ class FormatModel(TextModel):
         self.null_rate_ = float(1.0 - len(present) / len(s)) if len(s) else 1.0
         hexed = len(present) > 0 and bool(present.str.fullmatch(r"[0-9a-f]+").all())
 
-        def shape(v: str) -> str:
-            if hexed:
-                return "x" * len(v)
-            return "".join(_CLASS_OF.get(ch, _ESCAPE + ch if ch in _CLASSES or ch == _ESCAPE else ch) for ch in v)
-
-        counts = present.map(shape).value_counts()
+        counts = present.map(_hex_format if hexed else _format_of).value_counts()
         kept = counts[counts >= self.min_rows].sort_values(ascending=False, kind="stable")[: self.max_words]
-        self.runs_: dict[str, CountLaw] | None = None
         self.runs_: dict[str, CountLaw] | None = None
         self.words_per_value_: CountLaw | None = None
         if kept.empty and len(counts) and not hexed:  # every format is rare: their shapes, runs as one mark
@@ -281,37 +277,46 @@ def _parse_format(fmt: str, *, runs: bool = False) -> list[tuple[str, str | None
     return parts
 
 
+_TOKEN = re.compile(r"[a-z]+|[A-Z]+|[0-9]+|.", re.DOTALL)
+
+
+def _tokens(v: str) -> list[tuple[str | None, str]]:
+    """A value as (class, run) for each longest run of one character class (`_CLASS_OF`) and
+    (None, character) for each other character: the one reading that formats, shapes and run
+    laws are made from."""
+    return [(_CLASS_OF.get(m.group()[0]), m.group()) for m in _TOKEN.finditer(v)]
+
+
+def _literal(ch: str, special: str = "") -> str:
+    """A character that stands for itself in a format, escaped where it would read as a class
+    (or as one of `special`)."""
+    return _ESCAPE + ch if ch in _CLASSES or ch == _ESCAPE or ch in special else ch
+
+
+def _hex_format(v: str) -> str:
+    """The exact format of a value of a lower-case hex column: one hex digit per character."""
+    return "x" * len(v)
+
+
+def _format_of(v: str) -> str:
+    """A value's exact format: each character's class, other characters as they are."""
+    return "".join(cls * len(t) if cls else _literal(t) for cls, t in _tokens(v))
+
+
 def _shape_of(v: str) -> str:
     """A value's shape: each character's class (`FormatModel`), a run of two or more of one class
     written as the class and `+`; other characters as they are (`+` and the class letters escaped)."""
-    out: list[str] = []
-    last, run = None, False
-    for ch in v:
-        cls = _CLASS_OF.get(ch)
-        if cls is not None and cls == last:
-            if not run:
-                out.append("+")
-                run = True
-            continue
-        last, run = cls, False
-        if cls is not None:
-            out.append(cls)
-        else:
-            out.append(_ESCAPE + ch if ch in _CLASSES or ch in (_ESCAPE, "+") else ch)
-    return "".join(out)
+    return "".join((cls + "+" if len(t) > 1 else cls) if cls else _literal(t, "+") for cls, t in _tokens(v))
 
 
 def _run_laws(present: pd.Series, k: int) -> dict[str, CountLaw]:
     """Per character class, the law of its runs' lengths in `present`, winsorised to the k-th
     smallest and largest run (no single value's run length is kept)."""
-    import re
-
     lengths: dict[str, list[int]] = {c: [] for c in ("a", "A", "9")}
-    pattern = re.compile(r"[a-z]+|[A-Z]+|[0-9]+")
     for v in present:
-        for m in pattern.finditer(v):
-            if len(m.group()) > 1:  # a run mark stands for two or more
-                lengths[_CLASS_OF[m.group()[0]]].append(len(m.group()))
+        for cls, t in _tokens(v):
+            if cls and len(t) > 1:  # a run mark stands for two or more
+                lengths[cls].append(len(t))
     return {cls: CountLaw.fit(_winsorised(np.asarray(values, dtype=np.int64), k))
             for cls, values in lengths.items() if values}
 
@@ -341,8 +346,8 @@ def _winsorised(x: np.ndarray, k: int) -> np.ndarray:
     if not len(x):
         return x
     order = np.sort(x)
-    lo, hi = (order[k - 1], order[len(x) - k]) if len(x) >= 2 * k - 1 else (order[(len(x) - 1) // 2],) * 2
-    return np.clip(x, lo, hi)
+    lo, hi = kth_bounds(len(x), k)
+    return np.clip(x, order[lo], order[hi])
 
 
 def text_model(state: dict[str, Any]) -> TextModel:

@@ -212,6 +212,13 @@ def _sort_key(s: pd.Series, kind: str) -> tuple[np.ndarray, np.ndarray]:
     return x, ~null
 
 
+def kth_bounds(n: int, k: int) -> tuple[int, int]:
+    """Positions, in sorted order, of the k-th smallest and the k-th largest of `n` values: the
+    bounds rare-value protection clips a numerical law to (both the median's where n < 2k - 1,
+    since then the two ends would cross)."""
+    return (k - 1, n - k) if n >= 2 * k - 1 else ((n - 1) // 2,) * 2
+
+
 def _numeric(s: pd.Series, kind: str, k: int) -> tuple[pd.Series, dict[str, int] | None]:
     key, present = _sort_key(s, kind)
     idx = np.flatnonzero(present)
@@ -222,9 +229,7 @@ def _numeric(s: pd.Series, kind: str, k: int) -> tuple[pd.Series, dict[str, int]
         out = s.astype(nullable(s.dtype)) if isinstance(s.dtype, np.dtype) else s.copy()
         return out.mask(pd.Series(present)), {"nulled": n}
     order = idx[np.argsort(key[idx], kind="stable")]
-    lo_row, hi_row = int(order[k - 1]), int(order[n - k])
-    if key[lo_row] > key[hi_row]:  # fewer than 2k - 1 values: both ends meet at the median
-        lo_row = hi_row = int(order[(n - 1) // 2])
+    lo_row, hi_row = (int(order[i]) for i in kth_bounds(n, k))
     low = present & (key < key[lo_row])
     high = present & (key > key[hi_row])
     if not low.any() and not high.any():
