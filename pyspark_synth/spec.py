@@ -238,7 +238,8 @@ class TextColumnSpec(_Frozen):
     """A free-text column's word model (see `models.text.TextModel`), or, with kind "format", a
     format model (`models.text.FormatModel`: `words` are its formats; with `runs`, shapes whose run
     marks take lengths of those laws, per character class; with `words_per_value`, words' shapes
-    strung together by that law) of a scrubbed column or of one without a shared word."""
+    strung together by that law; with `alphabets`, the letters its classes are drawn from, where
+    the column's shared letters are not ASCII's) of a scrubbed column or of one without a shared word."""
 
     column: str
     min_rows: int
@@ -250,6 +251,7 @@ class TextColumnSpec(_Frozen):
     kind: Literal["words", "format"] = "words"
     runs: dict[str, CountLawSpec] | None = None
     words_per_value: CountLawSpec | None = None
+    alphabets: dict[str, str] | None = None
 
 
 class ColumnStats(_Frozen):

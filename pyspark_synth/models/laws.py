@@ -79,3 +79,10 @@ class CountLaw:
     def from_dict(cls, d: dict[str, Any]) -> CountLaw:
         """Inverse of to_dict."""
         return cls(np.array(d["values"]), np.array(d["cumprobs"]))
+
+
+def kth_bounds(n: int, k: int) -> tuple[int, int]:
+    """Positions, in sorted order, of the k-th smallest and the k-th largest of `n` values: the
+    bounds rare-value protection clips a numerical law to (both the median's where n < 2k - 1,
+    since then the two ends would cross)."""
+    return (k - 1, n - k) if n >= 2 * k - 1 else ((n - 1) // 2,) * 2

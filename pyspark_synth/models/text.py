@@ -9,15 +9,14 @@ their length and each word from keyed hashes of the row id, so they do not depen
 
 from __future__ import annotations
 
-import re
+import itertools
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from pyspark_synth.models.laws import CountLaw
+from pyspark_synth.models.laws import CountLaw, kth_bounds
 from pyspark_synth.seeds import hash_uniform
-from pyspark_synth.transformers.rare import kth_bounds
 
 __all__ = ["FormatModel", "TextModel", "text_model", "text_specs"]
 
@@ -101,9 +100,13 @@ class TextModel:
 
 
 # Character classes of a format: each stands for any character of its class in generated values.
+# The letter classes are of any script: lower-case (`a`), upper-case (`A`), and letters without case
+# (`L`: CJK, Arabic, Hebrew, Thai, ...); a column whose shared letters are not ASCII draws them from
+# its own alphabet (`FormatModel.alphabets_`), the defaults here are for ASCII columns.
 _CLASSES = {"x": "0123456789abcdef", "9": "0123456789", "a": "abcdefghijklmnopqrstuvwxyz",
-            "A": "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
-_CLASS_OF = {**{c: "a" for c in _CLASSES["a"]}, **{c: "A" for c in _CLASSES["A"]}, **{c: "9" for c in _CLASSES["9"]}}
+            "A": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "L": ""}
+_LETTERS = ("a", "A", "L")
+_MOST_USED = 64  # letters without case where none is shared by enough rows: the column's most used
 _ESCAPE = "\\"
 _RUN = "\x00"  # a run mark of a shape's parts (no character of a value)
 
@@ -116,7 +119,8 @@ class FormatModel(TextModel):
     replayed. The model keeps only the values' formats: each character becomes its class (a hex
     digit when every value is lower-case hex, else a digit, a lower- or upper-case letter), other
     characters (a mask's `*`, a dash) stay as they are; formats held by fewer than `min_rows`
-    rows are dropped. Generated values pick a format and fill each class with a character drawn
+    rows are dropped (letters are classes in any script; a column whose shared letters are not
+    ASCII's draws from its own, `alphabets_`). Generated values pick a format and fill each class with a character drawn
     from a keyed hash of (row id, position): `4ddc4ce2...` for a hash, `************4821` for a
     masked card number, never a real value.
 
@@ -136,6 +140,7 @@ class FormatModel(TextModel):
 
         counts = present.map(_hex_format if hexed else _format_of).value_counts()
         kept = counts[counts >= self.min_rows].sort_values(ascending=False, kind="stable")[: self.max_words]
+        self.alphabets_: dict[str, str] | None = None if hexed else _alphabets(present, self.min_rows)
         self.runs_: dict[str, CountLaw] | None = None
         self.words_per_value_: CountLaw | None = None
         if kept.empty and len(counts) and not hexed:  # every format is rare: their shapes, runs as one mark
@@ -198,7 +203,7 @@ class FormatModel(TextModel):
         """Values of format (or shape) `fmt`, one per row of `key` (the rows' key columns): each
         class filled with a character of a keyed hash of (key, position), each run mark with as
         many as its length drawn from the class's run law."""
-        parts = _parse_format(fmt, runs=self.runs_ is not None)
+        parts = _parse_format(fmt, runs=self.runs_ is not None, alphabets=self.alphabets_)
         keep: list[np.ndarray | None] = [None] * len(parts)
         if self.runs_ is not None:
             parts, keep = self._spread(parts, key, seed=seed, label=label)
@@ -238,7 +243,7 @@ class FormatModel(TextModel):
             cls = out[-1][0]  # the run's class: its first character is the part before the mark
             extra = np.maximum(self.runs_[cls].draw(hash_uniform(seed, f"{label}/run{j}", key)), 2) - 1
             for i in range(int(extra.max()) if len(extra) else 0):
-                out.append((cls, _CLASSES[cls]))
+                out.append((cls, (self.alphabets_ or {}).get(cls) or _CLASSES[cls]))
                 keep.append(extra > i)
         return out, keep
 
@@ -248,6 +253,8 @@ class FormatModel(TextModel):
             out["runs"] = {c: law.to_dict() for c, law in self.runs_.items()}
         if self.words_per_value_ is not None:
             out["words_per_value"] = self.words_per_value_.to_dict()
+        if self.alphabets_:
+            out["alphabets"] = dict(self.alphabets_)
         return out
 
     @classmethod
@@ -255,12 +262,14 @@ class FormatModel(TextModel):
         m = super().from_dict(d)
         m.runs_ = {c: CountLaw.from_dict(v) for c, v in d["runs"].items()} if d.get("runs") else None
         m.words_per_value_ = CountLaw.from_dict(d["words_per_value"]) if d.get("words_per_value") else None
+        m.alphabets_ = dict(d["alphabets"]) if d.get("alphabets") else None
         return m
 
 
-def _parse_format(fmt: str, *, runs: bool = False) -> list[tuple[str, str | None]]:
-    """A format as (literal, None) and (class, its characters) parts; with `runs` (a shape), a
-    `+` after a class is a run mark, `(_RUN, None)`."""
+def _parse_format(fmt: str, *, runs: bool = False, alphabets: dict[str, str] | None = None
+                  ) -> list[tuple[str, str | None]]:
+    """A format as (literal, None) and (class, its characters) parts (the column's `alphabets`
+    where it has its own); with `runs` (a shape), a `+` after a class is a run mark, `(_RUN, None)`."""
     parts: list[tuple[str, str | None]] = []
     i = 0
     while i < len(fmt):
@@ -272,19 +281,56 @@ def _parse_format(fmt: str, *, runs: bool = False) -> list[tuple[str, str | None
         if runs and ch == "+" and parts and parts[-1][1] is not None:
             parts.append((_RUN, None))
         else:
-            parts.append((ch, _CLASSES[ch]) if ch in _CLASSES else (ch, None))
+            parts.append((ch, (alphabets or {}).get(ch) or _CLASSES[ch]) if ch in _CLASSES else (ch, None))
         i += 1
     return parts
 
 
-_TOKEN = re.compile(r"[a-z]+|[A-Z]+|[0-9]+|.", re.DOTALL)
+def _class_of(ch: str) -> str | None:
+    """A character's class: `9` for an ASCII digit, `a` / `A` for a lower- / upper-case letter and
+    `L` for a letter without case, of any script; None for any other character (a literal)."""
+    if "0" <= ch <= "9":
+        return "9"
+    if not ch.isalpha():
+        return None
+    return "a" if ch.islower() else "A" if ch.isupper() else "L"
 
 
 def _tokens(v: str) -> list[tuple[str | None, str]]:
-    """A value as (class, run) for each longest run of one character class (`_CLASS_OF`) and
+    """A value as (class, run) for each longest run of one character class (`_class_of`) and
     (None, character) for each other character: the one reading that formats, shapes and run
     laws are made from."""
-    return [(_CLASS_OF.get(m.group()[0]), m.group()) for m in _TOKEN.finditer(v)]
+    out: list[tuple[str | None, str]] = []
+    for cls, chars in itertools.groupby(v, _class_of):
+        run = "".join(chars)
+        if cls is None:
+            out.extend((None, ch) for ch in run)
+        else:
+            out.append((cls, run))
+    return out
+
+
+def _alphabets(present: pd.Series, k: int) -> dict[str, str] | None:
+    """The letters a column's classes are drawn from, where its own are not ASCII's: per letter
+    class, its letters found in at least `k` rows, when one of them is not an ASCII letter (a
+    German column keeps its umlauts, a Cyrillic or Greek one its script); letters without case
+    (CJK, Arabic) where none is in `k` rows: the column's most used ones. None: an ASCII column
+    (the default alphabets)."""
+    if not len(present):
+        return None
+    rows = present.map(set).explode().dropna()
+    rows = rows[rows.map(lambda ch: _class_of(ch) in _LETTERS)].value_counts()
+    if rows.empty or all(ch.isascii() for ch in rows.index):
+        return None
+    out: dict[str, str] = {}
+    for cls in _LETTERS:
+        mine = rows[rows.index.map(_class_of) == cls]
+        shared = sorted(mine[mine >= k].index)
+        if cls == "L" and not shared and len(mine):
+            shared = sorted(mine.sort_values(ascending=False, kind="stable").index[:_MOST_USED])
+        if shared and (cls == "L" or not all(ch.isascii() for ch in shared)):
+            out[cls] = "".join(shared)
+    return out or None
 
 
 def _literal(ch: str, special: str = "") -> str:
@@ -312,7 +358,7 @@ def _shape_of(v: str) -> str:
 def _run_laws(present: pd.Series, k: int) -> dict[str, CountLaw]:
     """Per character class, the law of its runs' lengths in `present`, winsorised to the k-th
     smallest and largest run (no single value's run length is kept)."""
-    lengths: dict[str, list[int]] = {c: [] for c in ("a", "A", "9")}
+    lengths: dict[str, list[int]] = {c: [] for c in ("a", "A", "L", "9")}
     for v in present:
         for cls, t in _tokens(v):
             if cls and len(t) > 1:  # a run mark stands for two or more
@@ -336,7 +382,7 @@ def _positions(u: np.ndarray, width: int) -> np.ndarray:
 def _commonest_class(present: pd.Series) -> str:
     """The character class most characters of `present` are in (lower-case letters on a tie or
     where none is)."""
-    chars = pd.Series(list("".join(present))).map(_CLASS_OF).value_counts()
+    chars = pd.Series(list("".join(present))).map(_class_of).value_counts()
     return str(chars.index[0]) if len(chars) and chars.iloc[0] > chars.get("a", 0) else "a"
 
 

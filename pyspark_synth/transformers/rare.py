@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from pyspark_synth.errors import DataError
+from pyspark_synth.models.laws import kth_bounds
 from pyspark_synth.seeds import derive_seed
 from pyspark_synth.transformers.dtypes import datetime_format, nullable, read_values
 from pyspark_synth.transformers.table import infer_semantic_type
@@ -210,13 +211,6 @@ def _sort_key(s: pd.Series, kind: str) -> tuple[np.ndarray, np.ndarray]:
         return s.to_numpy(), np.ones(len(s), dtype=bool)  # exact for integers near 2**63
     x, null, _ = read_values(s, "numerical")
     return x, ~null
-
-
-def kth_bounds(n: int, k: int) -> tuple[int, int]:
-    """Positions, in sorted order, of the k-th smallest and the k-th largest of `n` values: the
-    bounds rare-value protection clips a numerical law to (both the median's where n < 2k - 1,
-    since then the two ends would cross)."""
-    return (k - 1, n - k) if n >= 2 * k - 1 else ((n - 1) // 2,) * 2
 
 
 def _numeric(s: pd.Series, kind: str, k: int) -> tuple[pd.Series, dict[str, int] | None]:

@@ -141,3 +141,39 @@ def test_a_text_column_without_a_shared_word_comes_back_in_its_shapes_not_null()
 
     out = text_model(spec).sample(np.arange(1000), seed=0, label="t/company")
     assert abs(out.isna().mean() - 0.1) < 0.03 and out.dropna().str.fullmatch(r"[A-Z][a-z]+ [A-Z][a-z]+").all()
+
+
+def test_text_of_any_script_keeps_its_letters_classes_and_shared_alphabet():
+    from pyspark_synth.models.text import FormatModel, text_model
+
+    rng = np.random.default_rng(5)
+    upper, lower = "АБВГДЕКЛМНОПРСТ", "абвгдежзиклмнопрстуя"
+    names = pd.Series([f"{rng.choice(list(upper))}{''.join(rng.choice(list(lower), rng.integers(3, 8)))} "
+                       f"{rng.choice(list(upper))}{''.join(rng.choice(list(lower), rng.integers(4, 9)))}"
+                       for _ in range(60)])
+    m = FormatModel("имя").fit(names)
+    # Cyrillic letters are letters (before: literals, no format or shape shared, one class a-z)
+    assert m.words_ and all(set(w) <= set("Aa+ ") for w in m.words_)
+    out = text_model(m.to_dict()).sample(np.arange(2000), seed=3, label="t/имя")
+    assert out.str.fullmatch(f"[{upper}][{lower}]+ [{upper}][{lower}]+").all()  # its own script, not a-z
+    assert not set(out) & set(names)
+    # a letter of one row is not in the alphabet: only those of at least min_rows rows
+    rare = names.copy()
+    rare[0] = "Ѣѣѣѣ " + rare[0]
+    assert "ѣ" not in "".join(FormatModel("имя").fit(rare).sample(np.arange(2000), seed=3, label="x"))
+    # letters without case (CJK): one class, drawn from the column's characters
+    given = list("明华伟洋静帆磊敏杰芳")
+    han = pd.Series([rng.choice(list("王李张刘陈")) + "".join(rng.choice(given, rng.integers(1, 3)))
+                     for _ in range(40)])
+    cjk = FormatModel("姓名").fit(han).sample(np.arange(500), seed=0, label="c")
+    assert cjk.str.fullmatch("[王李张刘陈明华伟洋静帆磊敏杰芳]{2,3}").all()
+    # an ASCII column draws from a-z as before: no alphabet of its own
+    assert FormatModel("name").fit(_names(60)).alphabets_ is None
+    # the alphabet travels in the table's spec (a fitted model's JSON)
+    from pyspark_synth.spec import TextColumnSpec
+
+    table = Table(name="t", columns=(Column(name="имя", type="text"),))
+    (spec,) = text_specs(table, pd.DataFrame({"имя": names}))
+    stored = TextColumnSpec.model_validate(spec).model_dump(exclude_none=True)
+    assert stored["alphabets"]["a"] and text_model(stored).sample(np.arange(50), seed=1, label="s").equals(
+        text_model(spec).sample(np.arange(50), seed=1, label="s"))
