@@ -29,13 +29,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pyspark_synth._log import get_logger
 from pyspark_synth.seeds import derive_seed
 from pyspark_synth.spark.checkpoints import kept, planning_only
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
-__all__ = ["matched_counts"]
+__all__ = ["capped_groups", "matched_counts"]
+
+_log = get_logger("child_totals")
 
 COUNT = "__count"
 # buckets of parents for the running sums: a constant, so the order of the parents (and so the
@@ -147,3 +150,86 @@ def _deal(counts: DataFrame, known_gap: int | None, columns: list[str], keys: li
     move = F.when(F.col("__wsum") > 0, F.expr(step)).otherwise(F.lit(0))
     new = F.when(gap > 0, count + move).otherwise(count - move)
     return ranked.select(*columns, new.alias(COUNT))
+
+
+def capped_groups(counts: DataFrame, groups: list[str], cap: int, keys: list[str], *, low: int, high: int,
+                  seed: int, table: str) -> DataFrame:
+    """`counts` (parents with a `__count`, their key `keys`) with each group's total at most `cap`
+    and the same total in all: the children per parent of a key inside the driving key.
+
+    A key whose columns are all in the driving key (flights.origin inside flights.(origin, year,
+    month, day, hour) -> weather) takes its values from the driving parents, so its parents'
+    children (an airport's flights) are the sum of their driving parents' counts, which no law
+    bounds: one synthetic airport had 4,032 flights where the real most is 3,652. Each group (the
+    parents sharing that key's values) over `cap` (the real most children of that key's parents, at
+    scale) gives its excess back, taken from its parents in proportion to their counts above `low`;
+    it goes to the parents of the groups under `cap`, in proportion to their counts (capped by
+    their room below `high`, and by their group's room below `cap`), then by their room. Both deals
+    are systematic samplings in a keyed order (as `matched_counts`), so the counts are the same in
+    any layout. Nothing moves where no group is over (one aggregation); inside `plans_only()` (no
+    job may run) the counts are returned as they are.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    if planning_only():
+        return counts
+    columns = [c for c in counts.columns if c != COUNT]
+    count = F.col(COUNT)
+    totals = counts.groupBy(*groups).agg(F.sum(COUNT).cast("long").alias("__T"))
+    over = totals.where(F.col("__T") > cap).select(*groups, (F.col("__T") - cap).alias("__want"))
+    if not over.take(1):
+        return counts
+    order = F.xxhash64(*[F.col(k) for k in keys], F.lit(derive_seed(seed, table, "group cap")))
+    in_group = Window.partitionBy(*groups).orderBy("__o", *keys)
+    running = in_group.rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    whole_group = Window.partitionBy(*groups)
+
+    def dealt(frame: DataFrame, weight: Any, amount: Any) -> Any:
+        """Each parent's share of its group's `amount`, by `weight` (systematic: the shares add up
+        to the amount, or to the weights' total where that is less)."""
+        w = frame.select("*", weight.cast("long").alias("__wt"), order.alias("__o"))
+        w = w.select("*", F.sum("__wt").over(whole_group).alias("__wsum"), F.sum("__wt").over(running).alias("__s"),
+                     amount.alias("__a"))
+        dec = "decimal(38,0)"
+        a = f"CAST(least(__a, __wsum) AS {dec})"
+        step = (f"(({a} * CAST(__s AS {dec}) + CAST(__wsum div 2 AS {dec})) div CAST(__wsum AS {dec}))"
+                f" - (({a} * CAST(__s - __wt AS {dec}) + CAST(__wsum div 2 AS {dec})) div CAST(__wsum AS {dec}))")
+        return w.select(*columns, COUNT, F.when(F.col("__wsum") > 0, F.expr(step)).otherwise(F.lit(0)).alias("__m"))
+
+    # the excess of each group over the cap, taken from its parents
+    marked = counts.join(F.broadcast(over), on=groups, how="left")
+    taken = kept(dealt(marked.where(F.col("__want").isNotNull()), F.greatest(count - low, F.lit(0)), F.col("__want")))
+    left = int(taken.agg(F.sum("__m")).first()[0] or 0)
+    rest = marked.where(F.col("__want").isNull()).select(*columns, COUNT)
+    out = taken.select(*columns, (count - F.col("__m")).alias(COUNT)).unionByName(rest)
+    for mode in ("count", "room"):  # given to the parents of the groups under the cap
+        if left <= 0:
+            break
+        out = kept(out)
+        totals = out.groupBy(*groups).agg(F.sum(COUNT).cast("long").alias("__T"))
+        room = F.greatest(F.lit(high) - count, F.lit(0))
+        weight = F.least(count, room) if mode == "count" else F.when(count > 0, room).otherwise(F.lit(0))
+        parents = out.join(totals, on=groups).select(*columns, COUNT, weight.cast("long").alias("__pw"),
+                                                     F.greatest(F.lit(cap) - F.col("__T"), F.lit(0)).alias("__R"))
+        # each group's share of what is left, by its room (below the cap, and its parents' weights)
+        per_group = parents.groupBy(*groups).agg(F.least(F.first("__R"), F.sum("__pw")).cast("long").alias("__C"))
+        g_order = F.xxhash64(*[F.col(g) for g in groups], F.lit(derive_seed(seed, table, "group cap groups")))
+        g_all = Window.partitionBy(F.lit(0))
+        g_run = Window.partitionBy(F.lit(0)).orderBy("__go", *groups).rowsBetween(Window.unboundedPreceding,
+                                                                                  Window.currentRow)
+        shares = per_group.select(*groups, "__C", g_order.alias("__go"))
+        shares = shares.select(*groups, "__C", F.sum("__C").over(g_all).alias("__wsum"), F.sum("__C").over(g_run).alias("__s"))
+        dec = "decimal(38,0)"
+        a = f"CAST(least({left}, __wsum) AS {dec})"
+        shares = shares.select(*groups, F.when(F.col("__wsum") > 0, F.expr(
+            f"(({a} * CAST(__s AS {dec}) + CAST(__wsum div 2 AS {dec})) div CAST(__wsum AS {dec}))"
+            f" - (({a} * CAST(__s - __C AS {dec}) + CAST(__wsum div 2 AS {dec})) div CAST(__wsum AS {dec}))")
+        ).otherwise(F.lit(0)).alias("__give"))
+        given = dealt(parents.join(shares, on=groups), F.col("__pw"), F.col("__give"))
+        out = kept(given.select(*columns, (count + F.col("__m")).alias(COUNT), "__m"))
+        left -= int(out.agg(F.sum("__m")).first()[0] or 0)
+        out = out.drop("__m")
+    if left > 0:
+        _log.info("group cap: children left without room", table=table, left=left)
+    return out.select(*columns, count.cast("int").alias(COUNT))

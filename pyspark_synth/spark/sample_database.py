@@ -30,7 +30,7 @@ from pyspark_synth.io.registry import ModelEntry, ModelRegistry, registry_for
 from pyspark_synth.metadata import Metadata
 from pyspark_synth.seeds import derive_seed, resolve_seed
 from pyspark_synth.spark.checkpoints import kept
-from pyspark_synth.spark.child_totals import matched_counts
+from pyspark_synth.spark.child_totals import capped_groups, matched_counts
 from pyspark_synth.spark.secondary_keys import assign_secondary, assign_within_groups, parent_keys
 from pyspark_synth.spark.udfs import (
     BUCKET,
@@ -166,6 +166,21 @@ def sample_children(
     # airports have weather) however many synthetic parents resemble them.
     counted = kept(matched_counts(counted, keyed.columns, keys, tries, mean=mean, children_range=drv.children_range,
                                   seed=seed, table=table))
+    # a key inside the driving key (flights.origin in (origin, ..., hour) -> weather): its parents'
+    # children are sums of driving parents' counts, kept within that key's real most at scale
+    for sec in spec.secondary:
+        if not drv.sequential and set(sec.columns) <= set(drv.columns) and max(sec.law.values) > 0:
+            if real_parents is None:
+                try:
+                    real_parents = reg.get(drv.parent_table).row_count
+                except Exception:  # noqa: BLE001 - scale 1 then
+                    real_parents = None
+            scale = expected_parents / real_parents if real_parents else 1.0
+            cap = max(1, math.ceil(scale * max(sec.law.values) - 1e-9))
+            groups = [keys[drv.columns.index(c)] for c in sec.columns]
+            counted = kept(capped_groups(counted, groups, cap, keys, low=drv.children_range[0],
+                                         high=drv.children_range[1], seed=derive_seed(seed, *sec.columns),
+                                         table=table))
     exploded = counted.where(F.col("__count") > 0).select(
         *keyed.columns, F.explode(F.sequence(F.lit(0), F.col("__count") - 1)).alias("__idx"))
     exploded = kept(exploded.withColumn(BUCKET, bucket))

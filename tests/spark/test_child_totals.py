@@ -78,3 +78,30 @@ def test_inside_plans_only_the_counts_are_the_same_and_the_plan_stays_small(spar
     a, b = (df.toPandas().sort_values("__k0").reset_index(drop=True) for df in (jobs, plan))
     pd.testing.assert_frame_equal(a, b)
     assert a["__count"].sum() == round(400 * mean)
+
+
+def test_groups_of_a_key_inside_the_driving_key_keep_within_its_real_most_and_the_total(spark):
+    from pyspark_synth.spark.child_totals import capped_groups
+
+    rng = np.random.default_rng(4)
+    # 90 driving parents (weather hours) of three groups (airports); group 0's hours draw heavy counts
+    group = np.repeat([0, 1, 2], 30)
+    counts = np.where(group == 0, rng.integers(3, 7, 90), rng.integers(0, 3, 90))
+    pdf = pd.DataFrame({"__k0": group.astype("int64"), "__k1": np.arange(90, dtype="int64"),
+                        "__count": counts.astype("int32")})
+    assert pdf.groupby("__k0")["__count"].sum()[0] > 100  # over the cap of 100 before
+    out = [capped_groups(spark.createDataFrame(pdf).repartition(p), ["__k0"], 100, ["__k0", "__k1"], low=0, high=6,
+                         seed=1, table="t").toPandas().sort_values("__k1").reset_index(drop=True) for p in (1, 3)]
+    pd.testing.assert_frame_equal(out[0], out[1])  # the same counts in any layout
+    got = out[0]
+    totals = got.groupby("__k0")["__count"].sum()
+    assert totals.max() <= 100 and got["__count"].sum() == counts.sum()  # within the cap, none lost
+    assert got["__count"].between(0, 6).all()
+    moved = got["__count"].to_numpy() - counts
+    assert (moved[group == 0] <= 0).all() and (moved[group != 0] >= 0).all()
+    assert (got["__count"].to_numpy()[counts == 0] == 0).all()  # hours without flights keep none
+    # no group over the cap: the counts as they were
+    calm = pdf.assign(__count=np.minimum(pdf["__count"], 2).astype("int32"))
+    same = capped_groups(spark.createDataFrame(calm), ["__k0"], 100, ["__k0", "__k1"], low=0, high=6, seed=1,
+                         table="t").toPandas().sort_values("__k1")
+    assert (same["__count"].to_numpy() == calm["__count"].to_numpy()).all()
