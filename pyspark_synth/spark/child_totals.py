@@ -142,14 +142,22 @@ def _deal(counts: DataFrame, known_gap: int | None, columns: list[str], keys: li
         ranked = weighed.join(offsets, on="__b").crossJoin(total).select(
             *base, "__gap", "__wt", "__wsum", (F.col("__off") + F.sum("__wt").over(within)).alias("__s"))
     # parent i moves by the integers in (|d| S_(i-1) + W/2, |d| S_i + W/2] divided by W (all integers)
-    size, dec = "least(abs(__gap), __wsum)", "decimal(38,0)"
-    step = (f"((CAST({size} AS {dec}) * CAST(__s AS {dec}) + CAST(__wsum div 2 AS {dec})) div CAST(__wsum AS {dec}))"
-            f" - ((CAST({size} AS {dec}) * CAST(__s - __wt AS {dec}) + CAST(__wsum div 2 AS {dec})) div CAST(__wsum AS {dec}))")
+    size = "least(abs(__gap), __wsum)"
+    step = _systematic(size, "__s", "__wt", "__wsum")
     if mode == "fill":  # parent i takes its room, or what is left of the gap after the ones before it
         step = f"least(__wt, greatest({size} - (__s - __wt), 0))"
     move = F.when(F.col("__wsum") > 0, F.expr(step)).otherwise(F.lit(0))
     new = F.when(gap > 0, count + move).otherwise(count - move)
     return ranked.select(*columns, new.alias(COUNT))
+
+
+def _systematic(size: str, running: str, weight: str, total: str) -> str:
+    """SQL of one parent's move in a systematic sampling of `size` over weights: the integers in
+    (size * (running - weight) + total / 2, size * running + total / 2] divided by `total`."""
+    dec = "decimal(38,0)"
+    return (f"((CAST({size} AS {dec}) * CAST({running} AS {dec}) + CAST({total} div 2 AS {dec})) div CAST({total} AS {dec}))"
+            f" - ((CAST({size} AS {dec}) * CAST({running} - {weight} AS {dec}) + CAST({total} div 2 AS {dec}))"
+            f" div CAST({total} AS {dec}))")
 
 
 def capped_groups(counts: DataFrame, groups: list[str], cap: int, keys: list[str], *, low: int, high: int,
@@ -191,10 +199,7 @@ def capped_groups(counts: DataFrame, groups: list[str], cap: int, keys: list[str
         w = frame.select("*", weight.cast("long").alias("__wt"), order.alias("__o"))
         w = w.select("*", F.sum("__wt").over(whole_group).alias("__wsum"), F.sum("__wt").over(running).alias("__s"),
                      amount.alias("__a"))
-        dec = "decimal(38,0)"
-        a = f"CAST(least(__a, __wsum) AS {dec})"
-        step = (f"(({a} * CAST(__s AS {dec}) + CAST(__wsum div 2 AS {dec})) div CAST(__wsum AS {dec}))"
-                f" - (({a} * CAST(__s - __wt AS {dec}) + CAST(__wsum div 2 AS {dec})) div CAST(__wsum AS {dec}))")
+        step = _systematic("least(__a, __wsum)", "__s", "__wt", "__wsum")
         return w.select(*columns, COUNT, F.when(F.col("__wsum") > 0, F.expr(step)).otherwise(F.lit(0)).alias("__m"))
 
     # the excess of each group over the cap, taken from its parents
@@ -220,12 +225,8 @@ def capped_groups(counts: DataFrame, groups: list[str], cap: int, keys: list[str
                                                                                   Window.currentRow)
         shares = per_group.select(*groups, "__C", g_order.alias("__go"))
         shares = shares.select(*groups, "__C", F.sum("__C").over(g_all).alias("__wsum"), F.sum("__C").over(g_run).alias("__s"))
-        dec = "decimal(38,0)"
-        a = f"CAST(least({left}, __wsum) AS {dec})"
         shares = shares.select(*groups, F.when(F.col("__wsum") > 0, F.expr(
-            f"(({a} * CAST(__s AS {dec}) + CAST(__wsum div 2 AS {dec})) div CAST(__wsum AS {dec}))"
-            f" - (({a} * CAST(__s - __C AS {dec}) + CAST(__wsum div 2 AS {dec})) div CAST(__wsum AS {dec}))")
-        ).otherwise(F.lit(0)).alias("__give"))
+            _systematic(f"least({left}, __wsum)", "__s", "__C", "__wsum"))).otherwise(F.lit(0)).alias("__give"))
         given = dealt(parents.join(shares, on=groups), F.col("__pw"), F.col("__give"))
         out = kept(given.select(*columns, (count + F.col("__m")).alias(COUNT), "__m"))
         left -= int(out.agg(F.sum("__m")).first()[0] or 0)
